@@ -1,0 +1,145 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use parley_store::rows::{MESSAGE_COLUMNS, MessageRow, millis};
+use parley_store::{DispatchJob, DispatchResult, DispatchStore, Message, StoreError, StoreResult};
+use parley_types::Umid;
+
+use crate::messages::{advance_status, message_on};
+use crate::{SqliteStore, db};
+
+#[async_trait]
+impl DispatchStore for SqliteStore {
+    async fn claim_dispatch(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<DispatchJob>> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let mut claimed: Vec<(i64, String, i64)> = sqlx::query_as(
+            "UPDATE dispatch_queue SET lease_until = ?2, attempts = attempts + 1 \
+             WHERE seq IN ( \
+                SELECT q.seq FROM dispatch_queue q \
+                WHERE q.handed_off_at IS NULL AND q.next_attempt_at <= ?1 \
+                  AND (q.lease_until IS NULL OR q.lease_until <= ?1) \
+                  AND NOT EXISTS (SELECT 1 FROM dispatch_queue p \
+                      WHERE p.channel_id = q.channel_id AND p.msisdn = q.msisdn AND p.seq < q.seq) \
+                ORDER BY q.seq LIMIT ?3) \
+             RETURNING seq, umid, attempts",
+        )
+        .bind(millis(now))
+        .bind(millis(lease_until))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        claimed.sort_unstable_by_key(|c| c.0);
+        let umids = serde_json::to_string(&claimed.iter().map(|c| &c.1).collect::<Vec<_>>())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let rows = sqlx::query_as::<_, MessageRow>(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE umid IN (SELECT value FROM json_each(?))"
+        ))
+        .bind(umids)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        let mut messages: Vec<Message> = rows
+            .into_iter()
+            .map(MessageRow::into_model)
+            .collect::<StoreResult<_>>()?;
+        claimed
+            .into_iter()
+            .map(|(_, umid, attempts)| {
+                let at = messages
+                    .iter()
+                    .position(|m| m.umid.to_string() == umid)
+                    .ok_or_else(|| StoreError::Corrupt(format!("queued message {umid} missing")))?;
+                Ok(DispatchJob {
+                    message: messages.swap_remove(at),
+                    attempts: attempts as u32,
+                })
+            })
+            .collect()
+    }
+
+    async fn mark_handed_off(&self, umid: Umid, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE dispatch_queue SET handed_off_at = ? WHERE umid = ?")
+            .bind(millis(at))
+            .bind(umid.to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn complete_dispatch(&self, umid: Umid, result: &DispatchResult) -> StoreResult<Message> {
+        let key = umid.to_string();
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let (provider_id, status) = match result {
+            DispatchResult::Sent {
+                provider_message_id,
+                status,
+            } => (Some(provider_message_id.as_str()), status),
+            DispatchResult::Failed { status } => (None, status),
+        };
+        if let Some(wamid) = provider_id {
+            // A fast receipt may already have matched the message by umid and moved it
+            // past `sent`; the id is attached either way and the status only moves forward.
+            sqlx::query("UPDATE messages SET provider_message_id = ? WHERE umid = ?")
+                .bind(wamid)
+                .bind(&key)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        advance_status(&mut tx, &key, provider_id, status).await?;
+        sqlx::query("DELETE FROM dispatch_queue WHERE umid = ?")
+            .bind(&key)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let message = message_on(&mut tx, &key).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(message)
+    }
+
+    async fn retry_dispatch(&self, umid: Umid, next_attempt_at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE dispatch_queue SET handed_off_at = NULL, lease_until = NULL, next_attempt_at = ? \
+             WHERE umid = ?",
+        )
+        .bind(millis(next_attempt_at))
+        .bind(umid.to_string())
+        .execute(&self.writer)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn interrupted_dispatches(&self, now: DateTime<Utc>) -> StoreResult<Vec<Umid>> {
+        let umids: Vec<String> = sqlx::query_scalar(
+            "SELECT umid FROM dispatch_queue \
+             WHERE handed_off_at IS NOT NULL AND lease_until <= ? ORDER BY seq",
+        )
+        .bind(millis(now))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
+        umids
+            .iter()
+            .map(|u| {
+                u.parse()
+                    .map_err(|_| StoreError::Corrupt(format!("umid {u:?}")))
+            })
+            .collect()
+    }
+
+    async fn dispatch_backlog(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dispatch_queue")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db)?;
+        Ok(n as u64)
+    }
+}

@@ -1,0 +1,286 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use parley_store::rows::{
+    MESSAGE_COLUMNS, MessageRow, StatusColumns, StatusRow, from_millis, millis,
+};
+use parley_store::{
+    AcceptOutcome, InboundOutcome, Message, MessageStatus, MessageStore, StatusTarget, StoreError,
+    StoreResult,
+};
+use parley_types::{ChannelId, Umid};
+use sqlx::{Sqlite, SqliteConnection, Transaction};
+
+use crate::{SqliteStore, db};
+
+pub(crate) async fn message_on(conn: &mut SqliteConnection, umid: &str) -> StoreResult<Message> {
+    sqlx::query_as::<_, MessageRow>(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE umid = ?"
+    ))
+    .bind(umid)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?
+    .ok_or_else(|| StoreError::Corrupt(format!("message {umid} vanished")))?
+    .into_model()
+}
+
+async fn insert_message(tx: &mut Transaction<'_, Sqlite>, m: &Message) -> StoreResult<()> {
+    let s = StatusColumns::from(&m.status);
+    sqlx::query(&format!(
+        "INSERT INTO messages ({MESSAGE_COLUMNS}, status_rank) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(m.umid.to_string())
+    .bind(m.account_id.as_str())
+    .bind(m.sub_account_id.as_str())
+    .bind(m.channel_id.to_string())
+    .bind(m.direction.as_str())
+    .bind(&m.msisdn)
+    .bind(&m.country)
+    .bind(&m.content_type)
+    .bind(m.content.to_string())
+    .bind(&m.client_message_id)
+    .bind(m.reply_to.map(|u| u.to_string()))
+    .bind(&m.provider_message_id)
+    .bind(&m.user_name)
+    .bind(s.state)
+    .bind(s.detail)
+    .bind(s.error_code)
+    .bind(&s.error_message)
+    .bind(&s.provider_error_code)
+    .bind(s.at)
+    .bind(millis(m.created_at))
+    .bind(s.rank)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    insert_history(tx, &m.umid.to_string(), &s).await
+}
+
+pub(crate) async fn insert_history(
+    tx: &mut Transaction<'_, Sqlite>,
+    umid: &str,
+    s: &StatusColumns,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO message_statuses \
+         (umid, state, detail, error_code, error_message, provider_error_code, status_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(umid)
+    .bind(s.state)
+    .bind(s.detail)
+    .bind(s.error_code)
+    .bind(&s.error_message)
+    .bind(&s.provider_error_code)
+    .bind(s.at)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Moves the message to `status` if that is a step forward (or the message's earlier
+/// dispatch was interrupted and its outcome unknown). Returns whether it moved.
+pub(crate) async fn advance_status(
+    tx: &mut Transaction<'_, Sqlite>,
+    umid: &str,
+    provider_message_id: Option<&str>,
+    status: &MessageStatus,
+) -> StoreResult<bool> {
+    let s = StatusColumns::from(status);
+    let moved = sqlx::query(
+        "UPDATE messages SET provider_message_id = COALESCE(provider_message_id, ?), \
+         state = ?, detail = ?, error_code = ?, error_message = ?, provider_error_code = ?, \
+         status_at = ?, status_rank = ? \
+         WHERE umid = ? AND (status_rank < ? \
+            OR (state = 'undelivered' AND provider_message_id IS NULL AND ? IS NOT NULL))",
+    )
+    .bind(provider_message_id)
+    .bind(s.state)
+    .bind(s.detail)
+    .bind(s.error_code)
+    .bind(&s.error_message)
+    .bind(&s.provider_error_code)
+    .bind(s.at)
+    .bind(s.rank)
+    .bind(umid)
+    .bind(s.rank)
+    .bind(provider_message_id)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?
+    .rows_affected()
+        == 1;
+    if moved {
+        insert_history(tx, umid, &s).await?;
+    }
+    Ok(moved)
+}
+
+#[async_trait]
+impl MessageStore for SqliteStore {
+    async fn accept_outbound(&self, messages: &[Message]) -> StoreResult<Vec<AcceptOutcome>> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for m in messages {
+            if let Some(cmid) = &m.client_message_id {
+                let first = sqlx::query_as::<_, MessageRow>(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages \
+                     WHERE sub_account_id = ? AND client_message_id = ?"
+                ))
+                .bind(m.sub_account_id.as_str())
+                .bind(cmid)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+                if let Some(first) = first {
+                    outcomes.push(AcceptOutcome::Duplicate(first.into_model()?));
+                    continue;
+                }
+            }
+            insert_message(&mut tx, m).await?;
+            sqlx::query(
+                "INSERT INTO dispatch_queue (umid, channel_id, msisdn, next_attempt_at) \
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(m.umid.to_string())
+            .bind(m.channel_id.to_string())
+            .bind(&m.msisdn)
+            .bind(millis(m.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            outcomes.push(AcceptOutcome::Accepted(m.clone()));
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(outcomes)
+    }
+
+    async fn message(&self, umid: Umid) -> StoreResult<Option<Message>> {
+        sqlx::query_as::<_, MessageRow>(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE umid = ?"
+        ))
+        .bind(umid.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?
+        .map(MessageRow::into_model)
+        .transpose()
+    }
+
+    async fn message_by_provider_id(
+        &self,
+        channel: ChannelId,
+        provider_message_id: &str,
+    ) -> StoreResult<Option<Message>> {
+        sqlx::query_as::<_, MessageRow>(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE channel_id = ? AND provider_message_id = ?"
+        ))
+        .bind(channel.to_string())
+        .bind(provider_message_id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?
+        .map(MessageRow::into_model)
+        .transpose()
+    }
+
+    async fn status_history(&self, umid: Umid) -> StoreResult<Vec<MessageStatus>> {
+        sqlx::query_as::<_, StatusRow>(
+            "SELECT state, detail, error_code, error_message, provider_error_code, status_at \
+             FROM message_statuses WHERE umid = ? ORDER BY id",
+        )
+        .bind(umid.to_string())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(StatusRow::into_model)
+        .collect()
+    }
+
+    async fn record_inbound(&self, message: &Message) -> StoreResult<InboundOutcome> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let seen: Option<String> = sqlx::query_scalar(
+            "SELECT umid FROM messages WHERE channel_id = ? AND provider_message_id = ?",
+        )
+        .bind(message.channel_id.to_string())
+        .bind(&message.provider_message_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        if seen.is_some() {
+            return Ok(InboundOutcome::AlreadyStored);
+        }
+        insert_message(&mut tx, message).await?;
+        sqlx::query(
+            "INSERT INTO conversation_windows (channel_id, msisdn, last_inbound_at) VALUES (?, ?, ?) \
+             ON CONFLICT (channel_id, msisdn) \
+             DO UPDATE SET last_inbound_at = max(last_inbound_at, excluded.last_inbound_at)",
+        )
+        .bind(message.channel_id.to_string())
+        .bind(&message.msisdn)
+        .bind(millis(message.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(InboundOutcome::Stored(message.clone()))
+    }
+
+    async fn last_inbound_at(
+        &self,
+        channel: ChannelId,
+        msisdn: &str,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT last_inbound_at FROM conversation_windows WHERE channel_id = ? AND msisdn = ?",
+        )
+        .bind(channel.to_string())
+        .bind(msisdn)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?
+        .map(from_millis)
+        .transpose()
+    }
+
+    async fn apply_status(
+        &self,
+        channel: ChannelId,
+        target: StatusTarget<'_>,
+        status: &MessageStatus,
+    ) -> StoreResult<Option<Message>> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        let (umid, provider_id): (Option<String>, &str) = match target {
+            StatusTarget::Provider(wamid) => (
+                sqlx::query_scalar(
+                    "SELECT umid FROM messages WHERE channel_id = ? AND provider_message_id = ?",
+                )
+                .bind(channel.to_string())
+                .bind(wamid)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?,
+                wamid,
+            ),
+            StatusTarget::Umid(umid, wamid) => (
+                sqlx::query_scalar("SELECT umid FROM messages WHERE channel_id = ? AND umid = ?")
+                    .bind(channel.to_string())
+                    .bind(umid.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?,
+                wamid,
+            ),
+        };
+        let Some(umid) = umid else { return Ok(None) };
+        if !advance_status(&mut tx, &umid, Some(provider_id), status).await? {
+            return Ok(None);
+        }
+        let message = message_on(&mut tx, &umid).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(message))
+    }
+}

@@ -1,0 +1,425 @@
+//! The suite every backend must pass. A backend's test binary invokes
+//! [`conformance_suite!`](crate::conformance_suite) with an async factory returning a fresh,
+//! empty store (and a guard that removes it when dropped).
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
+use serde_json::json;
+
+use crate::*;
+
+#[macro_export]
+macro_rules! conformance_suite {
+    ($factory:path) => {
+        $crate::conformance_suite!(@tests $factory;
+            bootstrap_happens_once,
+            api_keys_are_found_by_hash_until_revoked,
+            accept_is_idempotent_on_client_message_id,
+            dispatch_keeps_per_recipient_order,
+            claimed_work_is_leased,
+            handed_off_work_is_reported_interrupted_after_its_lease,
+            retried_work_waits_for_its_time,
+            completing_records_the_provider_id_and_status_history,
+            statuses_only_move_forward,
+            interrupted_dispatch_is_reconciled_by_umid,
+            inbound_is_stored_once_and_opens_the_window
+        );
+    };
+    (@tests $factory:path; $($name:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (store, _guard) = $factory().await;
+                $crate::conformance::$name(&store).await;
+            }
+        )*
+    };
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
+}
+
+fn sandbox() -> Sandbox {
+    let account = AccountId::parse("acct-1").unwrap();
+    let sub = SubAccountId::parse("sub-1").unwrap();
+    Sandbox {
+        account: Account {
+            id: account.clone(),
+            name: "Sandbox".into(),
+            created_at: t0(),
+        },
+        sub_account: SubAccount {
+            id: sub.clone(),
+            account_id: account.clone(),
+            created_at: t0(),
+        },
+        channel: Channel {
+            id: ChannelId::new(),
+            account_id: account.clone(),
+            sub_account_id: sub,
+            business_number: "+15550001111".into(),
+            waba_id: "1000".into(),
+            phone_number_id: "2000".into(),
+            created_at: t0(),
+        },
+        api_key: key(&account, "hash-1"),
+    }
+}
+
+fn key(account: &AccountId, hash: &str) -> NewApiKey {
+    NewApiKey {
+        id: ApiKeyId::new(),
+        account_id: account.clone(),
+        name: "test".into(),
+        prefix: "pk_test".into(),
+        hash: hash.into(),
+        created_at: t0(),
+    }
+}
+
+async fn seeded<S: Store>(store: &S) -> Sandbox {
+    let sandbox = sandbox();
+    assert!(store.bootstrap_sandbox(&sandbox).await.unwrap());
+    sandbox
+}
+
+fn outbound(sandbox: &Sandbox, to: &str, cmid: Option<&str>, at: DateTime<Utc>) -> Message {
+    Message {
+        umid: Umid::new(),
+        account_id: sandbox.account.id.clone(),
+        sub_account_id: sandbox.sub_account.id.clone(),
+        channel_id: sandbox.channel.id,
+        direction: Direction::Outbound,
+        msisdn: to.into(),
+        country: Some("US".into()),
+        content_type: "Text".into(),
+        content: json!({"text": "hello"}),
+        client_message_id: cmid.map(str::to_owned),
+        reply_to: None,
+        provider_message_id: None,
+        user_name: None,
+        status: MessageStatus::new(MessageState::Queued, at),
+        created_at: at,
+    }
+}
+
+async fn accept_one<S: Store>(store: &S, m: Message) -> Message {
+    store
+        .accept_outbound(&[m])
+        .await
+        .unwrap()
+        .remove(0)
+        .message()
+        .clone()
+}
+
+async fn claim<S: Store>(store: &S, now: DateTime<Utc>) -> Vec<Umid> {
+    store
+        .claim_dispatch(now, now + Duration::seconds(30), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.message.umid)
+        .collect()
+}
+
+fn sent(wamid: &str, at: DateTime<Utc>) -> DispatchResult {
+    DispatchResult::Sent {
+        provider_message_id: wamid.into(),
+        status: MessageStatus::new(MessageState::Sent, at),
+    }
+}
+
+pub async fn bootstrap_happens_once<S: Store>(store: &S) {
+    let first = seeded(store).await;
+    assert!(!store.bootstrap_sandbox(&sandbox()).await.unwrap());
+    assert_eq!(store.accounts().await.unwrap().len(), 1);
+    let channel = store
+        .channel_for_sub_account(&first.sub_account.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(channel, first.channel);
+    assert_eq!(
+        store.channel_by_phone_number_id("2000").await.unwrap(),
+        Some(first.channel.clone())
+    );
+    assert_eq!(
+        store.channel(first.channel.id).await.unwrap(),
+        Some(first.channel)
+    );
+    assert!(
+        store
+            .sub_account(&SubAccountId::parse("nope").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn api_keys_are_found_by_hash_until_revoked<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let second = key(&sandbox.account.id, "hash-2");
+    store.insert_api_key(&second).await.unwrap();
+    let found = store.api_key_by_hash("hash-2").await.unwrap().unwrap();
+    assert_eq!(found.id, second.id);
+    assert_eq!(store.api_keys(&sandbox.account.id).await.unwrap().len(), 2);
+    assert!(store.revoke_api_key(second.id, t0()).await.unwrap());
+    assert!(!store.revoke_api_key(second.id, t0()).await.unwrap());
+    assert!(store.api_key_by_hash("hash-2").await.unwrap().is_none());
+    assert!(store.api_key_by_hash("hash-1").await.unwrap().is_some());
+}
+
+pub async fn accept_is_idempotent_on_client_message_id<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let first = outbound(&sandbox, "+15551230001", Some("order-1"), t0());
+    let again = outbound(&sandbox, "+15551230001", Some("order-1"), t0());
+    let other = outbound(&sandbox, "+15551230001", Some("order-2"), t0());
+    let outcomes = store
+        .accept_outbound(&[first.clone(), again.clone(), other.clone()])
+        .await
+        .unwrap();
+    assert!(matches!(&outcomes[0], AcceptOutcome::Accepted(m) if m.umid == first.umid));
+    assert!(matches!(&outcomes[1], AcceptOutcome::Duplicate(m) if m.umid == first.umid));
+    assert!(matches!(&outcomes[2], AcceptOutcome::Accepted(m) if m.umid == other.umid));
+    let later = store.accept_outbound(&[again]).await.unwrap();
+    assert!(matches!(&later[0], AcceptOutcome::Duplicate(m) if m.umid == first.umid));
+    assert_eq!(store.dispatch_backlog().await.unwrap(), 2);
+    assert_eq!(store.message(first.umid).await.unwrap().unwrap(), first);
+}
+
+pub async fn dispatch_keeps_per_recipient_order<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let a1 = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    let a2 = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    let b1 = accept_one(store, outbound(&sandbox, "+15551230002", None, t0())).await;
+    let now = t0() + Duration::seconds(1);
+    assert_eq!(claim(store, now).await, vec![a1.umid, b1.umid]);
+    store
+        .complete_dispatch(a1.umid, &sent("wamid.a1", now))
+        .await
+        .unwrap();
+    let later = now + Duration::seconds(31);
+    assert_eq!(claim(store, later).await, vec![a2.umid, b1.umid]);
+}
+
+pub async fn claimed_work_is_leased<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let m = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    assert_eq!(claim(store, t0()).await, vec![m.umid]);
+    assert!(claim(store, t0() + Duration::seconds(29)).await.is_empty());
+    let retaken = store
+        .claim_dispatch(
+            t0() + Duration::seconds(30),
+            t0() + Duration::seconds(60),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(retaken.len(), 1);
+    assert_eq!(retaken[0].attempts, 2);
+}
+
+pub async fn handed_off_work_is_reported_interrupted_after_its_lease<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let m = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    claim(store, t0()).await;
+    store.mark_handed_off(m.umid, t0()).await.unwrap();
+    assert!(
+        store
+            .interrupted_dispatches(t0() + Duration::seconds(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let later = t0() + Duration::seconds(31);
+    assert!(
+        claim(store, later).await.is_empty(),
+        "handed-off work is never claimed again"
+    );
+    assert_eq!(
+        store.interrupted_dispatches(later).await.unwrap(),
+        vec![m.umid]
+    );
+}
+
+pub async fn retried_work_waits_for_its_time<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let m = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    claim(store, t0()).await;
+    store.mark_handed_off(m.umid, t0()).await.unwrap();
+    store
+        .retry_dispatch(m.umid, t0() + Duration::seconds(5))
+        .await
+        .unwrap();
+    assert!(claim(store, t0() + Duration::seconds(4)).await.is_empty());
+    assert_eq!(
+        claim(store, t0() + Duration::seconds(5)).await,
+        vec![m.umid]
+    );
+}
+
+pub async fn completing_records_the_provider_id_and_status_history<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let ok = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    let bad = accept_one(store, outbound(&sandbox, "+15551230002", None, t0())).await;
+    claim(store, t0()).await;
+    let done = store
+        .complete_dispatch(ok.umid, &sent("wamid.ok", t0()))
+        .await
+        .unwrap();
+    assert_eq!(done.status.state, MessageState::Sent);
+    assert_eq!(done.provider_message_id.as_deref(), Some("wamid.ok"));
+    let mut failure = MessageStatus::new(MessageState::Undelivered, t0())
+        .with_detail(StatusDetail::RejectedByOperator);
+    failure.error_code = Some(1022);
+    failure.error_message = Some("outside the window".into());
+    failure.provider_error_code = Some("131047".into());
+    let failed = store
+        .complete_dispatch(
+            bad.umid,
+            &DispatchResult::Failed {
+                status: failure.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(failed.status, failure);
+    assert_eq!(store.dispatch_backlog().await.unwrap(), 0);
+    let found = store
+        .message_by_provider_id(sandbox.channel.id, "wamid.ok")
+        .await
+        .unwrap();
+    assert_eq!(found.map(|m| m.umid), Some(ok.umid));
+    let history = store.status_history(bad.umid).await.unwrap();
+    assert_eq!(
+        history.iter().map(|s| s.state).collect::<Vec<_>>(),
+        [MessageState::Queued, MessageState::Undelivered]
+    );
+    assert_eq!(history[1], failure);
+}
+
+pub async fn statuses_only_move_forward<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let m = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    claim(store, t0()).await;
+    store
+        .complete_dispatch(m.umid, &sent("wamid.1", t0()))
+        .await
+        .unwrap();
+    let target = StatusTarget::Provider("wamid.1");
+    let channel = sandbox.channel.id;
+    let read = MessageStatus::new(MessageState::Read, t0() + Duration::seconds(3));
+    let delivered = MessageStatus::new(MessageState::Delivered, t0() + Duration::seconds(2))
+        .with_detail(StatusDetail::DeliveredToRecipient);
+    let updated = store
+        .apply_status(channel, target, &read)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.status, read);
+    assert!(
+        store
+            .apply_status(channel, target, &delivered)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .apply_status(channel, target, &read)
+            .await
+            .unwrap()
+            .is_none(),
+        "duplicate"
+    );
+    let unknown = StatusTarget::Provider("wamid.unknown");
+    assert!(
+        store
+            .apply_status(channel, unknown, &read)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.message(m.umid).await.unwrap().unwrap().status, read);
+    assert_eq!(store.status_history(m.umid).await.unwrap().len(), 3);
+}
+
+pub async fn interrupted_dispatch_is_reconciled_by_umid<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let m = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    claim(store, t0()).await;
+    store.mark_handed_off(m.umid, t0()).await.unwrap();
+    let mut unknown = MessageStatus::new(MessageState::Undelivered, t0());
+    unknown.error_code = Some(57);
+    store
+        .complete_dispatch(m.umid, &DispatchResult::Failed { status: unknown })
+        .await
+        .unwrap();
+    let delivered = MessageStatus::new(MessageState::Delivered, t0() + Duration::seconds(1))
+        .with_detail(StatusDetail::DeliveredToRecipient);
+    let target = StatusTarget::Umid(m.umid, "wamid.late");
+    let updated = store
+        .apply_status(sandbox.channel.id, target, &delivered)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.status, delivered);
+    assert_eq!(updated.provider_message_id.as_deref(), Some("wamid.late"));
+}
+
+pub async fn inbound_is_stored_once_and_opens_the_window<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let user = "+15551230009";
+    assert!(
+        store
+            .last_inbound_at(sandbox.channel.id, user)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut inbound = outbound(&sandbox, user, None, t0());
+    inbound.direction = Direction::Inbound;
+    inbound.provider_message_id = Some("wamid.in1".into());
+    inbound.user_name = Some("Jane".into());
+    inbound.status = MessageStatus::new(MessageState::Received, t0());
+    assert!(matches!(
+        store.record_inbound(&inbound).await.unwrap(),
+        InboundOutcome::Stored(_)
+    ));
+    let mut replayed = inbound.clone();
+    replayed.umid = Umid::new();
+    assert!(matches!(
+        store.record_inbound(&replayed).await.unwrap(),
+        InboundOutcome::AlreadyStored
+    ));
+    assert_eq!(
+        store
+            .last_inbound_at(sandbox.channel.id, user)
+            .await
+            .unwrap(),
+        Some(t0())
+    );
+    assert!(store.message(replayed.umid).await.unwrap().is_none());
+
+    let mut later = inbound.clone();
+    later.umid = Umid::new();
+    later.provider_message_id = Some("wamid.in2".into());
+    later.created_at = t0() + Duration::hours(2);
+    store.record_inbound(&later).await.unwrap();
+    let mut older = inbound.clone();
+    older.umid = Umid::new();
+    older.provider_message_id = Some("wamid.in0".into());
+    older.created_at = t0() - Duration::hours(1);
+    store.record_inbound(&older).await.unwrap();
+    assert_eq!(
+        store
+            .last_inbound_at(sandbox.channel.id, user)
+            .await
+            .unwrap(),
+        Some(t0() + Duration::hours(2)),
+        "a late-arriving older message does not shorten the window"
+    );
+    assert_eq!(store.message(inbound.umid).await.unwrap().unwrap(), inbound);
+}

@@ -1,0 +1,14 @@
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated by something the caller asked for.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database could not be reached or refused the operation; worth retrying.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data did not decode: a bug or a hand-edited database.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,0 +1,162 @@
+use chrono::{DateTime, Utc};
+use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
+use serde::{Deserialize, Serialize};
+
+use crate::status::MessageStatus;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubAccount {
+    pub id: SubAccountId,
+    pub account_id: AccountId,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One WhatsApp business number: 8x8's `channelId` plus Meta's WABA and phone-number ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub account_id: AccountId,
+    pub sub_account_id: SubAccountId,
+    pub business_number: String,
+    pub waba_id: String,
+    pub phone_number_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Everything the first start creates, written in one transaction.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    pub account: Account,
+    pub sub_account: SubAccount,
+    pub channel: Channel,
+    pub api_key: NewApiKey,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub id: ApiKeyId,
+    pub account_id: AccountId,
+    pub name: String,
+    /// The first characters of the key, shown in listings so a person can tell keys apart.
+    pub prefix: String,
+    /// SHA-256 of the whole key; the key itself is never stored.
+    pub hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Outbound,
+    Inbound,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Outbound => "outbound",
+            Self::Inbound => "inbound",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "outbound" => Some(Self::Outbound),
+            "inbound" => Some(Self::Inbound),
+            _ => None,
+        }
+    }
+}
+
+/// A stored message, outbound or inbound.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub umid: Umid,
+    pub account_id: AccountId,
+    pub sub_account_id: SubAccountId,
+    pub channel_id: ChannelId,
+    pub direction: Direction,
+    /// The end user's number in E.164.
+    pub msisdn: String,
+    pub country: Option<String>,
+    /// 8x8 content type: `Text`, `Image`, `Video`, `Audio`, `File`, `Location`.
+    pub content_type: String,
+    /// The 8x8 `content` object, normalised.
+    pub content: serde_json::Value,
+    pub client_message_id: Option<String>,
+    /// The message this one quotes (`context.umid` out, `replyToUmid` in).
+    pub reply_to: Option<Umid>,
+    /// Meta's `wamid`, once known.
+    pub provider_message_id: Option<String>,
+    /// The end user's WhatsApp profile name (inbound only).
+    pub user_name: Option<String>,
+    pub status: MessageStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub enum AcceptOutcome {
+    Accepted(Message),
+    /// The subaccount already sent a message with this `clientMessageId`: here it is.
+    Duplicate(Message),
+}
+
+impl AcceptOutcome {
+    pub fn message(&self) -> &Message {
+        match self {
+            Self::Accepted(m) | Self::Duplicate(m) => m,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum InboundOutcome {
+    Stored(Message),
+    /// Meta delivered the same webhook twice; the first copy is kept.
+    AlreadyStored,
+}
+
+/// Outbound work handed to a dispatcher by [`crate::DispatchStore::claim_dispatch`].
+#[derive(Debug, Clone)]
+pub struct DispatchJob {
+    pub message: Message,
+    pub attempts: u32,
+}
+
+/// How a dispatch attempt ended.
+#[derive(Debug, Clone)]
+pub enum DispatchResult {
+    /// The provider accepted it: `sent`, with the provider's id.
+    Sent {
+        provider_message_id: String,
+        status: MessageStatus,
+    },
+    /// The provider refused it for good: `undelivered` with the reason.
+    Failed { status: MessageStatus },
+}
+
+/// Which message a provider receipt is about.
+#[derive(Debug, Clone, Copy)]
+pub enum StatusTarget<'a> {
+    Provider(&'a str),
+    /// Used when Parley crashed between handing a message to Meta and learning its id:
+    /// the provider echoes the umid back, so the message is matched and its id attached.
+    Umid(Umid, &'a str),
+}

@@ -1,0 +1,226 @@
+//! Rows as both SQL backends store them (times as epoch milliseconds, ids as text), and
+//! their conversion into models. Shared so the two backends cannot drift apart.
+
+use chrono::{DateTime, TimeZone, Utc};
+use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
+
+use crate::{
+    Account, ApiKey, Channel, Direction, Message, MessageState, MessageStatus, StatusDetail,
+    StoreError, StoreResult, SubAccount,
+};
+
+pub fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+pub fn from_millis(ms: i64) -> StoreResult<DateTime<Utc>> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
+}
+
+fn parse<T: std::str::FromStr>(what: &str, raw: &str) -> StoreResult<T> {
+    raw.parse()
+        .map_err(|_| StoreError::Corrupt(format!("{what} {raw:?}")))
+}
+
+fn account_id(raw: &str) -> StoreResult<AccountId> {
+    AccountId::parse(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn sub_account_id(raw: &str) -> StoreResult<SubAccountId> {
+    SubAccountId::parse(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct AccountRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+impl AccountRow {
+    pub fn into_model(self) -> StoreResult<Account> {
+        Ok(Account {
+            id: account_id(&self.id)?,
+            name: self.name,
+            created_at: from_millis(self.created_at)?,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct SubAccountRow {
+    pub id: String,
+    pub account_id: String,
+    pub created_at: i64,
+}
+
+impl SubAccountRow {
+    pub fn into_model(self) -> StoreResult<SubAccount> {
+        Ok(SubAccount {
+            id: sub_account_id(&self.id)?,
+            account_id: account_id(&self.account_id)?,
+            created_at: from_millis(self.created_at)?,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ChannelRow {
+    pub id: String,
+    pub account_id: String,
+    pub sub_account_id: String,
+    pub business_number: String,
+    pub waba_id: String,
+    pub phone_number_id: String,
+    pub created_at: i64,
+}
+
+impl ChannelRow {
+    pub fn into_model(self) -> StoreResult<Channel> {
+        Ok(Channel {
+            id: parse::<ChannelId>("channel id", &self.id)?,
+            account_id: account_id(&self.account_id)?,
+            sub_account_id: sub_account_id(&self.sub_account_id)?,
+            business_number: self.business_number,
+            waba_id: self.waba_id,
+            phone_number_id: self.phone_number_id,
+            created_at: from_millis(self.created_at)?,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl ApiKeyRow {
+    pub fn into_model(self) -> StoreResult<ApiKey> {
+        Ok(ApiKey {
+            id: parse::<ApiKeyId>("api key id", &self.id)?,
+            account_id: account_id(&self.account_id)?,
+            name: self.name,
+            prefix: self.prefix,
+            created_at: from_millis(self.created_at)?,
+            revoked_at: self.revoked_at.map(from_millis).transpose()?,
+        })
+    }
+}
+
+/// Columns of one status, as stored on the message (current) and in its history.
+#[derive(Debug, sqlx::FromRow)]
+pub struct StatusRow {
+    pub state: String,
+    pub detail: Option<String>,
+    pub error_code: Option<i64>,
+    pub error_message: Option<String>,
+    pub provider_error_code: Option<String>,
+    pub status_at: i64,
+}
+
+impl StatusRow {
+    pub fn into_model(self) -> StoreResult<MessageStatus> {
+        Ok(MessageStatus {
+            state: MessageState::parse(&self.state)
+                .ok_or_else(|| StoreError::Corrupt(format!("state {:?}", self.state)))?,
+            detail: self
+                .detail
+                .as_deref()
+                .map(|d| {
+                    StatusDetail::parse(d)
+                        .ok_or_else(|| StoreError::Corrupt(format!("detail {d:?}")))
+                })
+                .transpose()?,
+            error_code: self.error_code.map(|c| c as u32),
+            error_message: self.error_message,
+            provider_error_code: self.provider_error_code,
+            at: from_millis(self.status_at)?,
+        })
+    }
+}
+
+/// The status columns to bind, in the order `state, detail, error_code, error_message,
+/// provider_error_code, status_at, status_rank`.
+pub struct StatusColumns {
+    pub state: &'static str,
+    pub detail: Option<&'static str>,
+    pub error_code: Option<i64>,
+    pub error_message: Option<String>,
+    pub provider_error_code: Option<String>,
+    pub at: i64,
+    pub rank: i32,
+}
+
+impl From<&MessageStatus> for StatusColumns {
+    fn from(s: &MessageStatus) -> Self {
+        Self {
+            state: s.state.as_str(),
+            detail: s.detail.map(StatusDetail::as_str),
+            error_code: s.error_code.map(i64::from),
+            error_message: s.error_message.clone(),
+            provider_error_code: s.provider_error_code.clone(),
+            at: millis(s.at),
+            rank: s.rank(),
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct MessageRow {
+    pub umid: String,
+    pub account_id: String,
+    pub sub_account_id: String,
+    pub channel_id: String,
+    pub direction: String,
+    pub msisdn: String,
+    pub country: Option<String>,
+    pub content_type: String,
+    pub content: String,
+    pub client_message_id: Option<String>,
+    pub reply_to: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub user_name: Option<String>,
+    #[sqlx(flatten)]
+    pub status: StatusRow,
+    pub created_at: i64,
+}
+
+/// The column list matching [`MessageRow`], for `SELECT`s.
+pub const MESSAGE_COLUMNS: &str = "umid, account_id, sub_account_id, channel_id, direction, \
+    msisdn, country, content_type, content, client_message_id, reply_to, provider_message_id, \
+    user_name, state, detail, error_code, error_message, provider_error_code, status_at, created_at";
+
+impl MessageRow {
+    pub fn into_model(self) -> StoreResult<Message> {
+        Ok(Message {
+            umid: parse::<Umid>("umid", &self.umid)?,
+            account_id: account_id(&self.account_id)?,
+            sub_account_id: sub_account_id(&self.sub_account_id)?,
+            channel_id: parse::<ChannelId>("channel id", &self.channel_id)?,
+            direction: Direction::parse(&self.direction)
+                .ok_or_else(|| StoreError::Corrupt(format!("direction {:?}", self.direction)))?,
+            msisdn: self.msisdn,
+            country: self.country,
+            content_type: self.content_type,
+            content: serde_json::from_str(&self.content)
+                .map_err(|e| StoreError::Corrupt(format!("content: {e}")))?,
+            client_message_id: self.client_message_id,
+            reply_to: self
+                .reply_to
+                .as_deref()
+                .map(|r| parse::<Umid>("reply_to", r))
+                .transpose()?,
+            provider_message_id: self.provider_message_id,
+            user_name: self.user_name,
+            status: self.status.into_model()?,
+            created_at: from_millis(self.created_at)?,
+        })
+    }
+}

@@ -1,0 +1,106 @@
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
+
+use crate::error::StoreResult;
+use crate::models::*;
+use crate::status::MessageStatus;
+
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    /// Creates the sandbox tenant if the database holds no account yet. Returns `false`
+    /// (and creates nothing) when one exists, so later starts never bootstrap again.
+    async fn bootstrap_sandbox(&self, sandbox: &Sandbox) -> StoreResult<bool>;
+    async fn accounts(&self) -> StoreResult<Vec<Account>>;
+    async fn sub_account(&self, id: &SubAccountId) -> StoreResult<Option<SubAccount>>;
+    /// The WhatsApp channel a subaccount sends with (8x8's send payload has no channel id).
+    async fn channel_for_sub_account(&self, id: &SubAccountId) -> StoreResult<Option<Channel>>;
+    async fn channel(&self, id: ChannelId) -> StoreResult<Option<Channel>>;
+    async fn channel_by_phone_number_id(
+        &self,
+        phone_number_id: &str,
+    ) -> StoreResult<Option<Channel>>;
+    async fn channels(&self) -> StoreResult<Vec<Channel>>;
+}
+
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    async fn insert_api_key(&self, key: &NewApiKey) -> StoreResult<()>;
+    /// The live (not revoked) key with this hash.
+    async fn api_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKey>>;
+    async fn api_keys(&self, account: &AccountId) -> StoreResult<Vec<ApiKey>>;
+    /// Returns whether a live key was revoked.
+    async fn revoke_api_key(&self, id: ApiKeyId, at: DateTime<Utc>) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Durably stores outbound messages as `queued` and queues them for dispatch, all in
+    /// one transaction (one commit for the whole group). A message whose
+    /// `clientMessageId` the subaccount already used is not stored again: the first one
+    /// comes back as [`AcceptOutcome::Duplicate`].
+    async fn accept_outbound(&self, messages: &[Message]) -> StoreResult<Vec<AcceptOutcome>>;
+    async fn message(&self, umid: Umid) -> StoreResult<Option<Message>>;
+    async fn message_by_provider_id(
+        &self,
+        channel: ChannelId,
+        provider_message_id: &str,
+    ) -> StoreResult<Option<Message>>;
+    /// Every status the message went through, oldest first.
+    async fn status_history(&self, umid: Umid) -> StoreResult<Vec<MessageStatus>>;
+    /// Stores an inbound message once (deduplicated on the provider id) and opens or
+    /// refreshes the user's customer-service window in the same transaction.
+    async fn record_inbound(&self, message: &Message) -> StoreResult<InboundOutcome>;
+    /// When the user last wrote to the channel: the start of the 24-hour window.
+    async fn last_inbound_at(
+        &self,
+        channel: ChannelId,
+        msisdn: &str,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Applies a provider receipt if it moves the message forward (see
+    /// [`MessageStatus::rank`]); returns the updated message, or `None` when the receipt
+    /// was stale, duplicated or about an unknown message.
+    async fn apply_status(
+        &self,
+        channel: ChannelId,
+        target: StatusTarget<'_>,
+        status: &MessageStatus,
+    ) -> StoreResult<Option<Message>>;
+}
+
+#[async_trait]
+pub trait DispatchStore: Send + Sync {
+    /// Claims up to `limit` due messages, leased until `lease_until`. Only the oldest
+    /// waiting message of each (channel, recipient) is eligible, which keeps messages to
+    /// one person in the order they were accepted.
+    async fn claim_dispatch(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<DispatchJob>>;
+    /// Records, before the provider is called, that this message is being handed over.
+    /// After a crash such a message is never handed over again.
+    async fn mark_handed_off(&self, umid: Umid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records the attempt's result and removes the message from the queue, atomically.
+    async fn complete_dispatch(&self, umid: Umid, result: &DispatchResult) -> StoreResult<Message>;
+    /// Puts a message the provider could not take right now back in the queue.
+    async fn retry_dispatch(&self, umid: Umid, next_attempt_at: DateTime<Utc>) -> StoreResult<()>;
+    /// Messages that were handed to the provider by a worker whose lease has run out
+    /// (it crashed mid-call): the outcome is unknown.
+    async fn interrupted_dispatches(&self, now: DateTime<Utc>) -> StoreResult<Vec<Umid>>;
+    /// How many messages wait in the queue (for `/metrics` and tests).
+    async fn dispatch_backlog(&self) -> StoreResult<u64>;
+}
+
+/// A whole backend.
+#[async_trait]
+pub trait Store: TenantStore + ApiKeyStore + MessageStore + DispatchStore {
+    fn backend_name(&self) -> &'static str;
+    /// Succeeds when the database answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+pub type SharedStore = Arc<dyn Store>;

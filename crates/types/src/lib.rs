@@ -1,0 +1,15 @@
+//! Parley's vocabulary: typed identifiers, domain newtypes parsed at the edge
+//! (`Msisdn`, `SubAccountId`), the injected [`Clock`], the 8x8 timestamp format
+//! and the error-code tables shared by every surface.
+//!
+//! This crate depends on nothing else in the workspace and holds no I/O.
+
+pub mod clock;
+pub mod codes;
+pub mod ids;
+pub mod msisdn;
+pub mod time;
+
+pub use clock::{AdjustableClock, Clock, SharedClock, SystemClock};
+pub use ids::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
+pub use msisdn::{Msisdn, MsisdnError};
