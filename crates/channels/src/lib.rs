@@ -1,1 +1,155 @@
-//! placeholder
+//! The contract between Parley's core and a messaging provider: what an outbound message
+//! looks like once validated, how a send attempt can end, and the normalised inbound
+//! traffic (user messages and delivery receipts) an adapter hands back.
+//!
+//! Knows nothing about HTTP, storage or any one provider's wire format.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use parley_types::Umid;
+use serde::{Deserialize, Serialize};
+
+/// The business number a message leaves from, as the provider knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRoute {
+    pub phone_number_id: String,
+    pub business_number: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaKind {
+    Image,
+    Video,
+    Audio,
+    Document,
+    Sticker,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutboundContent {
+    Text {
+        body: String,
+    },
+    Media {
+        kind: MediaKind,
+        url: String,
+        caption: Option<String>,
+        filename: Option<String>,
+    },
+    Location(Location),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundMessage {
+    pub umid: Umid,
+    /// E.164 with the leading `+`.
+    pub to: String,
+    pub content: OutboundContent,
+    /// The provider id of the message this one quotes.
+    pub reply_to: Option<String>,
+}
+
+/// An error as the provider reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderError {
+    pub code: u32,
+    pub title: String,
+    pub details: Option<String>,
+}
+
+/// How one send attempt ended. The distinction matters for "never lost, never twice":
+/// only `Retryable` means the provider certainly did not take the message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendOutcome {
+    Accepted { provider_message_id: String },
+    /// Refused for good (bad request, policy): report `undelivered`.
+    Rejected(ProviderError),
+    /// Refused for now (rate limits, provider unavailable, connection refused): the
+    /// message was not taken and can be sent again later.
+    Retryable(ProviderError),
+    /// The request may or may not have reached the provider (timeout mid-call).
+    Unknown(String),
+}
+
+#[async_trait]
+pub trait ChannelAdapter: Send + Sync {
+    async fn send(&self, route: &ChannelRoute, message: &OutboundMessage) -> SendOutcome;
+    /// Marks an inbound message read (blue ticks), optionally showing a typing indicator.
+    async fn mark_read(
+        &self,
+        route: &ChannelRoute,
+        provider_message_id: &str,
+        typing: bool,
+    ) -> Result<(), ProviderError>;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum InboundContent {
+    Text {
+        body: String,
+    },
+    Media {
+        kind: MediaKind,
+        provider_media_id: String,
+        url: Option<String>,
+        mime_type: Option<String>,
+        caption: Option<String>,
+        filename: Option<String>,
+    },
+    Location(Location),
+    /// A type Parley does not handle yet; kept so the message is not lost.
+    Unsupported {
+        kind: String,
+    },
+}
+
+/// A message a user sent to a business number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundMessage {
+    pub phone_number_id: String,
+    pub provider_message_id: String,
+    /// The user's number in E.164 (`+` and digits).
+    pub from: String,
+    pub profile_name: Option<String>,
+    pub timestamp: DateTime<Utc>,
+    pub content: InboundContent,
+    /// The provider id of the message the user replied to.
+    pub reply_to: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderStatus {
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+}
+
+/// A delivery receipt for an outbound message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusReport {
+    pub phone_number_id: String,
+    pub provider_message_id: String,
+    pub status: ProviderStatus,
+    pub timestamp: DateTime<Utc>,
+    pub error: Option<ProviderError>,
+    /// What Parley attached to the send (`biz_opaque_callback_data`): the umid.
+    pub callback_data: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChannelEvent {
+    Message(InboundMessage),
+    Status(StatusReport),
+}

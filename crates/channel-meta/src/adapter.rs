@@ -1,0 +1,215 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use parley_channels::{
+    ChannelAdapter, ChannelRoute, MediaKind, OutboundContent, OutboundMessage, ProviderError,
+    SendOutcome,
+};
+
+use crate::wire::{ContextRef, ErrorBody, MediaRef, SendRequest, SendResponse, Text, TypingIndicator};
+
+/// Where the adapter sends Graph requests and how it authenticates both ways.
+#[derive(Debug, Clone)]
+pub struct MetaConfig {
+    /// Base URL without the version, e.g. `https://graph.facebook.com` or the embedded
+    /// simulator's `http://127.0.0.1:8080/sim/graph`.
+    pub graph_url: String,
+    pub api_version: String,
+    pub access_token: String,
+    /// Signs the webhooks Meta sends us (`X-Hub-Signature-256`).
+    pub app_secret: String,
+    /// Echoed by the `hub.challenge` verification handshake.
+    pub verify_token: String,
+}
+
+/// Meta codes that mean "not now" rather than "not ever": the message was not taken and
+/// may be sent again (rate limits, maintenance, transient failures).
+pub const RETRYABLE_META_CODES: &[u32] = &[
+    1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057, 133004,
+];
+
+pub struct MetaAdapter {
+    http: reqwest::Client,
+    config: MetaConfig,
+}
+
+impl MetaAdapter {
+    pub fn new(config: MetaConfig) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Self { http, config })
+    }
+
+    pub fn config(&self) -> &MetaConfig {
+        &self.config
+    }
+
+    fn messages_url(&self, route: &ChannelRoute) -> String {
+        format!(
+            "{}/{}/{}/messages",
+            self.config.graph_url.trim_end_matches('/'),
+            self.config.api_version,
+            route.phone_number_id
+        )
+    }
+
+    async fn post(&self, route: &ChannelRoute, body: &SendRequest) -> Result<reqwest::Response, reqwest::Error> {
+        self.http
+            .post(self.messages_url(route))
+            .bearer_auth(&self.config.access_token)
+            .json(body)
+            .send()
+            .await
+    }
+}
+
+/// The Graph request for one outbound message. The umid rides along as
+/// `biz_opaque_callback_data`, which Meta echoes in every receipt: that is how Parley
+/// recognises a message it handed over just before a crash.
+pub fn send_request(message: &OutboundMessage) -> SendRequest {
+    let mut req = SendRequest {
+        messaging_product: "whatsapp".into(),
+        recipient_type: Some("individual".into()),
+        to: Some(message.to.clone()),
+        context: message.reply_to.clone().map(|message_id| ContextRef { message_id }),
+        biz_opaque_callback_data: Some(message.umid.to_string()),
+        ..SendRequest::default()
+    };
+    match &message.content {
+        OutboundContent::Text { body } => {
+            req.kind = Some("text".into());
+            req.text = Some(Text { body: body.clone(), preview_url: body.contains("http") });
+        }
+        OutboundContent::Media { kind, url, caption, filename } => {
+            let media = MediaRef {
+                id: None,
+                link: Some(url.clone()),
+                caption: caption.clone(),
+                filename: filename.clone(),
+            };
+            let (name, slot) = match kind {
+                MediaKind::Image => ("image", &mut req.image),
+                MediaKind::Video => ("video", &mut req.video),
+                MediaKind::Audio => ("audio", &mut req.audio),
+                MediaKind::Document => ("document", &mut req.document),
+                MediaKind::Sticker => ("sticker", &mut req.sticker),
+            };
+            *slot = Some(media);
+            req.kind = Some(name.into());
+        }
+        OutboundContent::Location(location) => {
+            req.kind = Some("location".into());
+            req.location = Some(location.clone());
+        }
+    }
+    req
+}
+
+fn provider_error(body: &[u8]) -> Option<ProviderError> {
+    let parsed: ErrorBody = serde_json::from_slice(body).ok()?;
+    Some(ProviderError {
+        code: parsed.error.code,
+        title: parsed.error.message,
+        details: parsed.error.error_data.map(|d| d.details).filter(|d| !d.is_empty()),
+    })
+}
+
+#[async_trait]
+impl ChannelAdapter for MetaAdapter {
+    async fn send(&self, route: &ChannelRoute, message: &OutboundMessage) -> SendOutcome {
+        let response = match self.post(route, &send_request(message)).await {
+            Ok(r) => r,
+            // Nothing reached Meta if the connection could not even be made.
+            Err(e) if e.is_connect() => {
+                return SendOutcome::Retryable(ProviderError {
+                    code: 131016,
+                    title: "Graph API unreachable".into(),
+                    details: Some(e.to_string()),
+                });
+            }
+            Err(e) => return SendOutcome::Unknown(e.to_string()),
+        };
+        let status = response.status();
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => return SendOutcome::Unknown(e.to_string()),
+        };
+        if status.is_success() {
+            return match serde_json::from_slice::<SendResponse>(&body) {
+                Ok(r) => match r.messages.into_iter().next() {
+                    Some(m) => SendOutcome::Accepted { provider_message_id: m.id },
+                    None => SendOutcome::Unknown("graph answer carried no message id".into()),
+                },
+                Err(e) => SendOutcome::Unknown(format!("unreadable graph answer: {e}")),
+            };
+        }
+        match provider_error(&body) {
+            Some(err) if RETRYABLE_META_CODES.contains(&err.code) => SendOutcome::Retryable(err),
+            Some(err) => SendOutcome::Rejected(err),
+            None if status == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                SendOutcome::Retryable(ProviderError {
+                    code: 130429,
+                    title: "rate limited".into(),
+                    details: None,
+                })
+            }
+            None => SendOutcome::Unknown(format!("graph answered {status} without an error body")),
+        }
+    }
+
+    async fn mark_read(
+        &self,
+        route: &ChannelRoute,
+        provider_message_id: &str,
+        typing: bool,
+    ) -> Result<(), ProviderError> {
+        let body = SendRequest {
+            messaging_product: "whatsapp".into(),
+            status: Some("read".into()),
+            message_id: Some(provider_message_id.to_owned()),
+            typing_indicator: typing.then(|| TypingIndicator { kind: "text".into() }),
+            ..SendRequest::default()
+        };
+        let unreachable = |e: reqwest::Error| ProviderError {
+            code: 131016,
+            title: "Graph API unreachable".into(),
+            details: Some(e.to_string()),
+        };
+        let response = self.post(route, &body).await.map_err(unreachable)?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = response.bytes().await.map_err(unreachable)?;
+        Err(provider_error(&body).unwrap_or(ProviderError {
+            code: 131000,
+            title: format!("graph answered {status}"),
+            details: None,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parley_types::Umid;
+
+    #[test]
+    fn a_text_send_carries_the_umid_and_the_quoted_message() {
+        let umid = Umid::new();
+        let req = send_request(&OutboundMessage {
+            umid,
+            to: "+15551234567".into(),
+            content: OutboundContent::Text { body: "hi".into() },
+            reply_to: Some("wamid.X".into()),
+        });
+        let json = serde_json::to_value(&req).unwrap();
+        assert_eq!(json["type"], "text");
+        assert_eq!(json["text"]["body"], "hi");
+        assert_eq!(json["context"]["message_id"], "wamid.X");
+        assert_eq!(json["biz_opaque_callback_data"], umid.to_string());
+        assert!(json.get("image").is_none());
+    }
+}

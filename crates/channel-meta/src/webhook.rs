@@ -1,0 +1,144 @@
+//! Graph webhooks in: the envelope of `messages` changes turned into [`ChannelEvent`]s.
+//! Other fields (template and account updates) are not handled yet and are skipped.
+
+use chrono::{DateTime, TimeZone, Utc};
+use parley_channels::{
+    ChannelEvent, InboundContent, InboundMessage, MediaKind, ProviderError, ProviderStatus,
+    StatusReport,
+};
+
+use crate::wire::{Envelope, InboundMedia, InboundWire, MessagesValue, StatusWire};
+
+#[derive(Debug, thiserror::Error)]
+#[error("malformed webhook: {0}")]
+pub struct MalformedWebhook(String);
+
+pub fn parse(body: &[u8]) -> Result<Vec<ChannelEvent>, MalformedWebhook> {
+    let envelope: Envelope =
+        serde_json::from_slice(body).map_err(|e| MalformedWebhook(e.to_string()))?;
+    let mut events = Vec::new();
+    for change in envelope.entry.into_iter().flat_map(|e| e.changes) {
+        if change.field != "messages" {
+            continue;
+        }
+        let value: MessagesValue =
+            serde_json::from_value(change.value).map_err(|e| MalformedWebhook(e.to_string()))?;
+        let pnid = value.metadata.phone_number_id.clone();
+        for message in value.messages {
+            let name = value
+                .contacts
+                .iter()
+                .find(|c| c.wa_id == message.from)
+                .map(|c| c.profile.name.clone());
+            events.push(ChannelEvent::Message(inbound(&pnid, message, name)?));
+        }
+        for status in value.statuses {
+            events.push(ChannelEvent::Status(status_report(&pnid, status)?));
+        }
+    }
+    Ok(events)
+}
+
+fn timestamp(raw: &str) -> Result<DateTime<Utc>, MalformedWebhook> {
+    raw.parse::<i64>()
+        .ok()
+        .and_then(|s| Utc.timestamp_opt(s, 0).single())
+        .ok_or_else(|| MalformedWebhook(format!("timestamp {raw:?}")))
+}
+
+fn media(kind: MediaKind, m: InboundMedia) -> InboundContent {
+    InboundContent::Media {
+        kind,
+        provider_media_id: m.id,
+        url: m.url,
+        mime_type: m.mime_type,
+        caption: m.caption,
+        filename: m.filename,
+    }
+}
+
+fn inbound(pnid: &str, m: InboundWire, profile_name: Option<String>) -> Result<InboundMessage, MalformedWebhook> {
+    let missing = |what: &str| MalformedWebhook(format!("{} message without its {what} object", m.kind));
+    let content = match m.kind.as_str() {
+        "text" => InboundContent::Text { body: m.text.clone().ok_or_else(|| missing("text"))?.body },
+        "image" => media(MediaKind::Image, m.image.clone().ok_or_else(|| missing("image"))?),
+        "video" => media(MediaKind::Video, m.video.clone().ok_or_else(|| missing("video"))?),
+        "audio" => media(MediaKind::Audio, m.audio.clone().ok_or_else(|| missing("audio"))?),
+        "document" => media(MediaKind::Document, m.document.clone().ok_or_else(|| missing("document"))?),
+        "sticker" => media(MediaKind::Sticker, m.sticker.clone().ok_or_else(|| missing("sticker"))?),
+        "location" => InboundContent::Location(m.location.clone().ok_or_else(|| missing("location"))?),
+        other => InboundContent::Unsupported { kind: other.to_owned() },
+    };
+    Ok(InboundMessage {
+        phone_number_id: pnid.to_owned(),
+        provider_message_id: m.id,
+        from: format!("+{}", m.from.trim_start_matches('+')),
+        profile_name,
+        timestamp: timestamp(&m.timestamp)?,
+        content,
+        reply_to: m.context.and_then(|c| c.id),
+    })
+}
+
+fn status_report(pnid: &str, s: StatusWire) -> Result<StatusReport, MalformedWebhook> {
+    let status = match s.status.as_str() {
+        "sent" => ProviderStatus::Sent,
+        "delivered" => ProviderStatus::Delivered,
+        "read" | "played" => ProviderStatus::Read,
+        "failed" => ProviderStatus::Failed,
+        other => return Err(MalformedWebhook(format!("status {other:?}"))),
+    };
+    Ok(StatusReport {
+        phone_number_id: pnid.to_owned(),
+        provider_message_id: s.id,
+        status,
+        timestamp: timestamp(&s.timestamp)?,
+        error: s.errors.into_iter().next().map(|e| ProviderError {
+            code: e.code,
+            title: e.title,
+            details: e.error_data.map(|d| d.details).or(e.message),
+        }),
+        callback_data: s.biz_opaque_callback_data,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_an_inbound_text_with_its_sender_name_and_quote() {
+        let body = br#"{"object":"whatsapp_business_account","entry":[{"id":"WABA","changes":[{"field":"messages","value":{
+            "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"PN"},
+            "contacts":[{"profile":{"name":"Sheena"},"wa_id":"16505551234"}],
+            "messages":[{"from":"16505551234","id":"wamid.in","timestamp":"1749416383","type":"text",
+              "context":{"from":"15550001111","id":"wamid.out"},"text":{"body":"hi"}}]}}]}]}"#;
+        let events = parse(body).unwrap();
+        let [ChannelEvent::Message(m)] = events.as_slice() else { panic!("{events:?}") };
+        assert_eq!(m.from, "+16505551234");
+        assert_eq!(m.profile_name.as_deref(), Some("Sheena"));
+        assert_eq!(m.reply_to.as_deref(), Some("wamid.out"));
+        assert_eq!(m.content, InboundContent::Text { body: "hi".into() });
+        assert_eq!(m.timestamp.timestamp(), 1749416383);
+    }
+
+    #[test]
+    fn reads_a_failed_status_with_its_error() {
+        let body = br#"{"object":"whatsapp_business_account","entry":[{"id":"WABA","changes":[{"field":"messages","value":{
+            "messaging_product":"whatsapp","metadata":{"display_phone_number":"1","phone_number_id":"PN"},
+            "statuses":[{"id":"wamid.out","status":"failed","timestamp":"1749416383","recipient_id":"1",
+              "biz_opaque_callback_data":"u","errors":[{"code":131047,"title":"Re-engagement message",
+              "error_data":{"details":"more than 24 hours"}}]}]}}]}]}"#;
+        let events = parse(body).unwrap();
+        let [ChannelEvent::Status(s)] = events.as_slice() else { panic!("{events:?}") };
+        assert_eq!(s.status, ProviderStatus::Failed);
+        assert_eq!(s.error.as_ref().unwrap().code, 131047);
+        assert_eq!(s.callback_data.as_deref(), Some("u"));
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(parse(b"{").is_err());
+        assert!(parse(br#"{"object":"x","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":1}}]}]}"#).is_err());
+    }
+}

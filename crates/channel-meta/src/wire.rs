@@ -1,0 +1,251 @@
+//! Graph API shapes (`reference/meta-cloud-api.md` §1, §4, §5), shared by the adapter
+//! (which writes requests and reads webhooks) and the simulator (which does the reverse).
+
+use parley_channels::Location;
+use serde::{Deserialize, Serialize};
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+/// `POST /{version}/{phone-number-id}/messages`: a send, or a mark-as-read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendRequest {
+    pub messaging_product: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<ContextRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub biz_opaque_callback_data: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<MediaRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<MediaRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<MediaRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<MediaRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticker: Option<MediaRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// `"read"` for mark-as-read requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typing_indicator: Option<TypingIndicator>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextRef {
+    pub message_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Text {
+    pub body: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub preview_url: bool,
+}
+
+/// A media object in a send: exactly one of `id` or `link`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypingIndicator {
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendResponse {
+    pub messaging_product: String,
+    #[serde(default)]
+    pub contacts: Vec<ContactRef>,
+    #[serde(default)]
+    pub messages: Vec<MessageRef>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContactRef {
+    pub input: String,
+    pub wa_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessageRef {
+    pub id: String,
+}
+
+/// `{"error": {...}}`, Meta's synchronous error body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: GraphError,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GraphError {
+    pub message: String,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    pub code: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_data: Option<ErrorData>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fbtrace_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messaging_product: Option<String>,
+    #[serde(default)]
+    pub details: String,
+}
+
+/// The webhook envelope: `{"object":"whatsapp_business_account","entry":[...]}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    pub object: String,
+    pub entry: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<i64>,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Change {
+    pub field: String,
+    pub value: serde_json::Value,
+}
+
+/// `value` of a `messages` change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MessagesValue {
+    pub messaging_product: String,
+    pub metadata: Metadata,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<Contact>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<InboundWire>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statuses: Vec<StatusWire>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Metadata {
+    pub display_phone_number: String,
+    pub phone_number_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Contact {
+    pub profile: Profile,
+    pub wa_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: String,
+}
+
+/// One inbound message (`value.messages[]`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct InboundWire {
+    pub from: String,
+    pub id: String,
+    /// Unix seconds, as a string.
+    pub timestamp: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<InboundContext>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<InboundMedia>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<InboundMedia>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<InboundMedia>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<InboundMedia>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticker: Option<InboundMedia>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct InboundContext {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct InboundMedia {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// Not always sent by Meta; the simulator includes the phone's original link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// One delivery receipt (`value.statuses[]`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StatusWire {
+    pub id: String,
+    pub status: String,
+    pub timestamp: String,
+    pub recipient_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub biz_opaque_callback_data: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<WebhookError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhookError {
+    pub code: u32,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_data: Option<ErrorData>,
+}
