@@ -1,1 +1,16 @@
-//! placeholder
+//! Parley's domain: the one send pipeline (validate → durable accept → dispatch → status),
+//! inbound traffic, API keys and the sandbox tenant. Each bounded context is a module
+//! exposing a service that the API, and later campaigns, automation and the agent desk,
+//! call alike.
+//!
+//! Depends on the storage and channel *traits* only: never on a backend, a channel
+//! implementation, axum or sqlx.
+
+pub mod bootstrap;
+pub mod dispatch;
+mod error;
+pub mod inbound;
+pub mod keys;
+pub mod messages;
+
+pub use error::{Error, Result};

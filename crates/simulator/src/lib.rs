@@ -1,1 +1,156 @@
-//! placeholder
+//! The WhatsApp simulator: an emulator of Meta's Graph API (same endpoints, payloads,
+//! error objects and signed webhooks) with simulated phones, and a control API through
+//! which a person or a test acts as the end user and moves the clock.
+//!
+//! Policies enforced so far: the 24-hour customer-service window (131047) and users not on
+//! WhatsApp (131026, every number whose E.164 digits start with [`NOT_ON_WHATSAPP_PREFIX`]).
+//! State lives in memory. Depends on `channel-meta` for the wire types and signing, never
+//! on Parley's core or storage: it only talks HTTP, like Meta.
+
+mod control;
+mod graph;
+mod pump;
+mod state;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use axum::Router;
+use chrono::Duration;
+use parley_types::AdjustableClock;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use tokio::sync::{Notify, watch};
+
+pub use pump::PumpReport;
+pub use state::{Business, PhoneMessage};
+
+/// Numbers whose E.164 digits start with this (the unassigned country code +999) are "not
+/// on WhatsApp": sends to them fail with 131026.
+pub const NOT_ON_WHATSAPP_PREFIX: &str = "999";
+
+/// When simulated phones acknowledge a message. Each delay is varied by ±20% with a seeded
+/// random source, so a run is reproducible for a given seed.
+#[derive(Debug, Clone)]
+pub struct DeliverySchedule {
+    pub delivered_after: Duration,
+    pub read_after: Duration,
+    /// `false`: messages stay `delivered` until the phone reads them via the control API.
+    pub auto_read: bool,
+    pub seed: u64,
+}
+
+impl Default for DeliverySchedule {
+    fn default() -> Self {
+        Self {
+            delivered_after: Duration::seconds(1),
+            read_after: Duration::seconds(3),
+            auto_read: true,
+            seed: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    /// The token Graph requests must carry.
+    pub access_token: String,
+    /// Signs every webhook (`X-Hub-Signature-256`).
+    pub app_secret: String,
+    /// Where webhooks go (Parley's `/meta/webhook`), and the token its handshake expects.
+    pub webhook_url: String,
+    pub verify_token: String,
+    pub schedule: DeliverySchedule,
+}
+
+pub(crate) struct Inner {
+    config: SimulatorConfig,
+    clock: Arc<AdjustableClock>,
+    state: Mutex<state::State>,
+    rng: Mutex<StdRng>,
+    http: reqwest::Client,
+    wake: Notify,
+    /// Serialises webhook delivery so receipts for one message leave in order.
+    delivering: tokio::sync::Mutex<pump::Delivery>,
+}
+
+/// A handle to the simulator; cheap to clone.
+#[derive(Clone)]
+pub struct Simulator {
+    inner: Arc<Inner>,
+}
+
+impl Simulator {
+    pub fn new(config: SimulatorConfig, clock: Arc<AdjustableClock>) -> Self {
+        let rng = StdRng::seed_from_u64(config.schedule.seed);
+        let http = reqwest::Client::builder()
+            .timeout(StdDuration::from_secs(10))
+            .build()
+            .expect("a plain http client always builds");
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                clock,
+                state: Mutex::new(state::State::default()),
+                rng: Mutex::new(rng),
+                http,
+                wake: Notify::new(),
+                delivering: tokio::sync::Mutex::new(pump::Delivery::default()),
+            }),
+        }
+    }
+
+    /// Makes a business number known to the simulated Graph API. `alias` is the id the
+    /// control API accepts as `channelId` (Parley's channel id).
+    pub fn register_business(&self, business: Business) {
+        self.inner.state().register(business);
+    }
+
+    /// The Graph API emulator under `/graph/{version}/…` and the control API under `/api/…`.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .merge(graph::router())
+            .merge(control::router())
+            .with_state(self.clone())
+    }
+
+    /// Delivers every webhook that is due now; what a test calls instead of sleeping.
+    pub async fn run_once(&self) -> PumpReport {
+        pump::run_once(&self.inner).await
+    }
+
+    /// Delivers webhooks as they come due until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            let report = self.run_once().await;
+            let pause = if report.blocked {
+                StdDuration::from_secs(1)
+            } else {
+                StdDuration::from_millis(100)
+            };
+            tokio::select! {
+                _ = shutdown.changed() => {}
+                _ = self.inner.wake.notified() => {}
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    pub fn clock(&self) -> &AdjustableClock {
+        &self.inner.clock
+    }
+}
+
+impl Inner {
+    fn state(&self) -> std::sync::MutexGuard<'_, state::State> {
+        // A panic while holding the lock would leave plain data behind, still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `base` varied by ±20%.
+    fn jitter(&self, base: Duration) -> Duration {
+        use rand::Rng;
+        let factor = self.rng.lock().unwrap_or_else(|p| p.into_inner()).random_range(0.8..1.2);
+        Duration::milliseconds((base.num_milliseconds() as f64 * factor) as i64)
+    }
+}

@@ -1,0 +1,262 @@
+//! The dispatcher: claims queued messages, hands each to the channel adapter exactly once,
+//! and records how it ended.
+//!
+//! "Never lost, never twice": the hand-off is recorded *before* the provider is called.
+//! A message whose worker died after that point is never handed over again; it is marked
+//! `undelivered` (outcome unknown), and if the provider did take it, the provider's own
+//! receipts (which echo the umid) later move it on to `delivered`/`read`. A crash thus
+//! errs towards at-most-once, which is what a user expects of an OTP or a payment notice.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use futures::StreamExt;
+use parley_channels::{ChannelAdapter, OutboundMessage, ProviderError, SendOutcome};
+use parley_store::{DispatchJob, DispatchResult, Message, MessageState, MessageStatus, SharedStore, StatusDetail};
+use parley_types::codes::{DR_INTERNAL_ERROR, DR_UNKNOWN_ERROR, DeliveryError};
+use parley_types::{SharedClock, Umid};
+use tokio::sync::{Notify, watch};
+
+use crate::messages::Content;
+use crate::messages::route;
+use crate::{Error, Result};
+
+/// Waits before re-trying a message the provider could not take right now (rate limits,
+/// outages), indexed by the number of attempts so far. After the last, it is undelivered.
+pub const RETRY_SCHEDULE: &[StdDuration] = &[
+    StdDuration::from_secs(1),
+    StdDuration::from_secs(5),
+    StdDuration::from_secs(15),
+    StdDuration::from_secs(60),
+    StdDuration::from_secs(300),
+    StdDuration::from_secs(900),
+];
+
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    /// Messages claimed per round.
+    pub batch: u32,
+    /// How long a claim is held; longer than any provider call can take.
+    pub lease: Duration,
+    /// Provider calls in flight at once.
+    pub concurrency: usize,
+    /// How long an idle dispatcher sleeps when nobody wakes it (retries come due this way).
+    pub idle_poll: StdDuration,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        Self {
+            batch: 128,
+            lease: Duration::seconds(60),
+            concurrency: 32,
+            idle_poll: StdDuration::from_millis(500),
+        }
+    }
+}
+
+/// What one round did, for tests and logs.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DispatchReport {
+    pub claimed: usize,
+    pub sent: usize,
+    pub failed: usize,
+    pub retried: usize,
+    pub interrupted: usize,
+}
+
+impl DispatchReport {
+    pub fn is_idle(&self) -> bool {
+        self.claimed == 0 && self.interrupted == 0
+    }
+}
+
+enum JobEnd {
+    Sent,
+    Failed,
+    Retried,
+}
+
+pub struct Dispatcher {
+    store: SharedStore,
+    adapter: Arc<dyn ChannelAdapter>,
+    clock: SharedClock,
+    wake: Arc<Notify>,
+    config: DispatchConfig,
+}
+
+fn undelivered(error: DeliveryError, message: String, provider_code: Option<u32>, at: chrono::DateTime<chrono::Utc>) -> MessageStatus {
+    MessageStatus {
+        state: MessageState::Undelivered,
+        detail: Some(StatusDetail::RejectedByOperator),
+        error_code: Some(error.code),
+        error_message: Some(message),
+        provider_error_code: provider_code.map(|c| c.to_string()),
+        at,
+    }
+}
+
+/// `undelivered` for a provider refusal, with 8x8's code for Meta's.
+pub fn provider_failure(error: &ProviderError, at: chrono::DateTime<chrono::Utc>) -> MessageStatus {
+    let mapped = DeliveryError::from_meta(error.code);
+    let message = match &error.details {
+        Some(details) => format!("{}: {details}", mapped.message),
+        None => mapped.message.to_owned(),
+    };
+    undelivered(mapped, message, Some(error.code), at)
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: SharedStore,
+        adapter: Arc<dyn ChannelAdapter>,
+        clock: SharedClock,
+        wake: Arc<Notify>,
+        config: DispatchConfig,
+    ) -> Self {
+        Self { store, adapter, clock, wake, config }
+    }
+
+    /// One round: settle interrupted hand-offs, then claim and send what is due.
+    pub async fn run_once(&self) -> Result<DispatchReport> {
+        let mut report = DispatchReport::default();
+        let now = self.clock.now();
+        for umid in self.store.interrupted_dispatches(now).await? {
+            let status = undelivered(
+                DR_UNKNOWN_ERROR,
+                "dispatch was interrupted after the message was handed to WhatsApp; \
+                 it was not sent again and its outcome is unknown"
+                    .into(),
+                None,
+                now,
+            );
+            self.store.complete_dispatch(umid, &DispatchResult::Failed { status }).await?;
+            tracing::warn!(%umid, "dispatch interrupted; marked undelivered, not resent");
+            metrics::counter!("parley_dispatch_interrupted_total").increment(1);
+            report.interrupted += 1;
+        }
+        let jobs = self
+            .store
+            .claim_dispatch(now, now + self.config.lease, self.config.batch)
+            .await?;
+        report.claimed = jobs.len();
+        // Claims hold at most one message per recipient, so running them side by side
+        // never reorders one person's messages.
+        let ends: Vec<Result<JobEnd>> = futures::stream::iter(jobs)
+            .map(|job| self.dispatch(job))
+            .buffer_unordered(self.config.concurrency)
+            .collect()
+            .await;
+        for end in ends {
+            match end? {
+                JobEnd::Sent => report.sent += 1,
+                JobEnd::Failed => report.failed += 1,
+                JobEnd::Retried => report.retried += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs rounds until `shutdown` turns true. A round in progress always finishes, so
+    /// no message is left between hand-off and its recorded result by a clean shutdown.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            match self.run_once().await {
+                Ok(report) if !report.is_idle() => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "dispatch round failed"),
+            }
+            tokio::select! {
+                _ = shutdown.changed() => {}
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.config.idle_poll) => {}
+            }
+        }
+    }
+
+    async fn outbound(&self, message: &Message) -> Result<OutboundMessage> {
+        let content = Content::from_stored(&message.content_type, &message.content)?;
+        let reply_to = match message.reply_to {
+            Some(quoted) => self.store.message(quoted).await?.and_then(|m| m.provider_message_id),
+            None => None,
+        };
+        Ok(OutboundMessage {
+            umid: message.umid,
+            to: message.msisdn.clone(),
+            content: content.to_outbound(),
+            reply_to,
+        })
+    }
+
+    async fn finish(&self, umid: Umid, result: DispatchResult) -> Result<()> {
+        self.store.complete_dispatch(umid, &result).await?;
+        Ok(())
+    }
+
+    async fn dispatch(&self, job: DispatchJob) -> Result<JobEnd> {
+        let message = &job.message;
+        let umid = message.umid;
+        let channel = self.store.channel(message.channel_id).await?;
+        let outbound = match (channel.as_ref(), self.outbound(message).await) {
+            (Some(_), Ok(outbound)) => outbound,
+            (None, _) | (_, Err(Error::Invalid { .. } | Error::NotImplemented(_))) => {
+                let status = undelivered(
+                    DR_INTERNAL_ERROR,
+                    "the stored message or its channel could not be read".into(),
+                    None,
+                    self.clock.now(),
+                );
+                self.finish(umid, DispatchResult::Failed { status }).await?;
+                return Ok(JobEnd::Failed);
+            }
+            (_, Err(e)) => return Err(e),
+        };
+        let channel = channel.expect("checked above");
+        self.store.mark_handed_off(umid, self.clock.now()).await?;
+        let outcome = self.adapter.send(&route(&channel), &outbound).await;
+        let now = self.clock.now();
+        match outcome {
+            SendOutcome::Accepted { provider_message_id } => {
+                let status = MessageStatus::new(MessageState::Sent, now);
+                self.finish(umid, DispatchResult::Sent { provider_message_id, status }).await?;
+                metrics::counter!("parley_dispatch_sent_total").increment(1);
+                Ok(JobEnd::Sent)
+            }
+            SendOutcome::Rejected(error) => {
+                let status = provider_failure(&error, now);
+                self.finish(umid, DispatchResult::Failed { status }).await?;
+                metrics::counter!("parley_dispatch_failed_total").increment(1);
+                Ok(JobEnd::Failed)
+            }
+            SendOutcome::Retryable(error) => {
+                let attempt = job.attempts as usize;
+                match RETRY_SCHEDULE.get(attempt.saturating_sub(1)) {
+                    Some(wait) => {
+                        let due = now + Duration::from_std(*wait).unwrap_or(Duration::seconds(1));
+                        self.store.retry_dispatch(umid, due).await?;
+                        tracing::info!(%umid, code = error.code, attempt, "provider busy; will retry");
+                        metrics::counter!("parley_dispatch_retried_total").increment(1);
+                        Ok(JobEnd::Retried)
+                    }
+                    None => {
+                        let status = provider_failure(&error, now);
+                        self.finish(umid, DispatchResult::Failed { status }).await?;
+                        Ok(JobEnd::Failed)
+                    }
+                }
+            }
+            SendOutcome::Unknown(reason) => {
+                let status = undelivered(
+                    DR_UNKNOWN_ERROR,
+                    format!("the WhatsApp call did not complete ({reason}); the message was not sent again"),
+                    None,
+                    now,
+                );
+                self.finish(umid, DispatchResult::Failed { status }).await?;
+                tracing::warn!(%umid, %reason, "provider outcome unknown");
+                Ok(JobEnd::Failed)
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The mirror path: traffic from the provider (user messages and delivery receipts),
+//! normalised by the adapter, is stored once and moves outbound messages forward.
+
+use parley_channels::{ChannelEvent, InboundContent, InboundMessage, MediaKind, ProviderStatus, StatusReport};
+use parley_store::{
+    Direction, InboundOutcome, Message, MessageState, MessageStatus, SharedStore, StatusDetail, StatusTarget,
+};
+use parley_types::{Msisdn, SharedClock, Umid};
+use serde_json::{Value, json};
+
+use crate::Result;
+use crate::dispatch::provider_failure;
+
+#[derive(Clone)]
+pub struct InboundService {
+    store: SharedStore,
+    clock: SharedClock,
+}
+
+/// What handling a webhook did, for tests and logs.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct InboundReport {
+    pub stored: usize,
+    pub duplicates: usize,
+    pub statuses_applied: usize,
+    pub ignored: usize,
+}
+
+/// 8x8's inbound `type` and `content` for a user message.
+fn content_of(content: &InboundContent) -> (&'static str, Value) {
+    match content {
+        InboundContent::Text { body } => ("Text", json!({ "text": body })),
+        InboundContent::Media { kind, url, caption, filename, .. } => {
+            let label = match kind {
+                MediaKind::Image | MediaKind::Sticker => "Image",
+                MediaKind::Video => "Video",
+                MediaKind::Audio => "Audio",
+                MediaKind::Document => "File",
+            };
+            let mut obj = json!({ "url": url });
+            if let Some(caption) = caption {
+                obj["text"] = json!(caption);
+            }
+            if let Some(filename) = filename {
+                obj["fileName"] = json!(filename);
+            }
+            (label, obj)
+        }
+        InboundContent::Location(location) => ("Location", json!({ "location": location })),
+        InboundContent::Unsupported { kind } => ("None", json!({ "unsupportedType": kind })),
+    }
+}
+
+/// How a Meta receipt reads in 8x8's status model.
+fn status_of(report: &StatusReport) -> MessageStatus {
+    let at = report.timestamp;
+    match report.status {
+        ProviderStatus::Sent => {
+            MessageStatus::new(MessageState::Delivered, at).with_detail(StatusDetail::DeliveredToOperator)
+        }
+        ProviderStatus::Delivered => {
+            MessageStatus::new(MessageState::Delivered, at).with_detail(StatusDetail::DeliveredToRecipient)
+        }
+        ProviderStatus::Read => MessageStatus::new(MessageState::Read, at),
+        ProviderStatus::Failed => {
+            let error = report.error.clone().unwrap_or(parley_channels::ProviderError {
+                code: 131000,
+                title: "failed without a reason".into(),
+                details: None,
+            });
+            provider_failure(&error, at)
+        }
+    }
+}
+
+impl InboundService {
+    pub fn new(store: SharedStore, clock: SharedClock) -> Self {
+        Self { store, clock }
+    }
+
+    /// Handles one webhook's events. An error means nothing after it was handled; the
+    /// provider retries the webhook, and what was already stored is deduplicated.
+    pub async fn handle(&self, events: Vec<ChannelEvent>) -> Result<InboundReport> {
+        let mut report = InboundReport::default();
+        for event in events {
+            match event {
+                ChannelEvent::Message(message) => match self.message(message).await? {
+                    Some(true) => report.stored += 1,
+                    Some(false) => report.duplicates += 1,
+                    None => report.ignored += 1,
+                },
+                ChannelEvent::Status(status) => {
+                    if self.status(status).await? {
+                        report.statuses_applied += 1;
+                    } else {
+                        report.ignored += 1;
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// `Some(true)` stored, `Some(false)` duplicate, `None` for an unknown business number.
+    async fn message(&self, inbound: InboundMessage) -> Result<Option<bool>> {
+        let Some(channel) = self.store.channel_by_phone_number_id(&inbound.phone_number_id).await? else {
+            tracing::warn!(phone_number_id = %inbound.phone_number_id, "message for an unknown business number");
+            return Ok(None);
+        };
+        let reply_to = match &inbound.reply_to {
+            Some(wamid) => self.store.message_by_provider_id(channel.id, wamid).await?.map(|m| m.umid),
+            None => None,
+        };
+        let (content_type, content) = content_of(&inbound.content);
+        let message = Message {
+            umid: Umid::new(),
+            account_id: channel.account_id.clone(),
+            sub_account_id: channel.sub_account_id.clone(),
+            channel_id: channel.id,
+            direction: Direction::Inbound,
+            country: Msisdn::parse(&inbound.from, None).ok().and_then(|m| m.country()),
+            msisdn: inbound.from,
+            content_type: content_type.into(),
+            content,
+            client_message_id: None,
+            reply_to,
+            provider_message_id: Some(inbound.provider_message_id),
+            user_name: inbound.profile_name,
+            status: MessageStatus::new(MessageState::Received, inbound.timestamp),
+            // The window runs from when the user wrote, not from when the webhook arrived;
+            // a future timestamp (clock skew) is capped at now.
+            created_at: inbound.timestamp.min(self.clock.now()),
+        };
+        match self.store.record_inbound(&message).await? {
+            InboundOutcome::Stored(_) => {
+                metrics::counter!("parley_inbound_messages_total").increment(1);
+                Ok(Some(true))
+            }
+            InboundOutcome::AlreadyStored => Ok(Some(false)),
+        }
+    }
+
+    async fn status(&self, report: StatusReport) -> Result<bool> {
+        let Some(channel) = self.store.channel_by_phone_number_id(&report.phone_number_id).await? else {
+            return Ok(false);
+        };
+        let status = status_of(&report);
+        let wamid = report.provider_message_id.as_str();
+        if self.store.apply_status(channel.id, StatusTarget::Provider(wamid), &status).await?.is_some() {
+            return Ok(true);
+        }
+        // Not (yet) known by its provider id: a receipt racing the dispatcher's own record,
+        // or a message whose dispatch was interrupted. The echoed umid identifies it.
+        let Some(umid) = report.callback_data.as_deref().and_then(|d| d.parse::<Umid>().ok()) else {
+            return Ok(false);
+        };
+        let applied = self.store.apply_status(channel.id, StatusTarget::Umid(umid, wamid), &status).await?;
+        Ok(applied.is_some())
+    }
+}

@@ -1,0 +1,14 @@
+//! The send pipeline's front half: validating a send request into a typed message,
+//! accepting it durably (grouped commits), and reading messages back.
+
+mod accept;
+pub mod content;
+pub mod request;
+mod service;
+
+pub use service::route;
+
+pub use accept::AcceptQueue;
+pub use content::Content;
+pub use request::{SendRequest, TypingRequest};
+pub use service::MessageService;

@@ -1,0 +1,230 @@
+//! The 8x8 send request (`reference/chatapps-api.md` §2.1), parsed at the edge into typed
+//! values. Input is read leniently (any casing of `type`, coordinates as strings, national
+//! numbers with a country); every broken rule answers with its documented 8x8 code and a
+//! message naming the field.
+
+use parley_types::codes::SyncCode;
+use parley_types::{Msisdn, MsisdnError, Umid};
+use serde_json::{Map, Value};
+
+use super::content::{Content, ContentKind};
+use crate::{Error, Result};
+
+pub const MAX_CLIENT_MESSAGE_ID_CHARS: usize = 50;
+
+/// Fields 8x8 documents that this release does not act on yet. Accepting them silently
+/// would send something other than what was asked (e.g. now instead of at `scheduled`).
+const NOT_YET_SUPPORTED: &[&str] = &["scheduled", "expiry", "channels"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendRequest {
+    pub msisdn: Msisdn,
+    pub content: Content,
+    pub client_message_id: Option<String>,
+    pub reply_to: Option<Umid>,
+}
+
+fn invalid(code: SyncCode, message: impl Into<String>) -> Error {
+    Error::invalid(code, message)
+}
+
+fn wrong_type(path: &str, expected: &str) -> Error {
+    invalid(
+        SyncCode::InvalidParameters,
+        format!("Invalid parameter(s): '{path}' must be {expected}"),
+    )
+}
+
+fn object<'a>(body: &'a Map<String, Value>, key: &str) -> Result<Option<&'a Map<String, Value>>> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o)),
+        Some(_) => Err(wrong_type(key, "an object")),
+    }
+}
+
+fn string<'a>(body: &'a Map<String, Value>, key: &str, path: &str) -> Result<Option<&'a str>> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(wrong_type(path, "a string")),
+    }
+}
+
+pub fn as_object(body: &Value) -> Result<&Map<String, Value>> {
+    body.as_object().ok_or_else(|| {
+        invalid(SyncCode::InvalidParameter, "Invalid parameter(s): the request body must be a JSON object")
+    })
+}
+
+impl SendRequest {
+    pub fn parse(body: &Value) -> Result<Self> {
+        let body = as_object(body)?;
+        let user = object(body, "user")?
+            .ok_or_else(|| invalid(SyncCode::MissedUser, "Missed user: 'user' is required"))?;
+        let msisdn = parse_user(user)?;
+        let kind = string(body, "type", "type")?
+            .ok_or_else(|| invalid(SyncCode::InvalidContentType, "Invalid content type: 'type' is required"))?;
+        let kind = ContentKind::parse(kind)?;
+        let content = object(body, "content")?
+            .ok_or_else(|| invalid(SyncCode::MissedContent, "Missed content: 'content' is required"))?;
+        let content = Content::parse(kind, content)?;
+        let client_message_id = string(body, "clientMessageId", "clientMessageId")?.map(str::to_owned);
+        if client_message_id
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > MAX_CLIENT_MESSAGE_ID_CHARS)
+        {
+            return Err(invalid(
+                SyncCode::ClientMessageIdTooLong,
+                format!("ClientMessageId too long: at most {MAX_CLIENT_MESSAGE_ID_CHARS} characters"),
+            ));
+        }
+        let reply_to = match object(body, "context")? {
+            None => None,
+            Some(context) => {
+                let umid = string(context, "umid", "context.umid")?
+                    .ok_or_else(|| invalid(SyncCode::MissedUmid, "Missed UMID: 'context.umid' is required"))?;
+                Some(umid.trim().parse::<Umid>().map_err(|_| wrong_type("context.umid", "a UUID"))?)
+            }
+        };
+        if let Some(url) = string(body, "dlrCallbackUrl", "dlrCallbackUrl")? {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(invalid(
+                    SyncCode::InvalidDrCallbackUrl,
+                    "Invalid DR callback URL: 'dlrCallbackUrl' must be an absolute http(s) URL",
+                ));
+            }
+        }
+        if let Some(field) = NOT_YET_SUPPORTED.iter().find(|f| !matches!(body.get(**f), None | Some(Value::Null))) {
+            return Err(Error::NotImplemented(format!(
+                "'{field}' is not supported by this Parley release yet"
+            )));
+        }
+        Ok(Self { msisdn, content, client_message_id, reply_to })
+    }
+}
+
+fn parse_user(user: &Map<String, Value>) -> Result<Msisdn> {
+    let country = string(user, "country", "user.country")?;
+    if let Some(c) = country {
+        if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic()) {
+            return Err(invalid(
+                SyncCode::InvalidChatAppsCountry,
+                "Invalid country code: 'user.country' must be an ISO 3166 alpha-2 code",
+            ));
+        }
+    }
+    let Some(raw) = string(user, "msisdn", "user.msisdn")? else {
+        let message = if user.contains_key("channelUserId") {
+            "Missed MSISDN: 'user.msisdn' is required; sending to a channelUserId alone is not supported by this Parley release yet"
+        } else {
+            "Missed MSISDN: 'user.msisdn' is required"
+        };
+        return Err(invalid(SyncCode::MissedMsisdn, message));
+    };
+    Msisdn::parse(raw, country).map_err(|e| match e {
+        MsisdnError::NotE164 => invalid(
+            SyncCode::InvalidMsisdn,
+            "Invalid MSISDN format (not E.164 international number): 'user.msisdn'",
+        ),
+        MsisdnError::InvalidCountry => invalid(
+            SyncCode::InvalidChatAppsCountry,
+            "Invalid country code: 'user.country' is not a known country",
+        ),
+    })
+}
+
+/// `POST …/events`: `{channel, type, umid}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypingRequest {
+    pub umid: Umid,
+}
+
+impl TypingRequest {
+    pub fn parse(body: &Value) -> Result<Self> {
+        let body = as_object(body)?;
+        let required = |key: &str| {
+            string(body, key, key)?.ok_or_else(|| {
+                invalid(SyncCode::InvalidParameters, format!("Invalid parameter(s): '{key}' is required"))
+            })
+        };
+        let channel = required("channel")?;
+        if !channel.eq_ignore_ascii_case("whatsapp") {
+            return Err(invalid(
+                SyncCode::InvalidParameters,
+                format!("Invalid parameter(s): 'channel' {channel:?} is not supported; use \"whatsapp\""),
+            ));
+        }
+        let kind = required("type")?;
+        if !kind.eq_ignore_ascii_case("typing") {
+            return Err(invalid(SyncCode::InvalidParameters, "Invalid parameter(s): 'type' must be \"typing\""));
+        }
+        let umid = required("umid")?.trim().parse().map_err(|_| wrong_type("umid", "a UUID"))?;
+        Ok(Self { umid })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn code(body: Value) -> u32 {
+        match SendRequest::parse(&body) {
+            Err(Error::Invalid { code, .. }) => code.code(),
+            Err(Error::NotImplemented(_)) => 2001,
+            other => panic!("expected an error for {body}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_minimal_text_parses() {
+        let req = SendRequest::parse(&json!({
+            "user": {"msisdn": "+6591234567"}, "type": "Text", "content": {"text": "hi"},
+            "clientMessageId": "c-1", "context": {"umid": "0190a0b2-7c3e-7000-8000-000000000000"},
+            "unknownExtra": {"ignored": true}
+        }))
+        .unwrap();
+        assert_eq!(req.msisdn.as_str(), "+6591234567");
+        assert_eq!(req.client_message_id.as_deref(), Some("c-1"));
+        assert!(req.reply_to.is_some());
+    }
+
+    #[test]
+    fn national_numbers_use_the_country() {
+        let req = SendRequest::parse(&json!({
+            "user": {"msisdn": "91234567", "country": "SG"}, "type": "text", "content": {"text": "hi"}
+        }))
+        .unwrap();
+        assert_eq!(req.msisdn.as_str(), "+6591234567");
+    }
+
+    #[test]
+    fn every_documented_rule_has_its_code() {
+        let text = json!({"text": "hi"});
+        assert_eq!(code(json!([1, 2])), 1000);
+        assert_eq!(code(json!({"type": "text", "content": text})), 3001);
+        assert_eq!(code(json!({"user": "x", "type": "text", "content": text})), 1005);
+        assert_eq!(code(json!({"user": {}, "type": "text", "content": text})), 3002);
+        assert_eq!(code(json!({"user": {"msisdn": "12"}, "type": "text", "content": text})), 1002);
+        assert_eq!(code(json!({"user": {"msisdn": 6591234567u64}, "type": "text", "content": text})), 1005);
+        assert_eq!(code(json!({"user": {"msisdn": "9123", "country": "SGP"}, "type": "text", "content": text})), 3018);
+        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "content": text})), 3010);
+        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "type": "fax", "content": text})), 3010);
+        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "type": "text"})), 3004);
+        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "clientMessageId": "x".repeat(51)})), 3009);
+        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "clientMessageId": 7})), 1005);
+        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "context": {}})), 3029);
+        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "context": {"umid": "nope"}})), 1005);
+        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "dlrCallbackUrl": "ftp://x"})), 3020);
+        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "scheduled": "2030-01-01T00:00:00Z"})), 2001);
+    }
+
+    #[test]
+    fn typing_requests_are_checked() {
+        let umid = "0190a0b2-7c3e-7000-8000-000000000000";
+        assert!(TypingRequest::parse(&json!({"channel": "WhatsApp", "type": "typing", "umid": umid})).is_ok());
+        assert!(TypingRequest::parse(&json!({"channel": "rcs", "type": "typing", "umid": umid})).is_err());
+        assert!(TypingRequest::parse(&json!({"channel": "whatsapp", "type": "typing"})).is_err());
+    }
+}

@@ -1,0 +1,153 @@
+use std::sync::Arc;
+
+use chrono::Duration;
+use parley_channels::{ChannelAdapter, ChannelRoute};
+use parley_store::{
+    AcceptOutcome, Channel, Direction, Message, MessageState, MessageStatus, SharedStore,
+};
+use parley_types::codes::SyncCode;
+use parley_types::{AccountId, SharedClock, SubAccountId, Umid};
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use super::accept::AcceptQueue;
+use super::request::{SendRequest, TypingRequest};
+use crate::{Error, Result};
+
+/// Typing indicators may only answer inbound messages this recent (8x8: 2 hours).
+pub const TYPING_WINDOW: Duration = Duration::hours(2);
+
+/// `MessageService::send` is the one entry to the send pipeline: the API, and later
+/// batches, campaigns, automations and agents, all go through it.
+#[derive(Clone)]
+pub struct MessageService {
+    store: SharedStore,
+    adapter: Arc<dyn ChannelAdapter>,
+    clock: SharedClock,
+    accept: AcceptQueue,
+    dispatch_wake: Arc<Notify>,
+}
+
+pub fn route(channel: &Channel) -> ChannelRoute {
+    ChannelRoute {
+        phone_number_id: channel.phone_number_id.clone(),
+        business_number: channel.business_number.clone(),
+    }
+}
+
+impl MessageService {
+    pub fn new(
+        store: SharedStore,
+        adapter: Arc<dyn ChannelAdapter>,
+        clock: SharedClock,
+        dispatch_wake: Arc<Notify>,
+    ) -> Self {
+        let accept = AcceptQueue::start(store.clone());
+        Self { store, adapter, clock, accept, dispatch_wake }
+    }
+
+    /// The subaccount's WhatsApp channel, if the subaccount is the caller's.
+    async fn channel_of(&self, account: &AccountId, sub: &SubAccountId) -> Result<Channel> {
+        match self.store.channel_for_sub_account(sub).await? {
+            Some(channel) if &channel.account_id == account => Ok(channel),
+            _ => Err(Error::IllegalSubAccount),
+        }
+    }
+
+    /// Validates and durably accepts a message; it is `queued` once this returns.
+    /// Re-sending a `clientMessageId` the subaccount already used returns the first message.
+    pub async fn send(&self, account: &AccountId, sub: &SubAccountId, body: &Value) -> Result<Message> {
+        let request = SendRequest::parse(body)?;
+        let channel = self.channel_of(account, sub).await?;
+        if let Some(quoted) = request.reply_to {
+            let found = self.store.message(quoted).await?;
+            if !found.is_some_and(|m| &m.sub_account_id == sub && m.provider_message_id.is_some()) {
+                return Err(Error::invalid(
+                    SyncCode::InvalidParameters,
+                    "Invalid parameter(s): 'context.umid' is not a message of this subaccount that WhatsApp knows",
+                ));
+            }
+        }
+        let now = self.clock.now();
+        let message = Message {
+            umid: Umid::new(),
+            account_id: account.clone(),
+            sub_account_id: sub.clone(),
+            channel_id: channel.id,
+            direction: Direction::Outbound,
+            country: request.msisdn.country(),
+            msisdn: request.msisdn.as_str().to_owned(),
+            content_type: request.content.kind().label().to_owned(),
+            content: request.content.to_json(),
+            client_message_id: request.client_message_id,
+            reply_to: request.reply_to,
+            provider_message_id: None,
+            user_name: None,
+            status: MessageStatus::new(MessageState::Queued, now),
+            created_at: now,
+        };
+        let outcome = self.accept.accept(message).await?;
+        if let AcceptOutcome::Accepted(_) = outcome {
+            metrics::counter!("parley_messages_accepted_total").increment(1);
+            self.dispatch_wake.notify_one();
+        }
+        Ok(match outcome {
+            AcceptOutcome::Accepted(m) | AcceptOutcome::Duplicate(m) => m,
+        })
+    }
+
+    /// A message of the caller's subaccount, or `NotFound`.
+    pub async fn get(&self, account: &AccountId, sub: &SubAccountId, umid: Umid) -> Result<Message> {
+        self.channel_of(account, sub).await?;
+        match self.store.message(umid).await? {
+            Some(m) if &m.sub_account_id == sub => Ok(m),
+            _ => Err(Error::NotFound("Message not found.".into())),
+        }
+    }
+
+    pub async fn history(&self, umid: Umid) -> Result<Vec<MessageStatus>> {
+        Ok(self.store.status_history(umid).await?)
+    }
+
+    async fn inbound(&self, account: &AccountId, sub: &SubAccountId, umid: Umid) -> Result<(Message, Channel)> {
+        let channel = self.channel_of(account, sub).await?;
+        let message = self.get(account, sub, umid).await?;
+        if message.direction != Direction::Inbound {
+            return Err(Error::invalid(
+                SyncCode::InvalidParameters,
+                "Invalid parameter(s): 'umid' must be an inbound message",
+            ));
+        }
+        Ok((message, channel))
+    }
+
+    /// Blue ticks on the user's message.
+    pub async fn mark_read(&self, account: &AccountId, sub: &SubAccountId, umid: Umid) -> Result<()> {
+        let (message, channel) = self.inbound(account, sub, umid).await?;
+        self.notify_provider(&channel, &message, false).await
+    }
+
+    /// Marks the inbound message read and shows "typing…" to the user.
+    pub async fn typing(&self, account: &AccountId, sub: &SubAccountId, body: &Value) -> Result<()> {
+        let request = TypingRequest::parse(body)?;
+        let (message, channel) = self.inbound(account, sub, request.umid).await?;
+        if self.clock.now() - message.created_at > TYPING_WINDOW {
+            return Err(Error::invalid(
+                SyncCode::InvalidParameters,
+                "Invalid parameter(s): 'umid': typing indicators can only answer inbound messages of the last 2 hours",
+            ));
+        }
+        self.notify_provider(&channel, &message, true).await
+    }
+
+    async fn notify_provider(&self, channel: &Channel, message: &Message, typing: bool) -> Result<()> {
+        let wamid = message
+            .provider_message_id
+            .as_deref()
+            .ok_or_else(|| Error::NotFound("Message not found.".into()))?;
+        self.adapter
+            .mark_read(&route(channel), wamid, typing)
+            .await
+            .map_err(Error::Provider)
+    }
+}

@@ -1,0 +1,174 @@
+//! What the simulated WhatsApp knows: business numbers, phones and their chats, the
+//! customer-service windows, every send the Graph API accepted, and the receipts and
+//! user messages waiting to become webhooks.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use parley_channel_meta::wire::InboundWire;
+
+pub const SERVICE_WINDOW: Duration = Duration::hours(24);
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Business {
+    pub phone_number_id: String,
+    /// E.164 with the `+`.
+    pub display_number: String,
+    pub waba_id: String,
+    /// Parley's channel id, accepted as `channelId` by the control API.
+    pub alias: Option<String>,
+}
+
+/// One bubble in a phone's chat, as the phone sees it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhoneMessage {
+    pub id: String,
+    /// `from_business` or `from_user`.
+    pub direction: &'static str,
+    pub business_number: String,
+    pub phone_number_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The Meta content object for `type` (e.g. `{"body": "hi"}` for text).
+    pub message: Value,
+    /// `sent`, `delivered`, `read` for the business's messages (ticks); `sent` or `read`
+    /// (blue ticks from the business) for the user's.
+    pub status: String,
+    pub timestamp: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context_id: Option<String>,
+    /// Set while the business shows "typing…" in answer to this message.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub typing: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Phone {
+    pub msisdn: String,
+    pub name: String,
+    pub messages: Vec<PhoneMessage>,
+}
+
+/// A send the Graph API accepted, whatever became of it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptedSend {
+    pub id: String,
+    pub phone_number_id: String,
+    pub to: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub callback_data: Option<String>,
+    pub at: DateTime<Utc>,
+    /// Meta's error code when the send failed after acceptance.
+    pub error_code: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub code: u32,
+    pub title: &'static str,
+    pub details: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub enum Scheduled {
+    Status {
+        wamid: String,
+        phone_number_id: String,
+        recipient: String,
+        callback_data: Option<String>,
+        status: &'static str,
+        failure: Option<Failure>,
+    },
+    Inbound {
+        phone_number_id: String,
+        profile_name: String,
+        message: Box<InboundWire>,
+    },
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub businesses: Vec<Business>,
+    /// By wa_id (E.164 digits).
+    pub phones: BTreeMap<String, Phone>,
+    /// (phone_number_id, wa_id) → when the user last wrote.
+    pub windows: HashMap<(String, String), DateTime<Utc>>,
+    pub sends: Vec<AcceptedSend>,
+    /// Events waiting for their time, kept in (due, seq) order.
+    pub timeline: BTreeMap<(DateTime<Utc>, u64), Scheduled>,
+    next_seq: u64,
+    /// wamid → the wa_id whose chat holds it.
+    owners: HashMap<String, String>,
+}
+
+pub fn display_name(wa_id: &str) -> String {
+    format!("User {}", &wa_id[wa_id.len().saturating_sub(4)..])
+}
+
+impl State {
+    pub fn register(&mut self, business: Business) {
+        self.businesses.retain(|b| b.phone_number_id != business.phone_number_id);
+        self.businesses.push(business);
+    }
+
+    pub fn business(&self, phone_number_id: &str) -> Option<&Business> {
+        self.businesses.iter().find(|b| b.phone_number_id == phone_number_id)
+    }
+
+    /// By Parley channel id, phone-number id or display number; the first one by default.
+    pub fn business_for(&self, key: Option<&str>) -> Option<&Business> {
+        match key {
+            None => self.businesses.first(),
+            Some(k) => self.businesses.iter().find(|b| {
+                b.alias.as_deref() == Some(k) || b.phone_number_id == k || b.display_number == k
+            }),
+        }
+    }
+
+    pub fn phone(&mut self, wa_id: &str) -> &mut Phone {
+        self.phones.entry(wa_id.to_owned()).or_insert_with(|| Phone {
+            msisdn: format!("+{wa_id}"),
+            name: display_name(wa_id),
+            messages: Vec::new(),
+        })
+    }
+
+    pub fn window_open(&self, phone_number_id: &str, wa_id: &str, now: DateTime<Utc>) -> bool {
+        self.windows
+            .get(&(phone_number_id.to_owned(), wa_id.to_owned()))
+            .is_some_and(|last| now - *last < SERVICE_WINDOW)
+    }
+
+    pub fn schedule(&mut self, due: DateTime<Utc>, event: Scheduled) {
+        self.next_seq += 1;
+        self.timeline.insert((due, self.next_seq), event);
+    }
+
+    /// Removes and returns the events due at `now`, oldest first.
+    pub fn take_due(&mut self, now: DateTime<Utc>) -> Vec<Scheduled> {
+        let later = self.timeline.split_off(&(now, u64::MAX));
+        std::mem::replace(&mut self.timeline, later).into_values().collect()
+    }
+
+    /// Adds a bubble to a phone's chat.
+    pub fn push_bubble(&mut self, wa_id: &str, bubble: PhoneMessage) {
+        self.owners.insert(bubble.id.clone(), wa_id.to_owned());
+        self.phone(wa_id).messages.push(bubble);
+    }
+
+    /// A bubble by wamid, with the wa_id of its chat.
+    pub fn bubble_mut(&mut self, wamid: &str) -> Option<(&str, &mut PhoneMessage)> {
+        let wa_id = self.owners.get(wamid)?;
+        let phone = self.phones.get_mut(wa_id)?;
+        let bubble = phone.messages.iter_mut().rev().find(|m| m.id == wamid)?;
+        Some((wa_id.as_str(), bubble))
+    }
+}
