@@ -1,1 +1,76 @@
-//! placeholder
+//! Parley's HTTP surfaces: the 8x8-compatible Chat Apps routes (at the root and under
+//! `/chatapps`), the Meta webhook intake, and the operations endpoints. Handlers extract,
+//! call a core service and map the result; every 8x8 error leaves through [`ApiError`] as
+//! the documented envelope.
+//!
+//! Depends on `core` services and `channel-meta` webhook parsing; knows no storage backend.
+
+mod auth;
+mod dto;
+mod error;
+mod extract;
+mod messages;
+mod meta_webhook;
+pub mod openapi;
+mod ops;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use parley_core::inbound::InboundService;
+use parley_core::keys::KeyService;
+use parley_core::messages::MessageService;
+use parley_store::SharedStore;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use metrics_exporter_prometheus::PrometheusHandle;
+
+/// Largest JSON body the 8x8 routes accept.
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+/// How Meta's webhooks to us are authenticated.
+#[derive(Debug, Clone)]
+pub struct MetaWebhookConfig {
+    pub app_secret: String,
+    pub verify_token: String,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: SharedStore,
+    pub messages: MessageService,
+    pub keys: KeyService,
+    pub inbound: InboundService,
+    pub meta: Arc<MetaWebhookConfig>,
+    pub metrics: Option<PrometheusHandle>,
+    /// Served at `/openapi.json`: [`openapi::document`] plus the app's other surfaces.
+    pub openapi: Arc<utoipa::openapi::OpenApi>,
+}
+
+/// The 8x8 Chat Apps routes, relative to a product base URL.
+fn chatapps() -> Router<AppState> {
+    messages::router()
+}
+
+/// Every surface Parley serves on one listener. `simulator` is mounted under `/sim`.
+pub fn router(state: AppState, simulator: Option<Router>) -> Router {
+    let api = Router::new()
+        .merge(chatapps())
+        .nest("/chatapps", chatapps())
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
+    let mut app = Router::new()
+        .merge(ops::router())
+        .merge(meta_webhook::router())
+        .merge(api)
+        .with_state(state);
+    if let Some(simulator) = simulator {
+        app = app.nest("/sim", simulator);
+    }
+    app.layer(axum::middleware::from_fn(ops::track_requests))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(TraceLayer::new_for_http())
+}

@@ -2,7 +2,6 @@
 //! Scripts depend on `POST /api/phones/{msisdn}/messages`, `GET /api/phones/{msisdn}/messages`
 //! and `POST /api/clock/advance`: keep them stable.
 
-use parley_types::Clock;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -11,6 +10,7 @@ use axum::{Json, Router};
 use chrono::Duration;
 use parley_channel_meta::wire::{InboundContext, InboundMedia, InboundWire, Text};
 use parley_channels::Location;
+use parley_types::Clock;
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -21,7 +21,10 @@ use crate::{NOT_ON_WHATSAPP_PREFIX, Simulator};
 pub fn router() -> Router<Simulator> {
     Router::new()
         .route("/api/phones", get(list_phones))
-        .route("/api/phones/{msisdn}/messages", get(phone_messages).post(phone_sends))
+        .route(
+            "/api/phones/{msisdn}/messages",
+            get(phone_messages).post(phone_sends),
+        )
         .route("/api/phones/{msisdn}/read", post(phone_reads))
         .route("/api/clock", get(clock))
         .route("/api/clock/advance", post(advance_clock))
@@ -29,7 +32,7 @@ pub fn router() -> Router<Simulator> {
         .route("/api/businesses", get(businesses))
 }
 
-struct ControlError(StatusCode, String);
+pub(crate) struct ControlError(StatusCode, String);
 
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
@@ -41,19 +44,23 @@ fn bad(message: impl Into<String>) -> ControlError {
     ControlError(StatusCode::BAD_REQUEST, message.into())
 }
 
-type Answer = Result<Json<Value>, ControlError>;
+pub(crate) type Answer = Result<Json<Value>, ControlError>;
 
 /// A phone's wa_id from a path segment (`+15551234567` or its digits).
 fn wa_id(raw: &str) -> Result<String, ControlError> {
     let digits = raw.trim().trim_start_matches('+');
-    if (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0') {
+    if (8..=15).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0')
+    {
         Ok(digits.to_owned())
     } else {
         Err(bad(format!("{raw:?} is not an E.164 phone number")))
     }
 }
 
-async fn list_phones(State(sim): State<Simulator>) -> Json<Value> {
+#[utoipa::path(get, path = "/sim/api/phones", tag = "Simulator: control", responses((status = 200, description = "simulated phones")))]
+pub(crate) async fn list_phones(State(sim): State<Simulator>) -> Json<Value> {
     let state = sim.inner.state();
     let phones: Vec<Value> = state
         .phones
@@ -70,19 +77,25 @@ async fn list_phones(State(sim): State<Simulator>) -> Json<Value> {
     Json(json!({ "phones": phones }))
 }
 
-async fn phone_messages(State(sim): State<Simulator>, Path(msisdn): Path<String>) -> Answer {
+#[utoipa::path(get, path = "/sim/api/phones/{msisdn}/messages", tag = "Simulator: control", params(("msisdn" = String, Path)), responses((status = 200, description = "the chat as the phone sees it")))]
+pub(crate) async fn phone_messages(
+    State(sim): State<Simulator>,
+    Path(msisdn): Path<String>,
+) -> Answer {
     let wa_id = wa_id(&msisdn)?;
     let state = sim.inner.state();
     let (name, messages) = match state.phones.get(&wa_id) {
         Some(phone) => (phone.name.clone(), phone.messages.clone()),
         None => (display_name(&wa_id), Vec::new()),
     };
-    Ok(Json(json!({ "msisdn": format!("+{wa_id}"), "name": name, "messages": messages })))
+    Ok(Json(
+        json!({ "msisdn": format!("+{wa_id}"), "name": name, "messages": messages }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PhoneSend {
+pub(crate) struct PhoneSend {
     #[serde(rename = "type")]
     kind: String,
     #[serde(default)]
@@ -95,7 +108,14 @@ struct PhoneSend {
 }
 
 fn mime_for(url: &str, kind: &str) -> String {
-    let ext = url.split(['?', '#']).next().unwrap_or(url).rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    let ext = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .rsplit('.')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match (kind, ext.as_str()) {
         (_, "png") => "image/png",
         (_, "jpg" | "jpeg") => "image/jpeg",
@@ -124,18 +144,30 @@ fn user_message(send: &PhoneSend, wire: &mut InboundWire) -> Result<Value, Contr
     let kind = send.kind.to_ascii_lowercase();
     match kind.as_str() {
         "text" => {
-            let body = text_field(&send.content, "text").filter(|t| !t.is_empty()).ok_or_else(|| bad("content.text is required"))?;
-            let text = Text { body, preview_url: false };
+            let body = text_field(&send.content, "text")
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| bad("content.text is required"))?;
+            let text = Text {
+                body,
+                preview_url: false,
+            };
             wire.kind = "text".into();
             wire.text = Some(text.clone());
             Ok(serde_json::to_value(text).expect("serialises"))
         }
         "image" | "video" | "audio" | "file" | "document" => {
-            let url = text_field(&send.content, "url").ok_or_else(|| bad("content.url is required"))?;
-            let meta_kind = if kind == "file" { "document" } else { kind.as_str() };
+            let url =
+                text_field(&send.content, "url").ok_or_else(|| bad("content.url is required"))?;
+            let meta_kind = if kind == "file" {
+                "document"
+            } else {
+                kind.as_str()
+            };
             let media_id: String = {
                 let mut rng = rand::rng();
-                (0..16).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
+                (0..16)
+                    .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+                    .collect()
             };
             let media = InboundMedia {
                 id: media_id,
@@ -167,14 +199,23 @@ fn user_message(send: &PhoneSend, wire: &mut InboundWire) -> Result<Value, Contr
             wire.location = Some(location.clone());
             Ok(serde_json::to_value(location).expect("serialises"))
         }
-        other => Err(bad(format!("phones can send text, image, video, audio, file or location, not {other:?}"))),
+        other => Err(bad(format!(
+            "phones can send text, image, video, audio, file or location, not {other:?}"
+        ))),
     }
 }
 
-async fn phone_sends(State(sim): State<Simulator>, Path(msisdn): Path<String>, Json(send): Json<PhoneSend>) -> Answer {
+#[utoipa::path(post, path = "/sim/api/phones/{msisdn}/messages", tag = "Simulator: control", params(("msisdn" = String, Path)), request_body(content = Object, content_type = "application/json"), responses((status = 200, description = "the phone sent it")))]
+pub(crate) async fn phone_sends(
+    State(sim): State<Simulator>,
+    Path(msisdn): Path<String>,
+    Json(send): Json<PhoneSend>,
+) -> Answer {
     let wa_id = wa_id(&msisdn)?;
     if wa_id.starts_with(NOT_ON_WHATSAPP_PREFIX) {
-        return Err(bad(format!("+{wa_id} is in the range of numbers that are not on WhatsApp")));
+        return Err(bad(format!(
+            "+{wa_id} is in the range of numbers that are not on WhatsApp"
+        )));
     }
     let inner = &sim.inner;
     let now = inner.clock.now();
@@ -183,7 +224,10 @@ async fn phone_sends(State(sim): State<Simulator>, Path(msisdn): Path<String>, J
         from: wa_id.clone(),
         id: wamid.clone(),
         timestamp: now.timestamp().to_string(),
-        context: send.reply_to.clone().map(|id| InboundContext { from: None, id: Some(id) }),
+        context: send.reply_to.clone().map(|id| InboundContext {
+            from: None,
+            id: Some(id),
+        }),
         ..InboundWire::default()
     };
     let message = user_message(&send, &mut wire)?;
@@ -212,24 +256,34 @@ async fn phone_sends(State(sim): State<Simulator>, Path(msisdn): Path<String>, J
         typing: false,
     };
     state.push_bubble(&wa_id, bubble.clone());
-    state.windows.insert((business.phone_number_id.clone(), wa_id.clone()), now);
-    state.schedule(now, Scheduled::Inbound {
-        phone_number_id: business.phone_number_id,
-        profile_name,
-        message: Box::new(wire),
-    });
+    state
+        .windows
+        .insert((business.phone_number_id.clone(), wa_id.clone()), now);
+    state.schedule(
+        now,
+        Scheduled::Inbound {
+            phone_number_id: business.phone_number_id,
+            profile_name,
+            message: Box::new(wire),
+        },
+    );
     drop(state);
     inner.wake.notify_one();
     Ok(Json(serde_json::to_value(bubble).expect("serialises")))
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct ReadRequest {
+pub(crate) struct ReadRequest {
     /// wamids to read; all unread business messages when absent.
     ids: Option<Vec<String>>,
 }
 
-async fn phone_reads(State(sim): State<Simulator>, Path(msisdn): Path<String>, body: Option<Json<ReadRequest>>) -> Answer {
+#[utoipa::path(post, path = "/sim/api/phones/{msisdn}/read", tag = "Simulator: control", params(("msisdn" = String, Path)), responses((status = 200, description = "read receipts scheduled")))]
+pub(crate) async fn phone_reads(
+    State(sim): State<Simulator>,
+    Path(msisdn): Path<String>,
+    body: Option<Json<ReadRequest>>,
+) -> Answer {
     let wa_id = wa_id(&msisdn)?;
     let ids = body.and_then(|Json(r)| r.ids);
     let inner = &sim.inner;
@@ -248,15 +302,23 @@ async fn phone_reads(State(sim): State<Simulator>, Path(msisdn): Path<String>, b
         })
         .unwrap_or_default();
     for (wamid, phone_number_id) in &unread {
-        let callback_data = state.sends.iter().rev().find(|s| &s.id == wamid).and_then(|s| s.callback_data.clone());
-        state.schedule(now, Scheduled::Status {
-            wamid: wamid.clone(),
-            phone_number_id: phone_number_id.clone(),
-            recipient: wa_id.clone(),
-            callback_data,
-            status: "read",
-            failure: None,
-        });
+        let callback_data = state
+            .sends
+            .iter()
+            .rev()
+            .find(|s| &s.id == wamid)
+            .and_then(|s| s.callback_data.clone());
+        state.schedule(
+            now,
+            Scheduled::Status {
+                wamid: wamid.clone(),
+                phone_number_id: phone_number_id.clone(),
+                recipient: wa_id.clone(),
+                callback_data,
+                status: "read",
+                failure: None,
+            },
+        );
     }
     drop(state);
     inner.wake.notify_one();
@@ -268,30 +330,38 @@ fn clock_json(sim: &Simulator) -> Value {
     json!({ "now": clock.now(), "offsetSeconds": clock.offset().num_seconds() })
 }
 
-async fn clock(State(sim): State<Simulator>) -> Json<Value> {
+#[utoipa::path(get, path = "/sim/api/clock", tag = "Simulator: control", responses((status = 200, description = "the clock")))]
+pub(crate) async fn clock(State(sim): State<Simulator>) -> Json<Value> {
     Json(clock_json(&sim))
 }
 
 #[derive(Debug, Deserialize)]
-struct Advance {
+pub(crate) struct Advance {
     seconds: f64,
 }
 
-async fn advance_clock(State(sim): State<Simulator>, Json(advance): Json<Advance>) -> Answer {
+#[utoipa::path(post, path = "/sim/api/clock/advance", tag = "Simulator: control", request_body(content = Object, content_type = "application/json"), responses((status = 200, description = "moved")))]
+pub(crate) async fn advance_clock(
+    State(sim): State<Simulator>,
+    Json(advance): Json<Advance>,
+) -> Answer {
     if !advance.seconds.is_finite() || advance.seconds < 0.0 || advance.seconds > 3.2e9 {
         return Err(bad("seconds must be a non-negative number of seconds"));
     }
-    sim.clock().advance(Duration::milliseconds((advance.seconds * 1000.0) as i64));
+    sim.clock()
+        .advance(Duration::milliseconds((advance.seconds * 1000.0) as i64));
     sim.inner.wake.notify_one();
     Ok(Json(clock_json(&sim)))
 }
 
-async fn sends(State(sim): State<Simulator>) -> Json<Value> {
+#[utoipa::path(get, path = "/sim/api/sends", tag = "Simulator: control", responses((status = 200, description = "every send the Graph API accepted")))]
+pub(crate) async fn sends(State(sim): State<Simulator>) -> Json<Value> {
     let state = sim.inner.state();
     Json(json!({ "sends": state.sends }))
 }
 
-async fn businesses(State(sim): State<Simulator>) -> Json<Value> {
+#[utoipa::path(get, path = "/sim/api/businesses", tag = "Simulator: control", responses((status = 200, description = "registered business numbers")))]
+pub(crate) async fn businesses(State(sim): State<Simulator>) -> Json<Value> {
     let state = sim.inner.state();
     Json(json!({ "businesses": state.businesses }))
 }

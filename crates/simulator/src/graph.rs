@@ -1,14 +1,16 @@
 //! The Graph API emulator: `POST /graph/{version}/{phone-number-id}/messages` for sends and
 //! mark-as-read, with Meta's response and error shapes (`reference/meta-cloud-api.md` §1, §5).
 
-use parley_types::Clock;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use bytes::Bytes;
-use parley_channel_meta::wire::{ContactRef, ErrorBody, ErrorData, GraphError, MessageRef, SendRequest, SendResponse};
+use parley_channel_meta::wire::{
+    ContactRef, ErrorBody, ErrorData, GraphError, MessageRef, SendRequest, SendResponse,
+};
+use parley_types::Clock;
 use rand::Rng;
 use serde_json::{Value, json};
 
@@ -16,19 +18,32 @@ use crate::state::{AcceptedSend, Failure, PhoneMessage, Scheduled};
 use crate::{NOT_ON_WHATSAPP_PREFIX, Simulator};
 
 pub fn router() -> Router<Simulator> {
-    Router::new().route("/graph/{version}/{phone_number_id}/messages", post(messages))
+    Router::new().route(
+        "/graph/{version}/{phone_number_id}/messages",
+        post(messages),
+    )
 }
 
 /// A Graph error response.
-pub struct GraphFailure {
+pub(crate) struct GraphFailure {
     status: StatusCode,
     code: u32,
     title: &'static str,
     details: String,
 }
 
-fn fail(status: StatusCode, code: u32, title: &'static str, details: impl Into<String>) -> GraphFailure {
-    GraphFailure { status, code, title, details: details.into() }
+fn fail(
+    status: StatusCode,
+    code: u32,
+    title: &'static str,
+    details: impl Into<String>,
+) -> GraphFailure {
+    GraphFailure {
+        status,
+        code,
+        title,
+        details: details.into(),
+    }
 }
 
 fn invalid(details: impl Into<String>) -> GraphFailure {
@@ -39,7 +54,9 @@ impl IntoResponse for GraphFailure {
     fn into_response(self) -> Response {
         let trace: String = {
             let mut rng = rand::rng();
-            (0..23).map(|_| char::from(rng.random_range(b'A'..=b'Z'))).collect()
+            (0..23)
+                .map(|_| char::from(rng.random_range(b'A'..=b'Z')))
+                .collect()
         };
         let body = ErrorBody {
             error: GraphError {
@@ -80,39 +97,61 @@ fn authorised(sim: &Simulator, headers: &HeaderMap) -> bool {
         .is_some_and(|token| token == sim.inner.config.access_token)
 }
 
-async fn messages(
+#[utoipa::path(post, path = "/sim/graph/{version}/{phone_number_id}/messages", tag = "Simulator: Graph API", params(("version" = String, Path), ("phone_number_id" = String, Path)), responses((status = 200, description = "accepted"), (status = 400, description = "Graph error object")))]
+pub(crate) async fn messages(
     State(sim): State<Simulator>,
     Path((_version, phone_number_id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, GraphFailure> {
     if !authorised(&sim, &headers) {
-        return Err(fail(StatusCode::UNAUTHORIZED, 190, "Access token has expired or is invalid", "Error validating access token"));
+        return Err(fail(
+            StatusCode::UNAUTHORIZED,
+            190,
+            "Access token has expired or is invalid",
+            "Error validating access token",
+        ));
     }
     if sim.inner.state().business(&phone_number_id).is_none() {
-        return Err(invalid(format!("Unsupported post request. Object with ID '{phone_number_id}' does not exist")));
+        return Err(invalid(format!(
+            "Unsupported post request. Object with ID '{phone_number_id}' does not exist"
+        )));
     }
     let request: SendRequest = serde_json::from_slice(&body).map_err(|e| invalid(e.to_string()))?;
     if request.messaging_product != "whatsapp" {
         return Err(invalid("messaging_product must be \"whatsapp\""));
     }
     if request.status.is_some() {
-        return mark_read(&sim, &phone_number_id, &request).map(|()| Json(json!({"success": true})).into_response());
+        return mark_read(&sim, &phone_number_id, &request)
+            .map(|()| Json(json!({"success": true})).into_response());
     }
     send(&sim, &phone_number_id, request).map(|r| Json(r).into_response())
 }
 
-fn mark_read(sim: &Simulator, phone_number_id: &str, request: &SendRequest) -> Result<(), GraphFailure> {
+fn mark_read(
+    sim: &Simulator,
+    phone_number_id: &str,
+    request: &SendRequest,
+) -> Result<(), GraphFailure> {
     if request.status.as_deref() != Some("read") {
         return Err(invalid("status must be \"read\""));
     }
-    let wamid = request.message_id.as_deref().ok_or_else(|| fail(StatusCode::BAD_REQUEST, 131008, "Required parameter is missing", "message_id is required"))?;
+    let wamid = request.message_id.as_deref().ok_or_else(|| {
+        fail(
+            StatusCode::BAD_REQUEST,
+            131008,
+            "Required parameter is missing",
+            "message_id is required",
+        )
+    })?;
     let mut state = sim.inner.state();
     let Some((_, bubble)) = state.bubble_mut(wamid) else {
         return Err(invalid(format!("Invalid message_id {wamid}")));
     };
     if bubble.direction != "from_user" || bubble.phone_number_id != phone_number_id {
-        return Err(invalid(format!("message {wamid} was not sent to this business number")));
+        return Err(invalid(format!(
+            "message {wamid} was not sent to this business number"
+        )));
     }
     bubble.status = "read".into();
     bubble.typing = request.typing_indicator.is_some();
@@ -122,7 +161,14 @@ fn mark_read(sim: &Simulator, phone_number_id: &str, request: &SendRequest) -> R
 /// The content object of a send, checked like Meta checks it.
 fn content(request: &SendRequest) -> Result<(String, Value), GraphFailure> {
     let kind = request.kind.clone().unwrap_or_else(|| "text".into());
-    let missing = || fail(StatusCode::BAD_REQUEST, 131008, "Required parameter is missing", format!("the {kind} object is required for type {kind}"));
+    let missing = || {
+        fail(
+            StatusCode::BAD_REQUEST,
+            131008,
+            "Required parameter is missing",
+            format!("the {kind} object is required for type {kind}"),
+        )
+    };
     let value = match kind.as_str() {
         "text" => {
             let text = request.text.as_ref().ok_or_else(missing)?;
@@ -150,13 +196,31 @@ fn content(request: &SendRequest) -> Result<(String, Value), GraphFailure> {
             serde_json::to_value(media)
         }
         "location" => serde_json::to_value(request.location.as_ref().ok_or_else(missing)?),
-        other => return Err(fail(StatusCode::BAD_REQUEST, 131051, "Unsupported message type", format!("type {other} is not supported by the simulator yet"))),
+        other => {
+            return Err(fail(
+                StatusCode::BAD_REQUEST,
+                131051,
+                "Unsupported message type",
+                format!("type {other} is not supported by the simulator yet"),
+            ));
+        }
     };
     Ok((kind, value.map_err(|e| invalid(e.to_string()))?))
 }
 
-fn send(sim: &Simulator, phone_number_id: &str, request: SendRequest) -> Result<SendResponse, GraphFailure> {
-    let to = request.to.clone().ok_or_else(|| fail(StatusCode::BAD_REQUEST, 131008, "Required parameter is missing", "to is required"))?;
+fn send(
+    sim: &Simulator,
+    phone_number_id: &str,
+    request: SendRequest,
+) -> Result<SendResponse, GraphFailure> {
+    let to = request.to.clone().ok_or_else(|| {
+        fail(
+            StatusCode::BAD_REQUEST,
+            131008,
+            "Required parameter is missing",
+            "to is required",
+        )
+    })?;
     let wa_id: String = to.chars().filter(char::is_ascii_digit).collect();
     if wa_id.len() < 8 || wa_id.len() > 15 {
         return Err(invalid(format!("to {to:?} is not a phone number")));
@@ -166,9 +230,16 @@ fn send(sim: &Simulator, phone_number_id: &str, request: SendRequest) -> Result<
     let now = inner.clock.now();
     let wamid = new_wamid();
     let mut state = inner.state();
-    let business = state.business(phone_number_id).cloned().expect("checked by the handler");
+    let business = state
+        .business(phone_number_id)
+        .cloned()
+        .expect("checked by the handler");
     let failure = if wa_id.starts_with(NOT_ON_WHATSAPP_PREFIX) {
-        Some(Failure { code: 131026, title: "Message undeliverable", details: "the recipient is not a WhatsApp user" })
+        Some(Failure {
+            code: 131026,
+            title: "Message undeliverable",
+            details: "the recipient is not a WhatsApp user",
+        })
     } else if !state.window_open(phone_number_id, &wa_id, now) {
         Some(Failure {
             code: 131047,
@@ -199,18 +270,21 @@ fn send(sim: &Simulator, phone_number_id: &str, request: SendRequest) -> Result<
         // Like Meta, policy failures are accepted first and reported by a `failed` receipt.
         Some(failure) => state.schedule(now, status("failed", Some(failure))),
         None => {
-            state.push_bubble(&wa_id, PhoneMessage {
-                id: wamid.clone(),
-                direction: "from_business",
-                business_number: business.display_number.clone(),
-                phone_number_id: phone_number_id.to_owned(),
-                kind,
-                message,
-                status: "sent".into(),
-                timestamp: now,
-                context_id: request.context.as_ref().map(|c| c.message_id.clone()),
-                typing: false,
-            });
+            state.push_bubble(
+                &wa_id,
+                PhoneMessage {
+                    id: wamid.clone(),
+                    direction: "from_business",
+                    business_number: business.display_number.clone(),
+                    phone_number_id: phone_number_id.to_owned(),
+                    kind,
+                    message,
+                    status: "sent".into(),
+                    timestamp: now,
+                    context_id: request.context.as_ref().map(|c| c.message_id.clone()),
+                    typing: false,
+                },
+            );
             // The business answered: any "typing…" it showed on this chat ends.
             for bubble in &mut state.phone(&wa_id).messages {
                 bubble.typing = false;

@@ -23,6 +23,25 @@ use rand::rngs::StdRng;
 use tokio::sync::{Notify, watch};
 
 pub use pump::PumpReport;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    graph::messages,
+    control::list_phones,
+    control::phone_messages,
+    control::phone_sends,
+    control::phone_reads,
+    control::clock,
+    control::advance_clock,
+    control::sends,
+    control::businesses,
+))]
+struct SimulatorDoc;
+
+/// The simulator's routes as mounted under `/sim`, for `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <SimulatorDoc as utoipa::OpenApi>::openapi()
+}
 pub use state::{Business, PhoneMessage};
 
 /// Numbers whose E.164 digits start with this (the unassigned country code +999) are "not
@@ -150,7 +169,11 @@ impl Inner {
     /// `base` varied by ±20%.
     fn jitter(&self, base: Duration) -> Duration {
         use rand::Rng;
-        let factor = self.rng.lock().unwrap_or_else(|p| p.into_inner()).random_range(0.8..1.2);
+        let factor = self
+            .rng
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .random_range(0.8..1.2);
         Duration::milliseconds((base.num_milliseconds() as f64 * factor) as i64)
     }
 }

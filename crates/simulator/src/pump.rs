@@ -8,7 +8,8 @@ use std::collections::VecDeque;
 use chrono::{DateTime, Utc};
 use parley_channel_meta::signature;
 use parley_channel_meta::wire::{
-    Change, Contact, Entry, Envelope, ErrorData, MessagesValue, Metadata, Profile, StatusWire, WebhookError,
+    Change, Contact, Entry, Envelope, ErrorData, MessagesValue, Metadata, Profile, StatusWire,
+    WebhookError,
 };
 use serde_json::json;
 
@@ -65,7 +66,14 @@ fn metadata(business: &Business) -> Metadata {
 fn webhook_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<String> {
     let mut state = inner.state();
     match event {
-        Scheduled::Status { wamid, phone_number_id, recipient, callback_data, status, failure } => {
+        Scheduled::Status {
+            wamid,
+            phone_number_id,
+            recipient,
+            callback_data,
+            status,
+            failure,
+        } => {
             let business = state.business(&phone_number_id)?.clone();
             if let Some((_, bubble)) = state.bubble_mut(&wamid) {
                 if tick_rank(status) > tick_rank(&bubble.status) {
@@ -93,22 +101,35 @@ fn webhook_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<St
                     json!({"billable": false, "pricing_model": "PMP", "type": "free_customer_service", "category": "service"})
                 }),
             };
-            Some(envelope(&business, MessagesValue {
-                messaging_product: "whatsapp".into(),
-                metadata: metadata(&business),
-                statuses: vec![wire],
-                ..MessagesValue::default()
-            }))
+            Some(envelope(
+                &business,
+                MessagesValue {
+                    messaging_product: "whatsapp".into(),
+                    metadata: metadata(&business),
+                    statuses: vec![wire],
+                    ..MessagesValue::default()
+                },
+            ))
         }
-        Scheduled::Inbound { phone_number_id, profile_name, message } => {
+        Scheduled::Inbound {
+            phone_number_id,
+            profile_name,
+            message,
+        } => {
             let business = state.business(&phone_number_id)?.clone();
-            Some(envelope(&business, MessagesValue {
-                messaging_product: "whatsapp".into(),
-                metadata: metadata(&business),
-                contacts: vec![Contact { profile: Profile { name: profile_name }, wa_id: message.from.clone() }],
-                messages: vec![*message],
-                ..MessagesValue::default()
-            }))
+            Some(envelope(
+                &business,
+                MessagesValue {
+                    messaging_product: "whatsapp".into(),
+                    metadata: metadata(&business),
+                    contacts: vec![Contact {
+                        profile: Profile { name: profile_name },
+                        wa_id: message.from.clone(),
+                    }],
+                    messages: vec![*message],
+                    ..MessagesValue::default()
+                },
+            ))
         }
     }
 }
@@ -132,7 +153,9 @@ async fn verify(inner: &Inner) -> Result<(), String> {
     if status.is_success() && body == challenge {
         Ok(())
     } else {
-        Err(format!("callback answered {status} without echoing the challenge"))
+        Err(format!(
+            "callback answered {status} without echoing the challenge"
+        ))
     }
 }
 
@@ -141,7 +164,10 @@ async fn post(inner: &Inner, body: &str) -> Result<(), String> {
         .http
         .post(&inner.config.webhook_url)
         .header("content-type", "application/json")
-        .header(signature::HEADER, signature::sign(&inner.config.app_secret, body.as_bytes()))
+        .header(
+            signature::HEADER,
+            signature::sign(&inner.config.app_secret, body.as_bytes()),
+        )
         .body(body.to_owned())
         .send()
         .await
@@ -173,7 +199,9 @@ pub async fn run_once(inner: &Inner) -> PumpReport {
         }
     }
     while delivery.verified {
-        let Some(body) = delivery.queue.front() else { break };
+        let Some(body) = delivery.queue.front() else {
+            break;
+        };
         match post(inner, body).await {
             Ok(()) => {
                 delivery.queue.pop_front();

@@ -115,12 +115,15 @@ pub fn display_name(wa_id: &str) -> String {
 
 impl State {
     pub fn register(&mut self, business: Business) {
-        self.businesses.retain(|b| b.phone_number_id != business.phone_number_id);
+        self.businesses
+            .retain(|b| b.phone_number_id != business.phone_number_id);
         self.businesses.push(business);
     }
 
     pub fn business(&self, phone_number_id: &str) -> Option<&Business> {
-        self.businesses.iter().find(|b| b.phone_number_id == phone_number_id)
+        self.businesses
+            .iter()
+            .find(|b| b.phone_number_id == phone_number_id)
     }
 
     /// By Parley channel id, phone-number id or display number; the first one by default.
@@ -134,11 +137,13 @@ impl State {
     }
 
     pub fn phone(&mut self, wa_id: &str) -> &mut Phone {
-        self.phones.entry(wa_id.to_owned()).or_insert_with(|| Phone {
-            msisdn: format!("+{wa_id}"),
-            name: display_name(wa_id),
-            messages: Vec::new(),
-        })
+        self.phones
+            .entry(wa_id.to_owned())
+            .or_insert_with(|| Phone {
+                msisdn: format!("+{wa_id}"),
+                name: display_name(wa_id),
+                messages: Vec::new(),
+            })
     }
 
     pub fn window_open(&self, phone_number_id: &str, wa_id: &str, now: DateTime<Utc>) -> bool {
@@ -155,7 +160,9 @@ impl State {
     /// Removes and returns the events due at `now`, oldest first.
     pub fn take_due(&mut self, now: DateTime<Utc>) -> Vec<Scheduled> {
         let later = self.timeline.split_off(&(now, u64::MAX));
-        std::mem::replace(&mut self.timeline, later).into_values().collect()
+        std::mem::replace(&mut self.timeline, later)
+            .into_values()
+            .collect()
     }
 
     /// Adds a bubble to a phone's chat.

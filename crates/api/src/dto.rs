@@ -1,0 +1,83 @@
+//! 8x8 response bodies, written exactly as the OpenAPI file documents them.
+
+use parley_store::{Direction, Message, MessageStatus};
+use parley_types::time::format_8x8;
+use serde_json::{Map, Value, json};
+
+pub fn status(status: &MessageStatus) -> Value {
+    let mut obj = Map::new();
+    obj.insert("state".into(), json!(status.state.as_str()));
+    if let Some(detail) = status.detail {
+        obj.insert("detail".into(), json!(detail.as_str()));
+    }
+    obj.insert("timestamp".into(), json!(format_8x8(status.at)));
+    if let Some(code) = status.error_code {
+        obj.insert("errorCode".into(), json!(code));
+    }
+    if let Some(message) = &status.error_message {
+        obj.insert("errorMessage".into(), json!(message));
+    }
+    Value::Object(obj)
+}
+
+/// The send response (`reference/chatapps-api.md` §2.5).
+pub fn send_response(message: &Message) -> Value {
+    let mut user = json!({ "msisdn": message.msisdn });
+    if let Some(country) = &message.country {
+        user["country"] = json!(country);
+    }
+    let mut body = json!({ "umid": message.umid, "user": user, "status": status(&message.status) });
+    if let Some(cmid) = &message.client_message_id {
+        body["clientMessageId"] = json!(cmid);
+    }
+    body
+}
+
+/// 8x8's `content` in message details is a string: the text, the media URL (and caption),
+/// or the coordinates.
+fn content_string(message: &Message) -> String {
+    let c = &message.content;
+    let text = c.get("text").and_then(Value::as_str);
+    if let Some(url) = c.get("url").and_then(Value::as_str) {
+        return match text {
+            Some(caption) => format!("{url} {caption}"),
+            None => url.to_owned(),
+        };
+    }
+    if let Some(location) = c.get("location") {
+        let coordinate = |k: &str| location.get(k).map(Value::to_string).unwrap_or_default();
+        let mut s = format!("{},{}", coordinate("latitude"), coordinate("longitude"));
+        if let Some(name) = location.get("name").and_then(Value::as_str) {
+            s.push_str(&format!(" {name}"));
+        }
+        return s;
+    }
+    text.map(str::to_owned).unwrap_or_default()
+}
+
+/// One record of `GET …/messages/{umid}` (`{"data": [...]}`).
+pub fn details(message: &Message) -> Value {
+    let mut record = json!({
+        "umid": message.umid,
+        "subAccountId": message.sub_account_id,
+        "channel": "WhatsApp",
+        "channelId": message.channel_id,
+        "direction": match message.direction {
+            Direction::Outbound => "outbound",
+            Direction::Inbound => "inbound",
+        },
+        "status": status(&message.status),
+        "user": { "msisdn": message.msisdn },
+        "contentType": message.content_type,
+        "content": content_string(message),
+        "createdAt": format_8x8(message.created_at),
+        "step": 1,
+    });
+    if let Some(country) = &message.country {
+        record["country"] = json!(country);
+    }
+    if let Some(cmid) = &message.client_message_id {
+        record["clientMessageId"] = json!(cmid);
+    }
+    json!({ "data": [record] })
+}

@@ -1,0 +1,95 @@
+//! `POST /api/v1/subaccounts/{subAccountId}/messages` and friends.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::dto;
+use crate::extract::{JsonBody, MessagePath};
+use crate::{ApiError, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/subaccounts/{subAccountId}/messages", post(send))
+        .route(
+            "/api/v1/subaccounts/{subAccountId}/messages/{umid}",
+            get(details),
+        )
+        .route(
+            "/api/v1/subaccounts/{subAccountId}/messages/{umid}/read",
+            post(mark_read),
+        )
+        .route("/api/v1/subaccounts/{subAccountId}/events", post(events))
+}
+
+/// Send a message (`Send-Message`): 200 once the message is durably queued.
+#[utoipa::path(post, path = "/api/v1/subaccounts/{subAccountId}/messages", tag = "Chat Apps",
+    params(("subAccountId" = String, Path)), request_body(content = Object, content_type = "application/json"),
+    responses((status = 200, description = "queued"), (status = 400, description = "invalid request"),
+              (status = 401, description = "code 1200")))]
+pub async fn send(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    path: MessagePath,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let message = state
+        .messages
+        .send(&caller.account_id, &path.sub_account_id, &body)
+        .await?;
+    Ok(Json(dto::send_response(&message)))
+}
+
+/// Message details (`get-chatapps-message-details`).
+#[utoipa::path(get, path = "/api/v1/subaccounts/{subAccountId}/messages/{umid}", tag = "Chat Apps",
+    params(("subAccountId" = String, Path), ("umid" = String, Path)),
+    responses((status = 200, description = "the message"), (status = 404, description = "code 1300")))]
+pub async fn details(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    path: MessagePath,
+) -> Result<Json<Value>, ApiError> {
+    let umid = path.umid.expect("route has {umid}");
+    let message = state
+        .messages
+        .get(&caller.account_id, &path.sub_account_id, umid)
+        .await?;
+    Ok(Json(dto::details(&message)))
+}
+
+/// Mark an inbound message as read (`mark-message-read`).
+#[utoipa::path(post, path = "/api/v1/subaccounts/{subAccountId}/messages/{umid}/read", tag = "Chat Apps",
+    params(("subAccountId" = String, Path), ("umid" = String, Path)),
+    responses((status = 200, description = "marked read"), (status = 404, description = "code 1300")))]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    path: MessagePath,
+) -> Result<StatusCode, ApiError> {
+    let umid = path.umid.expect("route has {umid}");
+    state
+        .messages
+        .mark_read(&caller.account_id, &path.sub_account_id, umid)
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+/// Typing indicator (`send-typing-indicator`).
+#[utoipa::path(post, path = "/api/v1/subaccounts/{subAccountId}/events", tag = "Chat Apps",
+    params(("subAccountId" = String, Path)), request_body(content = Object, content_type = "application/json"),
+    responses((status = 200, description = "shown"), (status = 400, description = "invalid request")))]
+pub async fn events(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    path: MessagePath,
+    JsonBody(body): JsonBody,
+) -> Result<StatusCode, ApiError> {
+    state
+        .messages
+        .typing(&caller.account_id, &path.sub_account_id, &body)
+        .await?;
+    Ok(StatusCode::OK)
+}

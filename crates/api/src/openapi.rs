@@ -1,0 +1,44 @@
+//! `/openapi.json`, generated from the handlers' annotations. Surfaces mounted by the app
+//! (the simulator) bring their own documents, merged by the app into [`crate::AppState`].
+
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Parley", description = "8x8-compatible WhatsApp Business messaging platform"),
+    paths(
+        crate::messages::send,
+        crate::messages::details,
+        crate::messages::mark_read,
+        crate::messages::events,
+        crate::meta_webhook::verify,
+        crate::meta_webhook::receive,
+        crate::ops::healthz,
+        crate::ops::readyz,
+        crate::ops::prometheus,
+        crate::ops::openapi,
+    ),
+    modifiers(&ChatAppsPrefix)
+)]
+struct ApiDoc;
+
+/// The 8x8 routes are served at the root and again under `/chatapps`.
+struct ChatAppsPrefix;
+
+impl utoipa::Modify for ChatAppsPrefix {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let prefixed: Vec<_> = doc
+            .paths
+            .paths
+            .iter()
+            .filter(|(path, _)| path.starts_with("/api/v1/"))
+            .map(|(path, item)| (format!("/chatapps{path}"), item.clone()))
+            .collect();
+        doc.paths.paths.extend(prefixed);
+    }
+}
+
+/// The document for the API's own routes; the app merges in the other surfaces it mounts.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,274 @@
+//! Configuration: commented defaults embedded in the binary (`defaults.toml`), then an
+//! optional file, then `PARLEY_*` variables, then flags. Validated before anything starts;
+//! secrets are redacted from `Debug` so they never reach a log line.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULTS: &str = include_str!("../defaults.toml");
+
+#[derive(Clone, Deserialize)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub public_url: String,
+    pub log_format: LogFormat,
+    pub meta: MetaSection,
+    pub simulator: SimulatorSection,
+    pub dispatch: DispatchSection,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct MetaSection {
+    pub graph_url: String,
+    pub api_version: String,
+    pub access_token: String,
+    pub app_secret: String,
+    pub verify_token: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SimulatorSection {
+    pub delivered_after_ms: u64,
+    pub read_after_ms: u64,
+    pub auto_read: bool,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DispatchSection {
+    pub batch: u32,
+    pub concurrency: usize,
+}
+
+/// Values given on the command line; only those set override the rest.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "MetaOverrides::is_empty")]
+    pub meta: MetaOverrides,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct MetaOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graph_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_token: Option<String>,
+}
+
+impl MetaOverrides {
+    fn is_empty(&self) -> bool {
+        self.graph_url.is_none()
+            && self.access_token.is_none()
+            && self.app_secret.is_none()
+            && self.verify_token.is_none()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let config: Self = figment
+            .merge(Env::prefixed("PARLEY_").split("__"))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| ConfigError(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = &self.database_url;
+        if !url.is_empty() && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError(
+                "database_url must be empty (SQLite) or a postgres:// URL".into(),
+            ));
+        }
+        let graph = &self.meta.graph_url;
+        if !graph.is_empty() && !(graph.starts_with("https://") || graph.starts_with("http://")) {
+            return Err(ConfigError("meta.graph_url must be an http(s) URL".into()));
+        }
+        if self.live() {
+            let defaults: MetaSection = Figment::from(Toml::string(DEFAULTS))
+                .extract_inner("meta")
+                .map_err(|e| ConfigError(e.to_string()))?;
+            for (name, value, default) in [
+                (
+                    "meta.access_token",
+                    &self.meta.access_token,
+                    &defaults.access_token,
+                ),
+                (
+                    "meta.app_secret",
+                    &self.meta.app_secret,
+                    &defaults.app_secret,
+                ),
+                (
+                    "meta.verify_token",
+                    &self.meta.verify_token,
+                    &defaults.verify_token,
+                ),
+            ] {
+                if value.is_empty() || value == default {
+                    return Err(ConfigError(format!(
+                        "{name} must be set to your Meta app's value when meta.graph_url points at Meta"
+                    )));
+                }
+            }
+        }
+        if self.dispatch.batch == 0 || self.dispatch.concurrency == 0 {
+            return Err(ConfigError(
+                "dispatch.batch and dispatch.concurrency must be at least 1".into(),
+            ));
+        }
+        if !self.public_url.is_empty() && !self.public_url.starts_with("http") {
+            return Err(ConfigError("public_url must be an http(s) URL".into()));
+        }
+        Ok(())
+    }
+
+    /// `true` when Parley talks to Meta rather than the embedded simulator.
+    pub fn live(&self) -> bool {
+        !self.meta.graph_url.is_empty()
+    }
+
+    pub fn postgres(&self) -> Option<&str> {
+        (!self.database_url.is_empty()).then_some(self.database_url.as_str())
+    }
+}
+
+const REDACTED: &str = "<redacted>";
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database",
+                &if self.database_url.is_empty() {
+                    "sqlite"
+                } else {
+                    "postgres (url redacted)"
+                },
+            )
+            .field("public_url", &self.public_url)
+            .field("log_format", &self.log_format)
+            .field("meta", &self.meta)
+            .field("simulator", &self.simulator)
+            .field("dispatch", &self.dispatch)
+            .finish()
+    }
+}
+
+impl fmt::Debug for MetaSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetaSection")
+            .field(
+                "graph_url",
+                &if self.graph_url.is_empty() {
+                    "embedded simulator"
+                } else {
+                    &self.graph_url
+                },
+            )
+            .field("api_version", &self.api_version)
+            .field("access_token", &REDACTED)
+            .field("app_secret", &REDACTED)
+            .field("verify_token", &REDACTED)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_defaults_are_valid_and_describe_a_sandbox() {
+        let config = Config::load(None, &Overrides::default()).unwrap();
+        assert_eq!(config.listen.port(), 8080);
+        assert!(!config.live());
+        assert!(config.postgres().is_none());
+    }
+
+    #[test]
+    fn flags_override_and_are_validated() {
+        let overrides = Overrides {
+            database_url: Some("mysql://x".into()),
+            ..Overrides::default()
+        };
+        let err = Config::load(None, &overrides).unwrap_err().to_string();
+        assert!(err.contains("database_url"), "{err}");
+        let live = Overrides {
+            meta: MetaOverrides {
+                graph_url: Some("https://graph.facebook.com".into()),
+                ..MetaOverrides::default()
+            },
+            ..Overrides::default()
+        };
+        let err = Config::load(None, &live).unwrap_err().to_string();
+        assert!(err.contains("meta.access_token"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let overrides = Overrides {
+            database_url: Some("postgres://u:hunter2@db/parley".into()),
+            meta: MetaOverrides {
+                graph_url: Some("https://graph.facebook.com".into()),
+                access_token: Some("EAAG-secret-token".into()),
+                app_secret: Some("app-secret-value".into()),
+                verify_token: Some("verify-me".into()),
+            },
+            ..Overrides::default()
+        };
+        let config = Config::load(None, &overrides).unwrap();
+        let shown = format!("{config:?}");
+        for secret in [
+            "hunter2",
+            "EAAG-secret-token",
+            "app-secret-value",
+            "verify-me",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+}

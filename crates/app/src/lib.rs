@@ -1,0 +1,237 @@
+//! The `parley` binary's library half: configuration, the one composition root that builds
+//! every service once ([`Platform::build`]), and [`Platform::serve`], which runs the HTTP
+//! surfaces and the background workers side by side until a shutdown future resolves.
+//!
+//! This is the only crate that knows which storage backends and channels exist.
+
+pub mod bootstrap;
+pub mod config;
+pub mod telemetry;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use anyhow::Context;
+use chrono::Duration;
+use parley_api::{AppState, MetaWebhookConfig};
+use parley_channel_meta::{MetaAdapter, MetaConfig};
+use parley_channels::ChannelAdapter;
+use parley_core::dispatch::{DispatchConfig, Dispatcher};
+use parley_core::inbound::InboundService;
+use parley_core::keys::KeyService;
+use parley_core::messages::MessageService;
+use parley_simulator::{Business, DeliverySchedule, Simulator, SimulatorConfig};
+use parley_store::SharedStore;
+use parley_store_postgres::PostgresStore;
+use parley_store_sqlite::SqliteStore;
+use parley_types::{AdjustableClock, SharedClock, SystemClock};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+pub use config::Config;
+
+/// Opens the configured database (creating the data directory for SQLite).
+pub async fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
+    if let Some(url) = config.postgres() {
+        let store = PostgresStore::connect(url, 16)
+            .await
+            .context("connecting to PostgreSQL")?;
+        return Ok(Arc::new(store));
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let path = config.data_dir.join("parley.db");
+    let store = SqliteStore::open(&path)
+        .await
+        .with_context(|| format!("opening SQLite database {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// Everything built once at start.
+pub struct Platform {
+    pub config: Config,
+    pub store: SharedStore,
+    pub state: AppState,
+    pub dispatcher: Arc<Dispatcher>,
+    /// The embedded WhatsApp simulator, unless Parley talks to Meta.
+    pub simulator: Option<Simulator>,
+    pub clock: SharedClock,
+    /// Set when the clock can be moved (simulator mode).
+    pub adjustable_clock: Option<Arc<AdjustableClock>>,
+    pub local_addr: SocketAddr,
+}
+
+/// How a local listener is reached from this process (a wildcard bind is reached on loopback).
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    addr
+}
+
+impl Platform {
+    /// Builds the platform for a listener already bound at `local_addr` (so tests can bind
+    /// port 0 and the simulator knows where to post webhooks).
+    pub async fn build(
+        config: Config,
+        store: SharedStore,
+        local_addr: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        // reqwest is built without a default TLS provider; pick ring (cheaper to build).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let self_url = format!("http://{}", reachable(local_addr));
+        let (clock, adjustable_clock): (SharedClock, _) = if config.live() {
+            (Arc::new(SystemClock), None)
+        } else {
+            let clock = Arc::new(AdjustableClock::new());
+            (clock.clone(), Some(clock))
+        };
+        let meta = MetaConfig {
+            graph_url: if config.live() {
+                config.meta.graph_url.clone()
+            } else {
+                format!("{self_url}/sim/graph")
+            },
+            api_version: config.meta.api_version.clone(),
+            access_token: config.meta.access_token.clone(),
+            app_secret: config.meta.app_secret.clone(),
+            verify_token: config.meta.verify_token.clone(),
+        };
+        let adapter: Arc<dyn ChannelAdapter> =
+            Arc::new(MetaAdapter::new(meta.clone()).context("building the Graph API client")?);
+        let simulator = adjustable_clock.clone().map(|clock| {
+            let sim = &config.simulator;
+            Simulator::new(
+                SimulatorConfig {
+                    access_token: meta.access_token.clone(),
+                    app_secret: meta.app_secret.clone(),
+                    webhook_url: format!("{self_url}/meta/webhook"),
+                    verify_token: meta.verify_token.clone(),
+                    schedule: DeliverySchedule {
+                        delivered_after: Duration::milliseconds(sim.delivered_after_ms as i64),
+                        read_after: Duration::milliseconds(sim.read_after_ms as i64),
+                        auto_read: sim.auto_read,
+                        seed: sim.seed,
+                    },
+                },
+                clock,
+            )
+        });
+        let wake = Arc::new(Notify::new());
+        let dispatcher = Arc::new(Dispatcher::new(
+            store.clone(),
+            adapter.clone(),
+            clock.clone(),
+            wake.clone(),
+            DispatchConfig {
+                batch: config.dispatch.batch,
+                concurrency: config.dispatch.concurrency,
+                ..DispatchConfig::default()
+            },
+        ));
+        let mut openapi = parley_api::openapi::document();
+        if simulator.is_some() {
+            openapi.merge(parley_simulator::openapi());
+        }
+        let state = AppState {
+            store: store.clone(),
+            messages: MessageService::new(store.clone(), adapter, clock.clone(), wake),
+            keys: KeyService::new(store.clone()),
+            inbound: InboundService::new(store.clone(), clock.clone()),
+            meta: Arc::new(MetaWebhookConfig {
+                app_secret: meta.app_secret,
+                verify_token: meta.verify_token,
+            }),
+            metrics: telemetry::metrics_handle(),
+            openapi: Arc::new(openapi),
+        };
+        let platform = Self {
+            config,
+            store,
+            state,
+            dispatcher,
+            simulator,
+            clock,
+            adjustable_clock,
+            local_addr,
+        };
+        platform.register_channels().await?;
+        Ok(platform)
+    }
+
+    /// Makes every stored business number known to the simulator.
+    pub async fn register_channels(&self) -> anyhow::Result<()> {
+        let Some(simulator) = &self.simulator else {
+            return Ok(());
+        };
+        for channel in self.store.channels().await? {
+            simulator.register_business(Business {
+                phone_number_id: channel.phone_number_id,
+                display_number: channel.business_number,
+                waba_id: channel.waba_id,
+                alias: Some(channel.id.to_string()),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn router(&self) -> axum::Router {
+        parley_api::router(
+            self.state.clone(),
+            self.simulator.as_ref().map(Simulator::router),
+        )
+    }
+
+    /// Serves HTTP and runs the dispatcher and simulator until `shutdown` resolves; then
+    /// stops taking requests, lets in-flight requests and the current dispatch round
+    /// finish, and returns.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop, stopped) = watch::channel(false);
+        let mut workers = Vec::new();
+        workers.push(tokio::spawn(self.dispatcher.clone().run(stopped.clone())));
+        if let Some(simulator) = self.simulator.clone() {
+            workers.push(tokio::spawn(simulator.run(stopped.clone())));
+        }
+        let server = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown);
+        let served = server.await.context("serving HTTP");
+        let _ = stop.send(true);
+        for worker in workers {
+            if tokio::time::timeout(StdDuration::from_secs(30), worker)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a background worker did not stop within 30 s");
+            }
+        }
+        tracing::info!("parley stopped");
+        served
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutdown requested; finishing in-flight work");
+}
