@@ -55,8 +55,18 @@ fn content_string(message: &Message) -> String {
     text.map(str::to_owned).unwrap_or_default()
 }
 
-/// One record of `GET …/messages/{umid}` (`{"data": [...]}`).
+/// `GET …/messages/{umid}`: `{"data": [record]}`.
 pub fn details(message: &Message) -> Value {
+    json!({ "data": [record(message)] })
+}
+
+/// Several messages as `{"data": [records]}`.
+pub fn records(messages: &[Message]) -> Value {
+    json!({ "data": messages.iter().map(record).collect::<Vec<_>>() })
+}
+
+/// One message-details record.
+fn record(message: &Message) -> Value {
     let mut record = json!({
         "umid": message.umid,
         "subAccountId": message.sub_account_id,
@@ -79,5 +89,5 @@ pub fn details(message: &Message) -> Value {
     if let Some(cmid) = &message.client_message_id {
         record["clientMessageId"] = json!(cmid);
     }
-    json!({ "data": [record] })
+    record
 }

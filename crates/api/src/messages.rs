@@ -1,9 +1,11 @@
 //! `POST /api/v1/subaccounts/{subAccountId}/messages` and friends.
 
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use parley_types::codes::SyncCode;
 use serde_json::Value;
 
 use crate::auth::Caller;
@@ -13,7 +15,10 @@ use crate::{ApiError, AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/subaccounts/{subAccountId}/messages", post(send))
+        .route(
+            "/api/v1/subaccounts/{subAccountId}/messages",
+            post(send).get(recent),
+        )
         .route(
             "/api/v1/subaccounts/{subAccountId}/messages/{umid}",
             get(details),
@@ -41,6 +46,43 @@ pub async fn send(
         .send(&caller.account_id, &path.sub_account_id, &body)
         .await?;
     Ok(Json(dto::send_response(&message)))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct RecentQuery {
+    /// Only the conversation with this user (E.164).
+    msisdn: Option<String>,
+    /// At most this many (1–100, default 20).
+    limit: Option<u32>,
+}
+
+/// Latest messages of the subaccount, newest first, in the message-details record shape.
+/// Not an 8x8 endpoint: Parley's way to find inbound messages without a webhook.
+#[utoipa::path(get, path = "/api/v1/subaccounts/{subAccountId}/messages", tag = "Chat Apps",
+    params(("subAccountId" = String, Path), RecentQuery),
+    responses((status = 200, description = "`{data: [...]}`, newest first")))]
+pub async fn recent(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    path: MessagePath,
+    query: Result<Query<RecentQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(|e| {
+        ApiError::new(
+            SyncCode::InvalidParameters,
+            format!("Invalid parameter(s): {}", e.body_text()),
+        )
+    })?;
+    let messages = state
+        .messages
+        .recent(
+            &caller.account_id,
+            &path.sub_account_id,
+            query.msisdn.as_deref(),
+            query.limit.unwrap_or(20),
+        )
+        .await?;
+    Ok(Json(dto::records(&messages)))
 }
 
 /// Message details (`get-chatapps-message-details`).

@@ -8,6 +8,7 @@ use utoipa::OpenApi;
     info(title = "Parley", description = "8x8-compatible WhatsApp Business messaging platform"),
     paths(
         crate::messages::send,
+        crate::messages::recent,
         crate::messages::details,
         crate::messages::mark_read,
         crate::messages::events,

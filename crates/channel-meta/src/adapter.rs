@@ -6,7 +6,9 @@ use parley_channels::{
     SendOutcome,
 };
 
-use crate::wire::{ContextRef, ErrorBody, MediaRef, SendRequest, SendResponse, Text, TypingIndicator};
+use crate::wire::{
+    ContextRef, ErrorBody, MediaRef, SendRequest, SendResponse, Text, TypingIndicator,
+};
 
 /// Where the adapter sends Graph requests and how it authenticates both ways.
 #[derive(Debug, Clone)]
@@ -55,7 +57,11 @@ impl MetaAdapter {
         )
     }
 
-    async fn post(&self, route: &ChannelRoute, body: &SendRequest) -> Result<reqwest::Response, reqwest::Error> {
+    async fn post(
+        &self,
+        route: &ChannelRoute,
+        body: &SendRequest,
+    ) -> Result<reqwest::Response, reqwest::Error> {
         self.http
             .post(self.messages_url(route))
             .bearer_auth(&self.config.access_token)
@@ -73,16 +79,27 @@ pub fn send_request(message: &OutboundMessage) -> SendRequest {
         messaging_product: "whatsapp".into(),
         recipient_type: Some("individual".into()),
         to: Some(message.to.clone()),
-        context: message.reply_to.clone().map(|message_id| ContextRef { message_id }),
+        context: message
+            .reply_to
+            .clone()
+            .map(|message_id| ContextRef { message_id }),
         biz_opaque_callback_data: Some(message.umid.to_string()),
         ..SendRequest::default()
     };
     match &message.content {
         OutboundContent::Text { body } => {
             req.kind = Some("text".into());
-            req.text = Some(Text { body: body.clone(), preview_url: body.contains("http") });
+            req.text = Some(Text {
+                body: body.clone(),
+                preview_url: body.contains("http"),
+            });
         }
-        OutboundContent::Media { kind, url, caption, filename } => {
+        OutboundContent::Media {
+            kind,
+            url,
+            caption,
+            filename,
+        } => {
             let media = MediaRef {
                 id: None,
                 link: Some(url.clone()),
@@ -112,7 +129,11 @@ fn provider_error(body: &[u8]) -> Option<ProviderError> {
     Some(ProviderError {
         code: parsed.error.code,
         title: parsed.error.message,
-        details: parsed.error.error_data.map(|d| d.details).filter(|d| !d.is_empty()),
+        details: parsed
+            .error
+            .error_data
+            .map(|d| d.details)
+            .filter(|d| !d.is_empty()),
     })
 }
 
@@ -139,7 +160,9 @@ impl ChannelAdapter for MetaAdapter {
         if status.is_success() {
             return match serde_json::from_slice::<SendResponse>(&body) {
                 Ok(r) => match r.messages.into_iter().next() {
-                    Some(m) => SendOutcome::Accepted { provider_message_id: m.id },
+                    Some(m) => SendOutcome::Accepted {
+                        provider_message_id: m.id,
+                    },
                     None => SendOutcome::Unknown("graph answer carried no message id".into()),
                 },
                 Err(e) => SendOutcome::Unknown(format!("unreadable graph answer: {e}")),
@@ -169,7 +192,9 @@ impl ChannelAdapter for MetaAdapter {
             messaging_product: "whatsapp".into(),
             status: Some("read".into()),
             message_id: Some(provider_message_id.to_owned()),
-            typing_indicator: typing.then(|| TypingIndicator { kind: "text".into() }),
+            typing_indicator: typing.then(|| TypingIndicator {
+                kind: "text".into(),
+            }),
             ..SendRequest::default()
         };
         let unreachable = |e: reqwest::Error| ProviderError {

@@ -57,17 +57,43 @@ fn media(kind: MediaKind, m: InboundMedia) -> InboundContent {
     }
 }
 
-fn inbound(pnid: &str, m: InboundWire, profile_name: Option<String>) -> Result<InboundMessage, MalformedWebhook> {
-    let missing = |what: &str| MalformedWebhook(format!("{} message without its {what} object", m.kind));
+fn inbound(
+    pnid: &str,
+    m: InboundWire,
+    profile_name: Option<String>,
+) -> Result<InboundMessage, MalformedWebhook> {
+    let missing =
+        |what: &str| MalformedWebhook(format!("{} message without its {what} object", m.kind));
     let content = match m.kind.as_str() {
-        "text" => InboundContent::Text { body: m.text.clone().ok_or_else(|| missing("text"))?.body },
-        "image" => media(MediaKind::Image, m.image.clone().ok_or_else(|| missing("image"))?),
-        "video" => media(MediaKind::Video, m.video.clone().ok_or_else(|| missing("video"))?),
-        "audio" => media(MediaKind::Audio, m.audio.clone().ok_or_else(|| missing("audio"))?),
-        "document" => media(MediaKind::Document, m.document.clone().ok_or_else(|| missing("document"))?),
-        "sticker" => media(MediaKind::Sticker, m.sticker.clone().ok_or_else(|| missing("sticker"))?),
-        "location" => InboundContent::Location(m.location.clone().ok_or_else(|| missing("location"))?),
-        other => InboundContent::Unsupported { kind: other.to_owned() },
+        "text" => InboundContent::Text {
+            body: m.text.clone().ok_or_else(|| missing("text"))?.body,
+        },
+        "image" => media(
+            MediaKind::Image,
+            m.image.clone().ok_or_else(|| missing("image"))?,
+        ),
+        "video" => media(
+            MediaKind::Video,
+            m.video.clone().ok_or_else(|| missing("video"))?,
+        ),
+        "audio" => media(
+            MediaKind::Audio,
+            m.audio.clone().ok_or_else(|| missing("audio"))?,
+        ),
+        "document" => media(
+            MediaKind::Document,
+            m.document.clone().ok_or_else(|| missing("document"))?,
+        ),
+        "sticker" => media(
+            MediaKind::Sticker,
+            m.sticker.clone().ok_or_else(|| missing("sticker"))?,
+        ),
+        "location" => {
+            InboundContent::Location(m.location.clone().ok_or_else(|| missing("location"))?)
+        }
+        other => InboundContent::Unsupported {
+            kind: other.to_owned(),
+        },
     };
     Ok(InboundMessage {
         phone_number_id: pnid.to_owned(),
@@ -114,7 +140,9 @@ mod tests {
             "messages":[{"from":"16505551234","id":"wamid.in","timestamp":"1749416383","type":"text",
               "context":{"from":"15550001111","id":"wamid.out"},"text":{"body":"hi"}}]}}]}]}"#;
         let events = parse(body).unwrap();
-        let [ChannelEvent::Message(m)] = events.as_slice() else { panic!("{events:?}") };
+        let [ChannelEvent::Message(m)] = events.as_slice() else {
+            panic!("{events:?}")
+        };
         assert_eq!(m.from, "+16505551234");
         assert_eq!(m.profile_name.as_deref(), Some("Sheena"));
         assert_eq!(m.reply_to.as_deref(), Some("wamid.out"));
@@ -130,7 +158,9 @@ mod tests {
               "biz_opaque_callback_data":"u","errors":[{"code":131047,"title":"Re-engagement message",
               "error_data":{"details":"more than 24 hours"}}]}]}}]}]}"#;
         let events = parse(body).unwrap();
-        let [ChannelEvent::Status(s)] = events.as_slice() else { panic!("{events:?}") };
+        let [ChannelEvent::Status(s)] = events.as_slice() else {
+            panic!("{events:?}")
+        };
         assert_eq!(s.status, ProviderStatus::Failed);
         assert_eq!(s.error.as_ref().unwrap().code, 131047);
         assert_eq!(s.callback_data.as_deref(), Some("u"));

@@ -72,7 +72,9 @@ pub struct ProviderError {
 /// only `Retryable` means the provider certainly did not take the message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SendOutcome {
-    Accepted { provider_message_id: String },
+    Accepted {
+        provider_message_id: String,
+    },
     /// Refused for good (bad request, policy): report `undelivered`.
     Rejected(ProviderError),
     /// Refused for now (rate limits, provider unavailable, connection refused): the

@@ -34,7 +34,11 @@ pub fn generate(now: DateTime<Utc>) -> SandboxCredentials {
         .expect("sandbox ids match the subaccount pattern");
     let IssuedKey { secret, record } = issue(&account_id, "sandbox", now);
     let sandbox = Sandbox {
-        account: Account { id: account_id.clone(), name: "Sandbox".into(), created_at: now },
+        account: Account {
+            id: account_id.clone(),
+            name: "Sandbox".into(),
+            created_at: now,
+        },
         sub_account: SubAccount {
             id: sub_account_id.clone(),
             account_id: account_id.clone(),
@@ -51,11 +55,17 @@ pub fn generate(now: DateTime<Utc>) -> SandboxCredentials {
         },
         api_key: record,
     };
-    SandboxCredentials { sandbox, api_key: secret }
+    SandboxCredentials {
+        sandbox,
+        api_key: secret,
+    }
 }
 
 /// Creates the sandbox if the database is empty; `None` when it already had a tenant.
-pub async fn ensure_sandbox(store: &SharedStore, now: DateTime<Utc>) -> Result<Option<SandboxCredentials>> {
+pub async fn ensure_sandbox(
+    store: &SharedStore,
+    now: DateTime<Utc>,
+) -> Result<Option<SandboxCredentials>> {
     let credentials = generate(now);
     let created = store.bootstrap_sandbox(&credentials.sandbox).await?;
     Ok(created.then_some(credentials))

@@ -13,7 +13,9 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use futures::StreamExt;
 use parley_channels::{ChannelAdapter, OutboundMessage, ProviderError, SendOutcome};
-use parley_store::{DispatchJob, DispatchResult, Message, MessageState, MessageStatus, SharedStore, StatusDetail};
+use parley_store::{
+    DispatchJob, DispatchResult, Message, MessageState, MessageStatus, SharedStore, StatusDetail,
+};
 use parley_types::codes::{DR_INTERNAL_ERROR, DR_UNKNOWN_ERROR, DeliveryError};
 use parley_types::{SharedClock, Umid};
 use tokio::sync::{Notify, watch};
@@ -86,7 +88,12 @@ pub struct Dispatcher {
     config: DispatchConfig,
 }
 
-fn undelivered(error: DeliveryError, message: String, provider_code: Option<u32>, at: chrono::DateTime<chrono::Utc>) -> MessageStatus {
+fn undelivered(
+    error: DeliveryError,
+    message: String,
+    provider_code: Option<u32>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> MessageStatus {
     MessageStatus {
         state: MessageState::Undelivered,
         detail: Some(StatusDetail::RejectedByOperator),
@@ -115,7 +122,13 @@ impl Dispatcher {
         wake: Arc<Notify>,
         config: DispatchConfig,
     ) -> Self {
-        Self { store, adapter, clock, wake, config }
+        Self {
+            store,
+            adapter,
+            clock,
+            wake,
+            config,
+        }
     }
 
     /// One round: settle interrupted hand-offs, then claim and send what is due.
@@ -131,7 +144,9 @@ impl Dispatcher {
                 None,
                 now,
             );
-            self.store.complete_dispatch(umid, &DispatchResult::Failed { status }).await?;
+            self.store
+                .complete_dispatch(umid, &DispatchResult::Failed { status })
+                .await?;
             tracing::warn!(%umid, "dispatch interrupted; marked undelivered, not resent");
             metrics::counter!("parley_dispatch_interrupted_total").increment(1);
             report.interrupted += 1;
@@ -178,7 +193,11 @@ impl Dispatcher {
     async fn outbound(&self, message: &Message) -> Result<OutboundMessage> {
         let content = Content::from_stored(&message.content_type, &message.content)?;
         let reply_to = match message.reply_to {
-            Some(quoted) => self.store.message(quoted).await?.and_then(|m| m.provider_message_id),
+            Some(quoted) => self
+                .store
+                .message(quoted)
+                .await?
+                .and_then(|m| m.provider_message_id),
             None => None,
         };
         Ok(OutboundMessage {
@@ -217,9 +236,18 @@ impl Dispatcher {
         let outcome = self.adapter.send(&route(&channel), &outbound).await;
         let now = self.clock.now();
         match outcome {
-            SendOutcome::Accepted { provider_message_id } => {
+            SendOutcome::Accepted {
+                provider_message_id,
+            } => {
                 let status = MessageStatus::new(MessageState::Sent, now);
-                self.finish(umid, DispatchResult::Sent { provider_message_id, status }).await?;
+                self.finish(
+                    umid,
+                    DispatchResult::Sent {
+                        provider_message_id,
+                        status,
+                    },
+                )
+                .await?;
                 metrics::counter!("parley_dispatch_sent_total").increment(1);
                 Ok(JobEnd::Sent)
             }
@@ -249,7 +277,9 @@ impl Dispatcher {
             SendOutcome::Unknown(reason) => {
                 let status = undelivered(
                     DR_UNKNOWN_ERROR,
-                    format!("the WhatsApp call did not complete ({reason}); the message was not sent again"),
+                    format!(
+                        "the WhatsApp call did not complete ({reason}); the message was not sent again"
+                    ),
                     None,
                     now,
                 );

@@ -31,7 +31,10 @@ pub enum Error {
 
 impl Error {
     pub fn invalid(code: SyncCode, message: impl Into<String>) -> Self {
-        Self::Invalid { code, message: message.into() }
+        Self::Invalid {
+            code,
+            message: message.into(),
+        }
     }
 }
 

@@ -1,9 +1,12 @@
 //! The mirror path: traffic from the provider (user messages and delivery receipts),
 //! normalised by the adapter, is stored once and moves outbound messages forward.
 
-use parley_channels::{ChannelEvent, InboundContent, InboundMessage, MediaKind, ProviderStatus, StatusReport};
+use parley_channels::{
+    ChannelEvent, InboundContent, InboundMessage, MediaKind, ProviderStatus, StatusReport,
+};
 use parley_store::{
-    Direction, InboundOutcome, Message, MessageState, MessageStatus, SharedStore, StatusDetail, StatusTarget,
+    Direction, InboundOutcome, Message, MessageState, MessageStatus, SharedStore, StatusDetail,
+    StatusTarget,
 };
 use parley_types::{Msisdn, SharedClock, Umid};
 use serde_json::{Value, json};
@@ -30,7 +33,13 @@ pub struct InboundReport {
 fn content_of(content: &InboundContent) -> (&'static str, Value) {
     match content {
         InboundContent::Text { body } => ("Text", json!({ "text": body })),
-        InboundContent::Media { kind, url, caption, filename, .. } => {
+        InboundContent::Media {
+            kind,
+            url,
+            caption,
+            filename,
+            ..
+        } => {
             let label = match kind {
                 MediaKind::Image | MediaKind::Sticker => "Image",
                 MediaKind::Video => "Video",
@@ -55,19 +64,20 @@ fn content_of(content: &InboundContent) -> (&'static str, Value) {
 fn status_of(report: &StatusReport) -> MessageStatus {
     let at = report.timestamp;
     match report.status {
-        ProviderStatus::Sent => {
-            MessageStatus::new(MessageState::Delivered, at).with_detail(StatusDetail::DeliveredToOperator)
-        }
-        ProviderStatus::Delivered => {
-            MessageStatus::new(MessageState::Delivered, at).with_detail(StatusDetail::DeliveredToRecipient)
-        }
+        ProviderStatus::Sent => MessageStatus::new(MessageState::Delivered, at)
+            .with_detail(StatusDetail::DeliveredToOperator),
+        ProviderStatus::Delivered => MessageStatus::new(MessageState::Delivered, at)
+            .with_detail(StatusDetail::DeliveredToRecipient),
         ProviderStatus::Read => MessageStatus::new(MessageState::Read, at),
         ProviderStatus::Failed => {
-            let error = report.error.clone().unwrap_or(parley_channels::ProviderError {
-                code: 131000,
-                title: "failed without a reason".into(),
-                details: None,
-            });
+            let error = report
+                .error
+                .clone()
+                .unwrap_or(parley_channels::ProviderError {
+                    code: 131000,
+                    title: "failed without a reason".into(),
+                    details: None,
+                });
             provider_failure(&error, at)
         }
     }
@@ -103,12 +113,20 @@ impl InboundService {
 
     /// `Some(true)` stored, `Some(false)` duplicate, `None` for an unknown business number.
     async fn message(&self, inbound: InboundMessage) -> Result<Option<bool>> {
-        let Some(channel) = self.store.channel_by_phone_number_id(&inbound.phone_number_id).await? else {
+        let Some(channel) = self
+            .store
+            .channel_by_phone_number_id(&inbound.phone_number_id)
+            .await?
+        else {
             tracing::warn!(phone_number_id = %inbound.phone_number_id, "message for an unknown business number");
             return Ok(None);
         };
         let reply_to = match &inbound.reply_to {
-            Some(wamid) => self.store.message_by_provider_id(channel.id, wamid).await?.map(|m| m.umid),
+            Some(wamid) => self
+                .store
+                .message_by_provider_id(channel.id, wamid)
+                .await?
+                .map(|m| m.umid),
             None => None,
         };
         let (content_type, content) = content_of(&inbound.content);
@@ -118,7 +136,9 @@ impl InboundService {
             sub_account_id: channel.sub_account_id.clone(),
             channel_id: channel.id,
             direction: Direction::Inbound,
-            country: Msisdn::parse(&inbound.from, None).ok().and_then(|m| m.country()),
+            country: Msisdn::parse(&inbound.from, None)
+                .ok()
+                .and_then(|m| m.country()),
             msisdn: inbound.from,
             content_type: content_type.into(),
             content,
@@ -132,7 +152,7 @@ impl InboundService {
             created_at: inbound.timestamp.min(self.clock.now()),
         };
         match self.store.record_inbound(&message).await? {
-            InboundOutcome::Stored(_) => {
+            InboundOutcome::Stored => {
                 metrics::counter!("parley_inbound_messages_total").increment(1);
                 Ok(Some(true))
             }
@@ -141,20 +161,36 @@ impl InboundService {
     }
 
     async fn status(&self, report: StatusReport) -> Result<bool> {
-        let Some(channel) = self.store.channel_by_phone_number_id(&report.phone_number_id).await? else {
+        let Some(channel) = self
+            .store
+            .channel_by_phone_number_id(&report.phone_number_id)
+            .await?
+        else {
             return Ok(false);
         };
         let status = status_of(&report);
         let wamid = report.provider_message_id.as_str();
-        if self.store.apply_status(channel.id, StatusTarget::Provider(wamid), &status).await?.is_some() {
+        if self
+            .store
+            .apply_status(channel.id, StatusTarget::Provider(wamid), &status)
+            .await?
+            .is_some()
+        {
             return Ok(true);
         }
         // Not (yet) known by its provider id: a receipt racing the dispatcher's own record,
         // or a message whose dispatch was interrupted. The echoed umid identifies it.
-        let Some(umid) = report.callback_data.as_deref().and_then(|d| d.parse::<Umid>().ok()) else {
+        let Some(umid) = report
+            .callback_data
+            .as_deref()
+            .and_then(|d| d.parse::<Umid>().ok())
+        else {
             return Ok(false);
         };
-        let applied = self.store.apply_status(channel.id, StatusTarget::Umid(umid, wamid), &status).await?;
+        let applied = self
+            .store
+            .apply_status(channel.id, StatusTarget::Umid(umid, wamid), &status)
+            .await?;
         Ok(applied.is_some())
     }
 }

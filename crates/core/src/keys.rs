@@ -61,11 +61,19 @@ impl KeyService {
             return Err(Error::Unauthorized);
         }
         let key = self.store.api_key_by_hash(&hash(bearer)).await?;
-        key.map(|k| Principal { account_id: k.account_id, key_id: k.id })
-            .ok_or(Error::Unauthorized)
+        key.map(|k| Principal {
+            account_id: k.account_id,
+            key_id: k.id,
+        })
+        .ok_or(Error::Unauthorized)
     }
 
-    pub async fn create(&self, account: &AccountId, name: &str, now: DateTime<Utc>) -> Result<IssuedKey> {
+    pub async fn create(
+        &self,
+        account: &AccountId,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedKey> {
         let issued = issue(account, name, now);
         self.store.insert_api_key(&issued.record).await?;
         Ok(issued)

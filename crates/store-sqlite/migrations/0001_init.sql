@@ -55,6 +55,7 @@ CREATE TABLE messages (
     status_rank          INTEGER NOT NULL,
     created_at           INTEGER NOT NULL
 );
+CREATE INDEX messages_sub_account_recent ON messages(sub_account_id, created_at);
 CREATE UNIQUE INDEX messages_client_message_id
     ON messages(sub_account_id, client_message_id) WHERE client_message_id IS NOT NULL;
 CREATE UNIQUE INDEX messages_provider_message_id

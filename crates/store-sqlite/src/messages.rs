@@ -7,7 +7,7 @@ use parley_store::{
     AcceptOutcome, InboundOutcome, Message, MessageStatus, MessageStore, StatusTarget, StoreError,
     StoreResult,
 };
-use parley_types::{ChannelId, Umid};
+use parley_types::{ChannelId, SubAccountId, Umid};
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use crate::{SqliteStore, db};
@@ -186,6 +186,28 @@ impl MessageStore for SqliteStore {
         .transpose()
     }
 
+    async fn recent_messages(
+        &self,
+        sub: &SubAccountId,
+        msisdn: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        sqlx::query_as::<_, MessageRow>(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE sub_account_id = ?1 AND (?2 IS NULL OR msisdn = ?2) \
+             ORDER BY created_at DESC, umid DESC LIMIT ?3"
+        ))
+        .bind(sub.as_str())
+        .bind(msisdn)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(MessageRow::into_model)
+        .collect()
+    }
+
     async fn status_history(&self, umid: Umid) -> StoreResult<Vec<MessageStatus>> {
         sqlx::query_as::<_, StatusRow>(
             "SELECT state, detail, error_code, error_message, provider_error_code, status_at \
@@ -226,7 +248,7 @@ impl MessageStore for SqliteStore {
         .await
         .map_err(db)?;
         tx.commit().await.map_err(db)?;
-        Ok(InboundOutcome::Stored(message.clone()))
+        Ok(InboundOutcome::Stored)
     }
 
     async fn last_inbound_at(

@@ -28,6 +28,47 @@ async fn insert_key<'e, E: sqlx::SqliteExecutor<'e>>(exec: E, key: &NewApiKey) -
     Ok(())
 }
 
+async fn insert_tenant(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tenant: &Sandbox,
+) -> StoreResult<()> {
+    let Sandbox {
+        account,
+        sub_account,
+        channel,
+        api_key,
+    } = tenant;
+    sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)")
+        .bind(account.id.as_str())
+        .bind(&account.name)
+        .bind(millis(account.created_at))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    sqlx::query("INSERT INTO sub_accounts (id, account_id, created_at) VALUES (?, ?, ?)")
+        .bind(sub_account.id.as_str())
+        .bind(sub_account.account_id.as_str())
+        .bind(millis(sub_account.created_at))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    sqlx::query(&format!(
+        "INSERT INTO channels ({CHANNEL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(channel.id.to_string())
+    .bind(channel.account_id.as_str())
+    .bind(channel.sub_account_id.as_str())
+    .bind(&channel.business_number)
+    .bind(&channel.waba_id)
+    .bind(&channel.phone_number_id)
+    .bind(millis(channel.created_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    insert_key(&mut **tx, api_key).await?;
+    Ok(())
+}
+
 #[async_trait]
 impl TenantStore for SqliteStore {
     async fn bootstrap_sandbox(&self, sandbox: &Sandbox) -> StoreResult<bool> {
@@ -39,42 +80,15 @@ impl TenantStore for SqliteStore {
         if existing > 0 {
             return Ok(false);
         }
-        let Sandbox {
-            account,
-            sub_account,
-            channel,
-            api_key,
-        } = sandbox;
-        sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)")
-            .bind(account.id.as_str())
-            .bind(&account.name)
-            .bind(millis(account.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        sqlx::query("INSERT INTO sub_accounts (id, account_id, created_at) VALUES (?, ?, ?)")
-            .bind(sub_account.id.as_str())
-            .bind(sub_account.account_id.as_str())
-            .bind(millis(sub_account.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        sqlx::query(&format!(
-            "INSERT INTO channels ({CHANNEL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(channel.id.to_string())
-        .bind(channel.account_id.as_str())
-        .bind(channel.sub_account_id.as_str())
-        .bind(&channel.business_number)
-        .bind(&channel.waba_id)
-        .bind(&channel.phone_number_id)
-        .bind(millis(channel.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        insert_key(&mut *tx, api_key).await?;
+        insert_tenant(&mut tx, sandbox).await?;
         tx.commit().await.map_err(db)?;
         Ok(true)
+    }
+
+    async fn create_tenant(&self, tenant: &Sandbox) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        insert_tenant(&mut tx, tenant).await?;
+        tx.commit().await.map_err(db)
     }
 
     async fn accounts(&self) -> StoreResult<Vec<Account>> {

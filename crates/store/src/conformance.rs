@@ -22,7 +22,9 @@ macro_rules! conformance_suite {
             completing_records_the_provider_id_and_status_history,
             statuses_only_move_forward,
             interrupted_dispatch_is_reconciled_by_umid,
-            inbound_is_stored_once_and_opens_the_window
+            inbound_is_stored_once_and_opens_the_window,
+            recent_messages_are_per_subaccount_and_newest_first,
+            tenants_are_created_apart
         );
     };
     (@tests $factory:path; $($name:ident),*) => {
@@ -386,7 +388,7 @@ pub async fn inbound_is_stored_once_and_opens_the_window<S: Store>(store: &S) {
     inbound.status = MessageStatus::new(MessageState::Received, t0());
     assert!(matches!(
         store.record_inbound(&inbound).await.unwrap(),
-        InboundOutcome::Stored(_)
+        InboundOutcome::Stored
     ));
     let mut replayed = inbound.clone();
     replayed.umid = Umid::new();
@@ -422,4 +424,79 @@ pub async fn inbound_is_stored_once_and_opens_the_window<S: Store>(store: &S) {
         "a late-arriving older message does not shorten the window"
     );
     assert_eq!(store.message(inbound.umid).await.unwrap().unwrap(), inbound);
+}
+
+pub async fn recent_messages_are_per_subaccount_and_newest_first<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let a = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    let b = accept_one(
+        store,
+        outbound(&sandbox, "+15551230002", None, t0() + Duration::seconds(1)),
+    )
+    .await;
+    let c = accept_one(
+        store,
+        outbound(&sandbox, "+15551230001", None, t0() + Duration::seconds(2)),
+    )
+    .await;
+    let sub = &sandbox.sub_account.id;
+    let all: Vec<Umid> = store
+        .recent_messages(sub, None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.umid)
+        .collect();
+    assert_eq!(all, [c.umid, b.umid, a.umid]);
+    let one: Vec<Umid> = store
+        .recent_messages(sub, Some("+15551230001"), 1)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.umid)
+        .collect();
+    assert_eq!(one, [c.umid]);
+    let other = SubAccountId::parse("sub-other").unwrap();
+    assert!(
+        store
+            .recent_messages(&other, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn tenants_are_created_apart<S: Store>(store: &S) {
+    let first = seeded(store).await;
+    let mut second = sandbox();
+    second.account.id = AccountId::parse("acct-2").unwrap();
+    second.sub_account = SubAccount {
+        id: SubAccountId::parse("sub-2").unwrap(),
+        account_id: second.account.id.clone(),
+        created_at: t0(),
+    };
+    second.channel.id = ChannelId::new();
+    second.channel.account_id = second.account.id.clone();
+    second.channel.sub_account_id = second.sub_account.id.clone();
+    second.channel.phone_number_id = "2001".into();
+    second.api_key = key(&second.account.id, "hash-2");
+    store.create_tenant(&second).await.unwrap();
+    assert_eq!(store.accounts().await.unwrap().len(), 2);
+    let key = store.api_key_by_hash("hash-2").await.unwrap().unwrap();
+    assert_eq!(key.account_id, second.account.id);
+    let channel = store
+        .channel_for_sub_account(&second.sub_account.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(channel.id, first.channel.id);
+    assert!(
+        store.create_tenant(&second).await.is_err(),
+        "ids are unique"
+    );
+    assert_eq!(
+        store.accounts().await.unwrap().len(),
+        2,
+        "a failed creation leaves nothing behind"
+    );
 }

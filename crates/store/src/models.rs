@@ -128,7 +128,7 @@ impl AcceptOutcome {
 
 #[derive(Debug, Clone)]
 pub enum InboundOutcome {
-    Stored(Message),
+    Stored,
     /// Meta delivered the same webhook twice; the first copy is kept.
     AlreadyStored,
 }

@@ -13,6 +13,8 @@ pub trait TenantStore: Send + Sync {
     /// Creates the sandbox tenant if the database holds no account yet. Returns `false`
     /// (and creates nothing) when one exists, so later starts never bootstrap again.
     async fn bootstrap_sandbox(&self, sandbox: &Sandbox) -> StoreResult<bool>;
+    /// Creates another tenant (account, subaccount, channel, key) in one transaction.
+    async fn create_tenant(&self, tenant: &Sandbox) -> StoreResult<()>;
     async fn accounts(&self) -> StoreResult<Vec<Account>>;
     async fn sub_account(&self, id: &SubAccountId) -> StoreResult<Option<SubAccount>>;
     /// The WhatsApp channel a subaccount sends with (8x8's send payload has no channel id).
@@ -48,6 +50,13 @@ pub trait MessageStore: Send + Sync {
         channel: ChannelId,
         provider_message_id: &str,
     ) -> StoreResult<Option<Message>>;
+    /// A subaccount's latest messages (optionally with one user), newest first.
+    async fn recent_messages(
+        &self,
+        sub: &SubAccountId,
+        msisdn: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
     /// Every status the message went through, oldest first.
     async fn status_history(&self, umid: Umid) -> StoreResult<Vec<MessageStatus>>;
     /// Stores an inbound message once (deduplicated on the provider id) and opens or

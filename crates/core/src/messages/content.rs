@@ -86,7 +86,11 @@ fn invalid(code: SyncCode, message: impl Into<String>) -> Error {
     Error::invalid(code, message)
 }
 
-fn optional_string<'a>(obj: &'a Map<String, Value>, key: &str, path: &str) -> Result<Option<&'a str>> {
+fn optional_string<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<Option<&'a str>> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -112,7 +116,8 @@ fn is_web_url(raw: &str) -> bool {
 }
 
 fn url_has_host(raw: &str, scheme: &str) -> bool {
-    raw.get(..scheme.len()).is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+    raw.get(..scheme.len())
+        .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
         && raw[scheme.len()..]
             .split(['/', '?', '#'])
             .next()
@@ -127,11 +132,18 @@ impl Content {
             ContentKind::Text => {
                 let text = optional_string(content, "text", "content.text")?
                     .filter(|t| !t.trim().is_empty())
-                    .ok_or_else(|| invalid(SyncCode::MissedText, "Missed text: 'content.text' is required"))?;
+                    .ok_or_else(|| {
+                        invalid(
+                            SyncCode::MissedText,
+                            "Missed text: 'content.text' is required",
+                        )
+                    })?;
                 if text.chars().count() > MAX_TEXT_CHARS {
                     return Err(invalid(
                         SyncCode::TextTooLong,
-                        format!("Text too long: 'content.text' exceeds {MAX_TEXT_CHARS} characters"),
+                        format!(
+                            "Text too long: 'content.text' exceeds {MAX_TEXT_CHARS} characters"
+                        ),
                     ));
                 }
                 Ok(Self::Text(text.to_owned()))
@@ -143,7 +155,10 @@ impl Content {
                         "Empty or invalid location: 'content.location' needs a latitude (-90..90) and a longitude (-180..180)",
                     )
                 };
-                let loc = content.get("location").and_then(Value::as_object).ok_or_else(bad)?;
+                let loc = content
+                    .get("location")
+                    .and_then(Value::as_object)
+                    .ok_or_else(bad)?;
                 let latitude = coordinate(loc, "latitude", 90.0).ok_or_else(bad)?;
                 let longitude = coordinate(loc, "longitude", 180.0).ok_or_else(bad)?;
                 Ok(Self::Location(Location {
@@ -157,7 +172,12 @@ impl Content {
             media => {
                 let url = optional_string(content, "url", "content.url")?
                     .filter(|u| !u.trim().is_empty())
-                    .ok_or_else(|| invalid(SyncCode::MissedMediaUrl, "Missed media URL: 'content.url' is required"))?;
+                    .ok_or_else(|| {
+                        invalid(
+                            SyncCode::MissedMediaUrl,
+                            "Missed media URL: 'content.url' is required",
+                        )
+                    })?;
                 if !is_web_url(url.trim()) {
                     return Err(invalid(
                         SyncCode::InvalidMediaUrl,
@@ -173,13 +193,22 @@ impl Content {
                         "Invalid parameter(s): 'content.text': WhatsApp audio messages cannot have a caption",
                     ));
                 }
-                if caption.as_ref().is_some_and(|c| c.chars().count() > MAX_CAPTION_CHARS) {
+                if caption
+                    .as_ref()
+                    .is_some_and(|c| c.chars().count() > MAX_CAPTION_CHARS)
+                {
                     return Err(invalid(
                         SyncCode::TextTooLong,
-                        format!("Text too long: the caption 'content.text' exceeds {MAX_CAPTION_CHARS} characters"),
+                        format!(
+                            "Text too long: the caption 'content.text' exceeds {MAX_CAPTION_CHARS} characters"
+                        ),
                     ));
                 }
-                Ok(Self::Media { kind: media, url: url.trim().to_owned(), caption })
+                Ok(Self::Media {
+                    kind: media,
+                    url: url.trim().to_owned(),
+                    caption,
+                })
             }
         }
     }
@@ -247,33 +276,90 @@ mod tests {
     fn type_names_are_accepted_in_any_casing() {
         assert_eq!(ContentKind::parse("Image").unwrap(), ContentKind::Image);
         assert_eq!(ContentKind::parse("FILE").unwrap(), ContentKind::File);
-        assert!(matches!(ContentKind::parse("template"), Err(Error::NotImplemented(_))));
-        assert!(matches!(ContentKind::parse("fax"), Err(Error::Invalid { .. })));
+        assert!(matches!(
+            ContentKind::parse("template"),
+            Err(Error::NotImplemented(_))
+        ));
+        assert!(matches!(
+            ContentKind::parse("fax"),
+            Err(Error::Invalid { .. })
+        ));
     }
 
     #[test]
     fn content_round_trips_through_storage() {
         for (kind, raw) in [
             (ContentKind::Text, json!({"text": "hi *there*"})),
-            (ContentKind::Image, json!({"url": "https://x.test/a.jpg", "text": "cap"})),
+            (
+                ContentKind::Image,
+                json!({"url": "https://x.test/a.jpg", "text": "cap"}),
+            ),
             (ContentKind::File, json!({"url": "https://x.test/a.pdf"})),
-            (ContentKind::Location, json!({"location": {"latitude": "1.28", "longitude": 103.8, "name": "SG"}})),
+            (
+                ContentKind::Location,
+                json!({"location": {"latitude": "1.28", "longitude": 103.8, "name": "SG"}}),
+            ),
         ] {
             let parsed = Content::parse(kind, &obj(raw)).unwrap();
-            assert_eq!(Content::from_stored(kind.label(), &parsed.to_json()).unwrap(), parsed);
+            assert_eq!(
+                Content::from_stored(kind.label(), &parsed.to_json()).unwrap(),
+                parsed
+            );
         }
     }
 
     #[test]
     fn each_broken_rule_has_its_8x8_code() {
-        assert_eq!(code(Content::parse(ContentKind::Text, &obj(json!({})))), 3005);
-        assert_eq!(code(Content::parse(ContentKind::Text, &obj(json!({"text": "x".repeat(4097)})))), 3006);
-        assert_eq!(code(Content::parse(ContentKind::Text, &obj(json!({"text": 5})))), 1005);
-        assert_eq!(code(Content::parse(ContentKind::Image, &obj(json!({})))), 3007);
-        assert_eq!(code(Content::parse(ContentKind::Image, &obj(json!({"url": "ftp://x/a.jpg"})))), 3008);
-        assert_eq!(code(Content::parse(ContentKind::Video, &obj(json!({"url": "https:// x"})))), 3008);
-        assert_eq!(code(Content::parse(ContentKind::Audio, &obj(json!({"url": "https://x/a.ogg", "text": "no"})))), 1005);
-        assert_eq!(code(Content::parse(ContentKind::Location, &obj(json!({"location": {"latitude": 91, "longitude": 0}})))), 3021);
-        assert_eq!(code(Content::parse(ContentKind::Location, &obj(json!({})))), 3021);
+        assert_eq!(
+            code(Content::parse(ContentKind::Text, &obj(json!({})))),
+            3005
+        );
+        assert_eq!(
+            code(Content::parse(
+                ContentKind::Text,
+                &obj(json!({"text": "x".repeat(4097)}))
+            )),
+            3006
+        );
+        assert_eq!(
+            code(Content::parse(ContentKind::Text, &obj(json!({"text": 5})))),
+            1005
+        );
+        assert_eq!(
+            code(Content::parse(ContentKind::Image, &obj(json!({})))),
+            3007
+        );
+        assert_eq!(
+            code(Content::parse(
+                ContentKind::Image,
+                &obj(json!({"url": "ftp://x/a.jpg"}))
+            )),
+            3008
+        );
+        assert_eq!(
+            code(Content::parse(
+                ContentKind::Video,
+                &obj(json!({"url": "https:// x"}))
+            )),
+            3008
+        );
+        assert_eq!(
+            code(Content::parse(
+                ContentKind::Audio,
+                &obj(json!({"url": "https://x/a.ogg", "text": "no"}))
+            )),
+            1005
+        );
+        assert_eq!(
+            code(Content::parse(
+                ContentKind::Location,
+                &obj(json!({"location": {"latitude": 91, "longitude": 0}}))
+            )),
+            3021
+        );
+        assert_eq!(
+            code(Content::parse(ContentKind::Location, &obj(json!({})))),
+            3021
+        );
     }
 }

@@ -53,7 +53,10 @@ fn string<'a>(body: &'a Map<String, Value>, key: &str, path: &str) -> Result<Opt
 
 pub fn as_object(body: &Value) -> Result<&Map<String, Value>> {
     body.as_object().ok_or_else(|| {
-        invalid(SyncCode::InvalidParameter, "Invalid parameter(s): the request body must be a JSON object")
+        invalid(
+            SyncCode::InvalidParameter,
+            "Invalid parameter(s): the request body must be a JSON object",
+        )
     })
 }
 
@@ -63,28 +66,47 @@ impl SendRequest {
         let user = object(body, "user")?
             .ok_or_else(|| invalid(SyncCode::MissedUser, "Missed user: 'user' is required"))?;
         let msisdn = parse_user(user)?;
-        let kind = string(body, "type", "type")?
-            .ok_or_else(|| invalid(SyncCode::InvalidContentType, "Invalid content type: 'type' is required"))?;
+        let kind = string(body, "type", "type")?.ok_or_else(|| {
+            invalid(
+                SyncCode::InvalidContentType,
+                "Invalid content type: 'type' is required",
+            )
+        })?;
         let kind = ContentKind::parse(kind)?;
-        let content = object(body, "content")?
-            .ok_or_else(|| invalid(SyncCode::MissedContent, "Missed content: 'content' is required"))?;
+        let content = object(body, "content")?.ok_or_else(|| {
+            invalid(
+                SyncCode::MissedContent,
+                "Missed content: 'content' is required",
+            )
+        })?;
         let content = Content::parse(kind, content)?;
-        let client_message_id = string(body, "clientMessageId", "clientMessageId")?.map(str::to_owned);
+        let client_message_id =
+            string(body, "clientMessageId", "clientMessageId")?.map(str::to_owned);
         if client_message_id
             .as_ref()
             .is_some_and(|c| c.chars().count() > MAX_CLIENT_MESSAGE_ID_CHARS)
         {
             return Err(invalid(
                 SyncCode::ClientMessageIdTooLong,
-                format!("ClientMessageId too long: at most {MAX_CLIENT_MESSAGE_ID_CHARS} characters"),
+                format!(
+                    "ClientMessageId too long: at most {MAX_CLIENT_MESSAGE_ID_CHARS} characters"
+                ),
             ));
         }
         let reply_to = match object(body, "context")? {
             None => None,
             Some(context) => {
-                let umid = string(context, "umid", "context.umid")?
-                    .ok_or_else(|| invalid(SyncCode::MissedUmid, "Missed UMID: 'context.umid' is required"))?;
-                Some(umid.trim().parse::<Umid>().map_err(|_| wrong_type("context.umid", "a UUID"))?)
+                let umid = string(context, "umid", "context.umid")?.ok_or_else(|| {
+                    invalid(
+                        SyncCode::MissedUmid,
+                        "Missed UMID: 'context.umid' is required",
+                    )
+                })?;
+                Some(
+                    umid.trim()
+                        .parse::<Umid>()
+                        .map_err(|_| wrong_type("context.umid", "a UUID"))?,
+                )
             }
         };
         if let Some(url) = string(body, "dlrCallbackUrl", "dlrCallbackUrl")? {
@@ -95,12 +117,20 @@ impl SendRequest {
                 ));
             }
         }
-        if let Some(field) = NOT_YET_SUPPORTED.iter().find(|f| !matches!(body.get(**f), None | Some(Value::Null))) {
+        if let Some(field) = NOT_YET_SUPPORTED
+            .iter()
+            .find(|f| !matches!(body.get(**f), None | Some(Value::Null)))
+        {
             return Err(Error::NotImplemented(format!(
                 "'{field}' is not supported by this Parley release yet"
             )));
         }
-        Ok(Self { msisdn, content, client_message_id, reply_to })
+        Ok(Self {
+            msisdn,
+            content,
+            client_message_id,
+            reply_to,
+        })
     }
 }
 
@@ -145,21 +175,32 @@ impl TypingRequest {
         let body = as_object(body)?;
         let required = |key: &str| {
             string(body, key, key)?.ok_or_else(|| {
-                invalid(SyncCode::InvalidParameters, format!("Invalid parameter(s): '{key}' is required"))
+                invalid(
+                    SyncCode::InvalidParameters,
+                    format!("Invalid parameter(s): '{key}' is required"),
+                )
             })
         };
         let channel = required("channel")?;
         if !channel.eq_ignore_ascii_case("whatsapp") {
             return Err(invalid(
                 SyncCode::InvalidParameters,
-                format!("Invalid parameter(s): 'channel' {channel:?} is not supported; use \"whatsapp\""),
+                format!(
+                    "Invalid parameter(s): 'channel' {channel:?} is not supported; use \"whatsapp\""
+                ),
             ));
         }
         let kind = required("type")?;
         if !kind.eq_ignore_ascii_case("typing") {
-            return Err(invalid(SyncCode::InvalidParameters, "Invalid parameter(s): 'type' must be \"typing\""));
+            return Err(invalid(
+                SyncCode::InvalidParameters,
+                "Invalid parameter(s): 'type' must be \"typing\"",
+            ));
         }
-        let umid = required("umid")?.trim().parse().map_err(|_| wrong_type("umid", "a UUID"))?;
+        let umid = required("umid")?
+            .trim()
+            .parse()
+            .map_err(|_| wrong_type("umid", "a UUID"))?;
         Ok(Self { umid })
     }
 }
@@ -204,27 +245,89 @@ mod tests {
         let text = json!({"text": "hi"});
         assert_eq!(code(json!([1, 2])), 1000);
         assert_eq!(code(json!({"type": "text", "content": text})), 3001);
-        assert_eq!(code(json!({"user": "x", "type": "text", "content": text})), 1005);
-        assert_eq!(code(json!({"user": {}, "type": "text", "content": text})), 3002);
-        assert_eq!(code(json!({"user": {"msisdn": "12"}, "type": "text", "content": text})), 1002);
-        assert_eq!(code(json!({"user": {"msisdn": 6591234567u64}, "type": "text", "content": text})), 1005);
-        assert_eq!(code(json!({"user": {"msisdn": "9123", "country": "SGP"}, "type": "text", "content": text})), 3018);
-        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "content": text})), 3010);
-        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "type": "fax", "content": text})), 3010);
-        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "type": "text"})), 3004);
-        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "clientMessageId": "x".repeat(51)})), 3009);
-        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "clientMessageId": 7})), 1005);
-        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "context": {}})), 3029);
-        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "context": {"umid": "nope"}})), 1005);
-        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "dlrCallbackUrl": "ftp://x"})), 3020);
-        assert_eq!(code(json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "scheduled": "2030-01-01T00:00:00Z"})), 2001);
+        assert_eq!(
+            code(json!({"user": "x", "type": "text", "content": text})),
+            1005
+        );
+        assert_eq!(
+            code(json!({"user": {}, "type": "text", "content": text})),
+            3002
+        );
+        assert_eq!(
+            code(json!({"user": {"msisdn": "12"}, "type": "text", "content": text})),
+            1002
+        );
+        assert_eq!(
+            code(json!({"user": {"msisdn": 6591234567u64}, "type": "text", "content": text})),
+            1005
+        );
+        assert_eq!(
+            code(
+                json!({"user": {"msisdn": "9123", "country": "SGP"}, "type": "text", "content": text})
+            ),
+            3018
+        );
+        assert_eq!(
+            code(json!({"user": {"msisdn": "+6591234567"}, "content": text})),
+            3010
+        );
+        assert_eq!(
+            code(json!({"user": {"msisdn": "+6591234567"}, "type": "fax", "content": text})),
+            3010
+        );
+        assert_eq!(
+            code(json!({"user": {"msisdn": "+6591234567"}, "type": "text"})),
+            3004
+        );
+        assert_eq!(
+            code(
+                json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "clientMessageId": "x".repeat(51)})
+            ),
+            3009
+        );
+        assert_eq!(
+            code(
+                json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "clientMessageId": 7})
+            ),
+            1005
+        );
+        assert_eq!(
+            code(
+                json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "context": {}})
+            ),
+            3029
+        );
+        assert_eq!(
+            code(
+                json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "context": {"umid": "nope"}})
+            ),
+            1005
+        );
+        assert_eq!(
+            code(
+                json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "dlrCallbackUrl": "ftp://x"})
+            ),
+            3020
+        );
+        assert_eq!(
+            code(
+                json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "scheduled": "2030-01-01T00:00:00Z"})
+            ),
+            2001
+        );
     }
 
     #[test]
     fn typing_requests_are_checked() {
         let umid = "0190a0b2-7c3e-7000-8000-000000000000";
-        assert!(TypingRequest::parse(&json!({"channel": "WhatsApp", "type": "typing", "umid": umid})).is_ok());
-        assert!(TypingRequest::parse(&json!({"channel": "rcs", "type": "typing", "umid": umid})).is_err());
+        assert!(
+            TypingRequest::parse(&json!({"channel": "WhatsApp", "type": "typing", "umid": umid}))
+                .is_ok()
+        );
+        assert!(
+            TypingRequest::parse(&json!({"channel": "rcs", "type": "typing", "umid": umid}))
+                .is_err()
+        );
         assert!(TypingRequest::parse(&json!({"channel": "whatsapp", "type": "typing"})).is_err());
     }
 }

@@ -17,6 +17,9 @@ use crate::{Error, Result};
 /// Typing indicators may only answer inbound messages this recent (8x8: 2 hours).
 pub const TYPING_WINDOW: Duration = Duration::hours(2);
 
+/// Most messages one listing returns.
+pub const MAX_RECENT: u32 = 100;
+
 /// `MessageService::send` is the one entry to the send pipeline: the API, and later
 /// batches, campaigns, automations and agents, all go through it.
 #[derive(Clone)]
@@ -43,7 +46,13 @@ impl MessageService {
         dispatch_wake: Arc<Notify>,
     ) -> Self {
         let accept = AcceptQueue::start(store.clone());
-        Self { store, adapter, clock, accept, dispatch_wake }
+        Self {
+            store,
+            adapter,
+            clock,
+            accept,
+            dispatch_wake,
+        }
     }
 
     /// The subaccount's WhatsApp channel, if the subaccount is the caller's.
@@ -56,7 +65,12 @@ impl MessageService {
 
     /// Validates and durably accepts a message; it is `queued` once this returns.
     /// Re-sending a `clientMessageId` the subaccount already used returns the first message.
-    pub async fn send(&self, account: &AccountId, sub: &SubAccountId, body: &Value) -> Result<Message> {
+    pub async fn send(
+        &self,
+        account: &AccountId,
+        sub: &SubAccountId,
+        body: &Value,
+    ) -> Result<Message> {
         let request = SendRequest::parse(body)?;
         let channel = self.channel_of(account, sub).await?;
         if let Some(quoted) = request.reply_to {
@@ -97,7 +111,12 @@ impl MessageService {
     }
 
     /// A message of the caller's subaccount, or `NotFound`.
-    pub async fn get(&self, account: &AccountId, sub: &SubAccountId, umid: Umid) -> Result<Message> {
+    pub async fn get(
+        &self,
+        account: &AccountId,
+        sub: &SubAccountId,
+        umid: Umid,
+    ) -> Result<Message> {
         self.channel_of(account, sub).await?;
         match self.store.message(umid).await? {
             Some(m) if &m.sub_account_id == sub => Ok(m),
@@ -105,11 +124,42 @@ impl MessageService {
         }
     }
 
+    /// The subaccount's latest messages, optionally with one user, newest first.
+    pub async fn recent(
+        &self,
+        account: &AccountId,
+        sub: &SubAccountId,
+        msisdn: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        self.channel_of(account, sub).await?;
+        let msisdn = msisdn
+            .map(|m| {
+                parley_types::Msisdn::parse(m, None).map_err(|_| {
+                    Error::invalid(
+                        SyncCode::InvalidMsisdn,
+                        "Invalid MSISDN format (not E.164 international number): 'msisdn'",
+                    )
+                })
+            })
+            .transpose()?;
+        let limit = limit.clamp(1, MAX_RECENT);
+        Ok(self
+            .store
+            .recent_messages(sub, msisdn.as_ref().map(|m| m.as_str()), limit)
+            .await?)
+    }
+
     pub async fn history(&self, umid: Umid) -> Result<Vec<MessageStatus>> {
         Ok(self.store.status_history(umid).await?)
     }
 
-    async fn inbound(&self, account: &AccountId, sub: &SubAccountId, umid: Umid) -> Result<(Message, Channel)> {
+    async fn inbound(
+        &self,
+        account: &AccountId,
+        sub: &SubAccountId,
+        umid: Umid,
+    ) -> Result<(Message, Channel)> {
         let channel = self.channel_of(account, sub).await?;
         let message = self.get(account, sub, umid).await?;
         if message.direction != Direction::Inbound {
@@ -122,13 +172,23 @@ impl MessageService {
     }
 
     /// Blue ticks on the user's message.
-    pub async fn mark_read(&self, account: &AccountId, sub: &SubAccountId, umid: Umid) -> Result<()> {
+    pub async fn mark_read(
+        &self,
+        account: &AccountId,
+        sub: &SubAccountId,
+        umid: Umid,
+    ) -> Result<()> {
         let (message, channel) = self.inbound(account, sub, umid).await?;
         self.notify_provider(&channel, &message, false).await
     }
 
     /// Marks the inbound message read and shows "typing…" to the user.
-    pub async fn typing(&self, account: &AccountId, sub: &SubAccountId, body: &Value) -> Result<()> {
+    pub async fn typing(
+        &self,
+        account: &AccountId,
+        sub: &SubAccountId,
+        body: &Value,
+    ) -> Result<()> {
         let request = TypingRequest::parse(body)?;
         let (message, channel) = self.inbound(account, sub, request.umid).await?;
         if self.clock.now() - message.created_at > TYPING_WINDOW {
@@ -140,7 +200,12 @@ impl MessageService {
         self.notify_provider(&channel, &message, true).await
     }
 
-    async fn notify_provider(&self, channel: &Channel, message: &Message, typing: bool) -> Result<()> {
+    async fn notify_provider(
+        &self,
+        channel: &Channel,
+        message: &Message,
+        typing: bool,
+    ) -> Result<()> {
         let wamid = message
             .provider_message_id
             .as_deref()

@@ -1,0 +1,239 @@
+//! The first conversation, as a user of the sandbox lives it.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+const USER: &str = "+15551234567";
+
+async fn a_message_to_a_user_who_never_wrote_is_undelivered_by_the_24_hour_rule(app: TestApp) {
+    let umid = app.send_text(USER, "cold outreach").await;
+    app.settle().await;
+    let message = app.details(&umid).await;
+    assert_eq!(message["status"]["state"], "undelivered");
+    assert_eq!(message["status"]["detail"], "rejected_by_operator");
+    assert_eq!(message["status"]["errorCode"], 1022);
+    assert!(
+        app.phone(USER).await.is_empty(),
+        "nothing reached the phone"
+    );
+}
+
+async fn a_user_writes_and_the_business_replies_with_text_image_and_location(app: TestApp) {
+    let said = app
+        .phone_sends(
+            USER,
+            json!({"type": "text", "content": {"text": "hi there"}}),
+        )
+        .await;
+    app.settle().await;
+    let inbound = app.conversation(USER).await;
+    assert_eq!(inbound.len(), 1);
+    assert_eq!(inbound[0]["direction"], "inbound");
+    assert_eq!(inbound[0]["content"], "hi there");
+    let inbound_umid = inbound[0]["umid"].as_str().unwrap().to_owned();
+
+    let text = app.send_text(USER, "Hello *Jane*").await;
+    let (status, image) = app
+        .send(json!({"user": {"msisdn": USER}, "type": "Image",
+                     "content": {"url": "https://example.com/cat.jpg", "text": "a cat"},
+                     "context": {"umid": inbound_umid}}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{image}");
+    let (status, location) = app
+        .send(json!({"user": {"msisdn": USER}, "type": "location",
+                     "content": {"location": {"latitude": "1.2834", "longitude": 103.8607, "name": "Marina Bay"}}}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{location}");
+    app.settle().await;
+    for umid in [
+        &text,
+        image["umid"].as_str().unwrap(),
+        location["umid"].as_str().unwrap(),
+    ] {
+        let status = app.details(umid).await["status"].clone();
+        assert_eq!(status["state"], "delivered", "{umid}: WhatsApp took it");
+        assert_eq!(
+            status["detail"], "delivered_to_operator",
+            "{umid}: the phone has not acknowledged it yet"
+        );
+    }
+
+    app.advance(2).await;
+    app.settle().await;
+    assert_eq!(
+        app.details(&text).await["status"]["detail"],
+        "delivered_to_recipient"
+    );
+    app.advance(5).await;
+    app.settle().await;
+    assert_eq!(app.details(&text).await["status"]["state"], "read");
+
+    let chat = app.phone(USER).await;
+    let kinds: Vec<_> = chat
+        .iter()
+        .map(|m| {
+            (
+                m["direction"].as_str().unwrap(),
+                m["type"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("from_user", "text"),
+            ("from_business", "text"),
+            ("from_business", "image"),
+            ("from_business", "location")
+        ]
+    );
+    assert!(chat[1..].iter().all(|m| m["status"] == "read"), "{chat:?}");
+    assert_eq!(chat[2]["message"]["caption"], "a cat");
+    assert_eq!(
+        chat[2]["contextId"], said["id"],
+        "the image quotes the user's message"
+    );
+    assert_eq!(chat[3]["message"]["latitude"], 1.2834);
+
+    let both = app.conversation(USER).await;
+    assert_eq!(both.len(), 4);
+    assert_eq!(
+        both.iter().filter(|m| m["direction"] == "outbound").count(),
+        3
+    );
+}
+
+async fn the_window_closes_25_hours_after_the_user_last_wrote(app: TestApp) {
+    app.phone_sends(USER, json!({"type": "text", "content": {"text": "hello"}}))
+        .await;
+    app.settle().await;
+    let inside = app.send_text(USER, "inside the window").await;
+    app.settle().await;
+    assert_eq!(
+        app.details(&inside).await["status"]["detail"],
+        "delivered_to_operator"
+    );
+
+    app.advance(25 * 3600).await;
+    let outside = app.send_text(USER, "too late").await;
+    app.settle().await;
+    let message = app.details(&outside).await;
+    assert_eq!(message["status"]["state"], "undelivered");
+    assert_eq!(message["status"]["errorCode"], 1022);
+
+    app.phone_sends(
+        USER,
+        json!({"type": "location", "content": {"location": {"latitude": 1.3, "longitude": 103.8}}}),
+    )
+    .await;
+    app.settle().await;
+    let reopened = app.send_text(USER, "welcome back").await;
+    app.settle().await;
+    assert_ne!(
+        app.details(&reopened).await["status"]["state"],
+        "undelivered"
+    );
+}
+
+async fn a_number_not_on_whatsapp_is_undelivered_with_the_mapped_code(app: TestApp) {
+    let umid = app.send_text("+99955501234", "anyone?").await;
+    app.settle().await;
+    let message = app.details(&umid).await;
+    assert_eq!(message["status"]["state"], "undelivered");
+    assert_eq!(message["status"]["errorCode"], 1018);
+}
+
+async fn the_same_client_message_id_returns_the_first_message(app: TestApp) {
+    app.phone_sends(USER, json!({"type": "text", "content": {"text": "hi"}}))
+        .await;
+    app.settle().await;
+    let body = json!({"user": {"msisdn": USER}, "type": "text", "content": {"text": "once"}, "clientMessageId": "order-42"});
+    let (first_status, first) = app.send(body.clone()).await;
+    let (second_status, second) = app.send(body).await;
+    assert_eq!(
+        (first_status, second_status),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    assert_eq!(first["umid"], second["umid"]);
+    assert_eq!(second["clientMessageId"], "order-42");
+    app.settle().await;
+    let sent: Vec<_> = app
+        .phone(USER)
+        .await
+        .into_iter()
+        .filter(|m| m["direction"] == "from_business")
+        .collect();
+    assert_eq!(sent.len(), 1, "sent once");
+}
+
+async fn inbound_media_keeps_its_type_url_and_caption(app: TestApp) {
+    app.phone_sends(USER, json!({"type": "image", "content": {"url": "https://example.com/receipt.png", "text": "my receipt"}})).await;
+    app.phone_sends(USER, json!({"type": "file", "content": {"url": "https://example.com/invoice.pdf", "fileName": "invoice.pdf"}})).await;
+    app.settle().await;
+    let messages = app.conversation(USER).await;
+    let types: Vec<_> = messages
+        .iter()
+        .map(|m| m["contentType"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["File", "Image"]);
+    assert_eq!(
+        messages[1]["content"],
+        "https://example.com/receipt.png my receipt"
+    );
+}
+
+async fn mark_read_and_typing_reach_the_phone(app: TestApp) {
+    app.phone_sends(
+        USER,
+        json!({"type": "text", "content": {"text": "are you there?"}}),
+    )
+    .await;
+    app.settle().await;
+    let umid = app.conversation(USER).await[0]["umid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let typing = app
+        .http
+        .post(app.url(&format!("/api/v1/subaccounts/{}/events", app.sub_account)))
+        .bearer_auth(&app.key)
+        .json(&json!({"channel": "whatsapp", "type": "typing", "umid": umid}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(typing.status(), StatusCode::OK);
+    let chat = app.phone(USER).await;
+    assert_eq!(chat[0]["status"], "read", "blue ticks");
+    assert_eq!(chat[0]["typing"], true);
+    let read = app
+        .http
+        .post(format!("{}/{umid}/read", app.messages_url()))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+
+    app.advance(3 * 3600).await;
+    let late = app
+        .http
+        .post(app.url(&format!("/api/v1/subaccounts/{}/events", app.sub_account)))
+        .bearer_auth(&app.key)
+        .json(&json!({"channel": "whatsapp", "type": "typing", "umid": umid}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), StatusCode::BAD_REQUEST);
+}
+
+crate::on_both_backends!(
+    a_message_to_a_user_who_never_wrote_is_undelivered_by_the_24_hour_rule,
+    a_user_writes_and_the_business_replies_with_text_image_and_location,
+    the_window_closes_25_hours_after_the_user_last_wrote,
+    a_number_not_on_whatsapp_is_undelivered_with_the_mapped_code,
+    the_same_client_message_id_returns_the_first_message,
+    inbound_media_keeps_its_type_url_and_caption,
+    mark_read_and_typing_reach_the_phone,
+);

@@ -1,0 +1,260 @@
+use std::sync::Arc;
+
+use parley_app::config::{Config, Overrides};
+use parley_app::{Platform, bootstrap, open_store};
+use parley_core::dispatch::{DispatchReport, Dispatcher};
+use parley_simulator::Simulator;
+use parley_testkit::pg::PgCluster;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running Parley with its sandbox. Background workers do not run: a test drives them
+/// with [`TestApp::settle`] and moves the clock with [`TestApp::advance`], never sleeps.
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub key: String,
+    pub sub_account: String,
+    pub store: parley_store::SharedStore,
+    dispatcher: Arc<Dispatcher>,
+    simulator: Simulator,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _data: tempfile::TempDir,
+    _cluster: Option<PgCluster>,
+}
+
+fn init_test_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        parley_app::telemetry::init_logging(parley_app::config::LogFormat::Text);
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    init_test_logs();
+    let data = tempfile::tempdir().expect("temp dir");
+    let cluster = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(PgCluster::start().expect("throwaway postgres cluster")),
+    };
+    let overrides = Overrides {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(data.path().to_owned()),
+        database_url: cluster
+            .as_ref()
+            .map(|c| c.fresh_database().expect("database")),
+        ..Overrides::default()
+    };
+    let config = Config::load(None, &overrides).expect("config");
+    let store = open_store(&config).await.expect("store");
+    let listener = TcpListener::bind(config.listen).await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let platform = Platform::build(config, store, addr)
+        .await
+        .expect("platform");
+    let credentials = bootstrap::run(&platform.store, platform.clock.as_ref(), data.path())
+        .await
+        .expect("bootstrap")
+        .expect("a fresh database bootstraps");
+    platform.register_channels().await.expect("register");
+    let router = platform.router();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server");
+    });
+    let sandbox = &credentials.sandbox;
+    TestApp {
+        base: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        key: credentials.api_key.clone(),
+        sub_account: sandbox.sub_account.id.to_string(),
+        store: platform.store.clone(),
+        dispatcher: platform.dispatcher.clone(),
+        simulator: platform.simulator.clone().expect("simulator mode"),
+        stop: Some(stop),
+        server: Some(server),
+        _data: data,
+        _cluster: cluster,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn messages_url(&self) -> String {
+        self.url(&format!(
+            "/api/v1/subaccounts/{}/messages",
+            self.sub_account
+        ))
+    }
+
+    /// `POST …/messages` with the sandbox key.
+    pub async fn send(&self, body: Value) -> (StatusCode, Value) {
+        self.send_as(&self.key, &self.sub_account, body).await
+    }
+
+    pub async fn send_as(&self, key: &str, sub_account: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.url(&format!("/api/v1/subaccounts/{sub_account}/messages")))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        (status, response.json().await.expect("json body"))
+    }
+
+    /// Sends text and returns the umid, asserting it was queued.
+    pub async fn send_text(&self, to: &str, text: &str) -> String {
+        let (status, body) = self
+            .send(json!({"user": {"msisdn": to}, "type": "text", "content": {"text": text}}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["status"]["state"], "queued");
+        body["umid"].as_str().expect("umid").to_owned()
+    }
+
+    pub async fn details(&self, umid: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}/{umid}", self.messages_url()))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("json");
+        body["data"][0].clone()
+    }
+
+    /// The simulated phone writes to the business.
+    pub async fn phone_sends(&self, msisdn: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .post(self.url(&format!("/sim/api/phones/{msisdn}/messages")))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("json")
+    }
+
+    /// The chat as the phone sees it.
+    pub async fn phone(&self, msisdn: &str) -> Vec<Value> {
+        let body: Value = self
+            .http
+            .get(self.url(&format!("/sim/api/phones/{msisdn}/messages")))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        body["messages"].as_array().expect("messages").clone()
+    }
+
+    pub async fn advance(&self, seconds: u64) {
+        let response = self
+            .http
+            .post(self.url("/sim/api/clock/advance"))
+            .json(&json!({ "seconds": seconds }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    pub async fn dispatch(&self) -> DispatchReport {
+        self.dispatcher.run_once().await.expect("dispatch round")
+    }
+
+    /// Runs the dispatcher and the simulator's webhooks until neither has work.
+    pub async fn settle(&self) {
+        for _ in 0..100 {
+            let dispatched = self.dispatch().await;
+            let pumped = self.simulator.run_once().await;
+            assert!(!pumped.blocked, "webhook delivery to parley failed");
+            if dispatched.is_idle() && pumped.delivered == 0 {
+                return;
+            }
+        }
+        panic!("work did not settle within 100 rounds");
+    }
+
+    /// Creates a second, unrelated tenant and returns its API key.
+    pub async fn second_tenant_key(&self) -> String {
+        let other = parley_core::bootstrap::generate(chrono::Utc::now());
+        self.store
+            .create_tenant(&other.sandbox)
+            .await
+            .expect("second tenant");
+        other.api_key
+    }
+
+    /// `GET …/messages?msisdn=`: the conversation with a user, newest first.
+    pub async fn conversation(&self, msisdn: &str) -> Vec<Value> {
+        let response = self
+            .http
+            .get(self.messages_url())
+            .query(&[("msisdn", msisdn)])
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("json");
+        body["data"].as_array().expect("data").clone()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// Generates one test per backend from an `async fn(TestApp)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await).await;
+                }
+            )*
+        }
+    };
+}

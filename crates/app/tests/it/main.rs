@@ -1,0 +1,7 @@
+//! End-to-end tests: the real binary's wiring on a real listener, real HTTP, the embedded
+//! simulator, on SQLite and on a throwaway PostgreSQL cluster.
+
+mod conversation;
+mod errors;
+mod helpers;
+mod process;

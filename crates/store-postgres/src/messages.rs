@@ -1,0 +1,325 @@
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use parley_store::rows::{
+    MESSAGE_COLUMNS, MessageRow, StatusColumns, StatusRow, from_millis, millis,
+};
+use parley_store::{
+    AcceptOutcome, InboundOutcome, Message, MessageStatus, MessageStore, StatusTarget, StoreError,
+    StoreResult,
+};
+use parley_types::{ChannelId, SubAccountId, Umid};
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryScalar;
+use sqlx::{PgExecutor, Postgres};
+
+use crate::{PostgresStore, db};
+
+/// The columns of [`StatusRow`], as stored in `messages` and `message_statuses`.
+const STATUS_COLUMNS: &str =
+    "state, detail, error_code, error_message, provider_error_code, status_at";
+
+/// Inserts a message with its first status unless the unique index named by `conflict`
+/// already holds it, then runs `follow_up` (a `WITH` query reading the new row from
+/// `inserted`). Yields how many messages were inserted: 1, or 0 for a duplicate.
+fn insert_sql(conflict: &str, follow_up: &str) -> String {
+    format!(
+        "WITH inserted AS ( \
+            INSERT INTO messages ({MESSAGE_COLUMNS}, status_rank) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                    $17, $18, $19, $20, $21) \
+            ON CONFLICT {conflict} DO NOTHING \
+            RETURNING umid, channel_id, msisdn, created_at, {STATUS_COLUMNS}), \
+         history AS ( \
+            INSERT INTO message_statuses (umid, {STATUS_COLUMNS}) \
+            SELECT umid, {STATUS_COLUMNS} FROM inserted), \
+         {follow_up} \
+         SELECT COUNT(*) FROM inserted"
+    )
+}
+
+/// An outbound message also enters the dispatch queue.
+static INSERT_OUTBOUND: LazyLock<String> = LazyLock::new(|| {
+    insert_sql(
+        "(sub_account_id, client_message_id) WHERE client_message_id IS NOT NULL",
+        "queued AS ( \
+            INSERT INTO dispatch_queue (umid, channel_id, msisdn, next_attempt_at) \
+            SELECT umid, channel_id, msisdn, created_at FROM inserted)",
+    )
+});
+
+/// An inbound message opens (or extends, never shortens) the user's window.
+static INSERT_INBOUND: LazyLock<String> = LazyLock::new(|| {
+    insert_sql(
+        "(channel_id, provider_message_id) WHERE provider_message_id IS NOT NULL",
+        "opened AS ( \
+            INSERT INTO conversation_windows (channel_id, msisdn, last_inbound_at) \
+            SELECT channel_id, msisdn, created_at FROM inserted \
+            ON CONFLICT (channel_id, msisdn) DO UPDATE SET last_inbound_at = \
+                GREATEST(conversation_windows.last_inbound_at, EXCLUDED.last_inbound_at))",
+    )
+});
+
+fn insert_message<'q>(sql: &'q str, m: &'q Message) -> QueryScalar<'q, Postgres, i64, PgArguments> {
+    let s = StatusColumns::from(&m.status);
+    sqlx::query_scalar(sql)
+        .bind(m.umid.to_string())
+        .bind(m.account_id.as_str())
+        .bind(m.sub_account_id.as_str())
+        .bind(m.channel_id.to_string())
+        .bind(m.direction.as_str())
+        .bind(&m.msisdn)
+        .bind(&m.country)
+        .bind(&m.content_type)
+        .bind(m.content.to_string())
+        .bind(&m.client_message_id)
+        .bind(m.reply_to.map(|u| u.to_string()))
+        .bind(&m.provider_message_id)
+        .bind(&m.user_name)
+        .bind(s.state)
+        .bind(s.detail)
+        .bind(s.error_code)
+        .bind(s.error_message)
+        .bind(s.provider_error_code)
+        .bind(s.at)
+        .bind(millis(m.created_at))
+        .bind(s.rank)
+}
+
+/// Which message a status change is for.
+#[derive(Clone, Copy)]
+pub(crate) enum Target<'a> {
+    Umid(&'a str),
+    /// (channel id, provider message id)
+    Provider(&'a str, &'a str),
+    /// (channel id, umid): the umid must belong to the channel.
+    ChannelUmid(&'a str, &'a str),
+}
+
+/// Moves the message to the status bound as `$2..$8` (rank `$8`) if that is a step forward,
+/// or if the message's earlier dispatch was interrupted and its outcome unknown (it is
+/// `undelivered` without a provider id and this status brings one, `$1`), recording the
+/// step in its history; yields the updated message, or no row when it did not move.
+fn advance_sql(target: &str) -> String {
+    format!(
+        "WITH moved AS ( \
+            UPDATE messages SET provider_message_id = COALESCE(provider_message_id, $1), \
+                state = $2, detail = $3, error_code = $4, error_message = $5, \
+                provider_error_code = $6, status_at = $7, status_rank = $8 \
+            WHERE {target} AND (status_rank < $8 \
+                OR (state = 'undelivered' AND provider_message_id IS NULL \
+                    AND $1::text IS NOT NULL)) \
+            RETURNING {MESSAGE_COLUMNS}), \
+         history AS ( \
+            INSERT INTO message_statuses (umid, {STATUS_COLUMNS}) \
+            SELECT umid, {STATUS_COLUMNS} FROM moved) \
+         SELECT {MESSAGE_COLUMNS} FROM moved"
+    )
+}
+
+static ADVANCE_BY_UMID: LazyLock<String> = LazyLock::new(|| advance_sql("umid = $9"));
+static ADVANCE_BY_PROVIDER_ID: LazyLock<String> =
+    LazyLock::new(|| advance_sql("channel_id = $9 AND provider_message_id = $10"));
+static ADVANCE_BY_CHANNEL_UMID: LazyLock<String> =
+    LazyLock::new(|| advance_sql("channel_id = $9 AND umid = $10"));
+
+/// One statement, so the status and its history entry change together without a
+/// transaction of their own.
+pub(crate) async fn advance_status<'e, E: PgExecutor<'e>>(
+    exec: E,
+    target: Target<'_>,
+    provider_message_id: Option<&str>,
+    status: &MessageStatus,
+) -> StoreResult<Option<Message>> {
+    let s = StatusColumns::from(status);
+    let (sql, keys) = match target {
+        Target::Umid(umid) => (&*ADVANCE_BY_UMID, [Some(umid), None]),
+        Target::Provider(channel, wamid) => {
+            (&*ADVANCE_BY_PROVIDER_ID, [Some(channel), Some(wamid)])
+        }
+        Target::ChannelUmid(channel, umid) => {
+            (&*ADVANCE_BY_CHANNEL_UMID, [Some(channel), Some(umid)])
+        }
+    };
+    let mut query = sqlx::query_as::<_, MessageRow>(sql)
+        .bind(provider_message_id)
+        .bind(s.state)
+        .bind(s.detail)
+        .bind(s.error_code)
+        .bind(s.error_message)
+        .bind(s.provider_error_code)
+        .bind(s.at)
+        .bind(s.rank);
+    for key in keys.into_iter().flatten() {
+        query = query.bind(key);
+    }
+    query
+        .fetch_optional(exec)
+        .await
+        .map_err(db)?
+        .map(MessageRow::into_model)
+        .transpose()
+}
+
+pub(crate) async fn message_on<'e, E: PgExecutor<'e>>(exec: E, umid: &str) -> StoreResult<Message> {
+    sqlx::query_as::<_, MessageRow>(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE umid = $1"
+    ))
+    .bind(umid)
+    .fetch_optional(exec)
+    .await
+    .map_err(db)?
+    .ok_or_else(|| StoreError::Corrupt(format!("message {umid} vanished")))?
+    .into_model()
+}
+
+#[async_trait]
+impl MessageStore for PostgresStore {
+    async fn accept_outbound(&self, messages: &[Message]) -> StoreResult<Vec<AcceptOutcome>> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for m in messages {
+            let inserted = insert_message(&INSERT_OUTBOUND, m)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+            if inserted == 1 {
+                outcomes.push(AcceptOutcome::Accepted(m.clone()));
+                continue;
+            }
+            // The index already holds this clientMessageId, committed by an earlier
+            // accept or earlier in this group; each statement sees the latest commits.
+            let first = sqlx::query_as::<_, MessageRow>(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages \
+                 WHERE sub_account_id = $1 AND client_message_id = $2"
+            ))
+            .bind(m.sub_account_id.as_str())
+            .bind(&m.client_message_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("message {} neither stored nor a duplicate", m.umid))
+            })?;
+            outcomes.push(AcceptOutcome::Duplicate(first.into_model()?));
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(outcomes)
+    }
+
+    async fn message(&self, umid: Umid) -> StoreResult<Option<Message>> {
+        sqlx::query_as::<_, MessageRow>(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE umid = $1"
+        ))
+        .bind(umid.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .map(MessageRow::into_model)
+        .transpose()
+    }
+
+    async fn message_by_provider_id(
+        &self,
+        channel: ChannelId,
+        provider_message_id: &str,
+    ) -> StoreResult<Option<Message>> {
+        sqlx::query_as::<_, MessageRow>(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE channel_id = $1 AND provider_message_id = $2"
+        ))
+        .bind(channel.to_string())
+        .bind(provider_message_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .map(MessageRow::into_model)
+        .transpose()
+    }
+
+    async fn recent_messages(
+        &self,
+        sub: &SubAccountId,
+        msisdn: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        sqlx::query_as::<_, MessageRow>(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE sub_account_id = $1 AND ($2::TEXT IS NULL OR msisdn = $2) \
+             ORDER BY created_at DESC, umid DESC LIMIT $3"
+        ))
+        .bind(sub.as_str())
+        .bind(msisdn)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(MessageRow::into_model)
+        .collect()
+    }
+
+    async fn status_history(&self, umid: Umid) -> StoreResult<Vec<MessageStatus>> {
+        sqlx::query_as::<_, StatusRow>(&format!(
+            "SELECT {STATUS_COLUMNS} FROM message_statuses WHERE umid = $1 ORDER BY id"
+        ))
+        .bind(umid.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(StatusRow::into_model)
+        .collect()
+    }
+
+    async fn record_inbound(&self, message: &Message) -> StoreResult<InboundOutcome> {
+        let inserted = insert_message(&INSERT_INBOUND, message)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(if inserted == 1 {
+            InboundOutcome::Stored
+        } else {
+            InboundOutcome::AlreadyStored
+        })
+    }
+
+    async fn last_inbound_at(
+        &self,
+        channel: ChannelId,
+        msisdn: &str,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT last_inbound_at FROM conversation_windows \
+             WHERE channel_id = $1 AND msisdn = $2",
+        )
+        .bind(channel.to_string())
+        .bind(msisdn)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .map(from_millis)
+        .transpose()
+    }
+
+    async fn apply_status(
+        &self,
+        channel: ChannelId,
+        target: StatusTarget<'_>,
+        status: &MessageStatus,
+    ) -> StoreResult<Option<Message>> {
+        let channel = channel.to_string();
+        match target {
+            StatusTarget::Provider(wamid) => {
+                let target = Target::Provider(&channel, wamid);
+                advance_status(&self.pool, target, Some(wamid), status).await
+            }
+            StatusTarget::Umid(umid, wamid) => {
+                let umid = umid.to_string();
+                let target = Target::ChannelUmid(&channel, &umid);
+                advance_status(&self.pool, target, Some(wamid), status).await
+            }
+        }
+    }
+}

@@ -1,0 +1,218 @@
+use parley_store_postgres::PostgresStore;
+use parley_testkit::pg::PgCluster;
+
+/// A store on a database of its own cluster. The suite drops the cluster before the
+/// store (`let (store, _guard)` drops in reverse order); that is fine because the
+/// cluster stops in immediate mode, which does not wait for the pool's connections.
+async fn fresh_store() -> (PostgresStore, PgCluster) {
+    let (cluster, url) = fresh_database();
+    (node(&url).await, cluster)
+}
+
+fn fresh_database() -> (PgCluster, String) {
+    let cluster = PgCluster::start().expect("start postgres");
+    let url = cluster.fresh_database().expect("create database");
+    (cluster, url)
+}
+
+async fn node(url: &str) -> PostgresStore {
+    PostgresStore::connect(url, 4)
+        .await
+        .expect("connect to postgres")
+}
+
+parley_store::conformance_suite!(fresh_store);
+
+// Beyond the shared suite: what PostgreSQL is for, several nodes on one database. Each
+// store below has its own pool, as a separate Parley node would.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use parley_store::{
+    AcceptOutcome, Account, Channel, Direction, DispatchResult, DispatchStore, Message,
+    MessageState, MessageStatus, MessageStore, NewApiKey, Sandbox, SubAccount, TenantStore,
+};
+use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
+}
+
+fn sandbox() -> Sandbox {
+    let account = AccountId::parse("acct-1").unwrap();
+    let sub = SubAccountId::parse("sub-1").unwrap();
+    Sandbox {
+        account: Account {
+            id: account.clone(),
+            name: "Sandbox".into(),
+            created_at: t0(),
+        },
+        sub_account: SubAccount {
+            id: sub.clone(),
+            account_id: account.clone(),
+            created_at: t0(),
+        },
+        channel: Channel {
+            id: ChannelId::new(),
+            account_id: account.clone(),
+            sub_account_id: sub,
+            business_number: "+15550001111".into(),
+            waba_id: "1000".into(),
+            phone_number_id: "2000".into(),
+            created_at: t0(),
+        },
+        api_key: NewApiKey {
+            id: ApiKeyId::new(),
+            account_id: account,
+            name: "test".into(),
+            prefix: "pk_test".into(),
+            hash: "hash-1".into(),
+            created_at: t0(),
+        },
+    }
+}
+
+fn outbound(sandbox: &Sandbox, to: &str, cmid: Option<&str>) -> Message {
+    Message {
+        umid: Umid::new(),
+        account_id: sandbox.account.id.clone(),
+        sub_account_id: sandbox.sub_account.id.clone(),
+        channel_id: sandbox.channel.id,
+        direction: Direction::Outbound,
+        msisdn: to.into(),
+        country: None,
+        content_type: "Text".into(),
+        content: Default::default(),
+        client_message_id: cmid.map(str::to_owned),
+        reply_to: None,
+        provider_message_id: None,
+        user_name: None,
+        status: MessageStatus::new(MessageState::Queued, t0()),
+        created_at: t0(),
+    }
+}
+
+/// Two nodes on one fresh database.
+async fn two_nodes() -> ([PostgresStore; 2], PgCluster) {
+    let (cluster, url) = fresh_database();
+    ([node(&url).await, node(&url).await], cluster)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_racing_on_the_same_request_agree_on_one_outcome() {
+    let (nodes, _cluster) = two_nodes().await;
+    let sandbox = sandbox();
+    let bootstraps = on_both_nodes(&nodes, 8, |node, _| {
+        let sandbox = sandbox.clone();
+        async move { node.bootstrap_sandbox(&sandbox).await.unwrap() }
+    })
+    .await;
+    assert_eq!(bootstraps.iter().filter(|&&created| created).count(), 1);
+
+    let retries = on_both_nodes(&nodes, 16, |node, _| {
+        let m = outbound(&sandbox, "+15551230001", Some("order-1"));
+        async move { node.accept_outbound(&[m]).await.unwrap().remove(0) }
+    })
+    .await;
+    let accepted: Vec<Umid> = retries
+        .iter()
+        .filter_map(|o| match o {
+            AcceptOutcome::Accepted(m) => Some(m.umid),
+            AcceptOutcome::Duplicate(_) => None,
+        })
+        .collect();
+    assert_eq!(accepted.len(), 1, "exactly one copy is accepted");
+    assert!(retries.iter().all(|o| o.message().umid == accepted[0]));
+    assert_eq!(nodes[0].dispatch_backlog().await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_never_claim_the_same_message_and_keep_per_recipient_order() {
+    const RECIPIENTS: usize = 10;
+    const PER_RECIPIENT: usize = 10;
+    let (nodes, _cluster) = two_nodes().await;
+    let sandbox = sandbox();
+    assert!(nodes[0].bootstrap_sandbox(&sandbox).await.unwrap());
+    let mut accepted: HashMap<String, Vec<Umid>> = HashMap::new();
+    for n in 0..PER_RECIPIENT {
+        let batch: Vec<Message> = (0..RECIPIENTS)
+            .map(|r| outbound(&sandbox, &format!("+1555123{r:04}"), None))
+            .collect();
+        for m in &batch {
+            accepted.entry(m.msisdn.clone()).or_default().push(m.umid);
+        }
+        nodes[n % 2].accept_outbound(&batch).await.unwrap();
+    }
+
+    // Workers claim and complete until the queue is empty. A recipient's next message
+    // is claimable only once the previous one is completed, so the claim log lists each
+    // recipient's messages in accept order.
+    let claims = Arc::new(Mutex::new(Vec::<(String, Umid)>::new()));
+    on_both_nodes(&nodes, 6, |node, worker| {
+        let claims = Arc::clone(&claims);
+        async move {
+            loop {
+                let jobs = node
+                    .claim_dispatch(t0(), t0() + Duration::hours(1), 3)
+                    .await
+                    .unwrap();
+                if jobs.is_empty() {
+                    if node.dispatch_backlog().await.unwrap() == 0 {
+                        return;
+                    }
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+                claims.lock().unwrap().extend(
+                    jobs.iter()
+                        .map(|j| (j.message.msisdn.clone(), j.message.umid)),
+                );
+                for job in jobs {
+                    let umid = job.message.umid;
+                    let result = DispatchResult::Sent {
+                        provider_message_id: format!("wamid.{worker}.{umid}"),
+                        status: MessageStatus::new(MessageState::Sent, t0()),
+                    };
+                    node.complete_dispatch(umid, &result).await.unwrap();
+                }
+            }
+        }
+    })
+    .await;
+
+    let claims = claims.lock().unwrap();
+    let distinct: HashSet<Umid> = claims.iter().map(|c| c.1).collect();
+    assert_eq!(
+        claims.len(),
+        RECIPIENTS * PER_RECIPIENT,
+        "one claim per message"
+    );
+    assert_eq!(distinct.len(), claims.len(), "no message claimed twice");
+    for (msisdn, in_order) in accepted {
+        let claimed: Vec<Umid> = claims
+            .iter()
+            .filter(|c| c.0 == msisdn)
+            .map(|c| c.1)
+            .collect();
+        assert_eq!(claimed, in_order, "order to {msisdn}");
+    }
+}
+
+/// Runs `count` tasks at once, alternating between the nodes, and collects their results.
+async fn on_both_nodes<F, Fut, T>(nodes: &[PostgresStore; 2], count: usize, task: F) -> Vec<T>
+where
+    F: Fn(PostgresStore, usize) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = (0..count)
+        .map(|i| tokio::spawn(task(nodes[i % 2].clone(), i)))
+        .collect();
+    let mut results = Vec::with_capacity(count);
+    for handle in handles {
+        results.push(handle.await.expect("task panicked"));
+    }
+    results
+}
