@@ -115,14 +115,13 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let url = &self.database_url;
-        if !url.is_empty() && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
-        {
+        if !(url.is_empty() || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(ConfigError(
                 "database_url must be empty (SQLite) or a postgres:// URL".into(),
             ));
         }
         let graph = &self.meta.graph_url;
-        if !graph.is_empty() && !(graph.starts_with("https://") || graph.starts_with("http://")) {
+        if !(graph.is_empty() || graph.starts_with("https://") || graph.starts_with("http://")) {
             return Err(ConfigError("meta.graph_url must be an http(s) URL".into()));
         }
         if self.live() {

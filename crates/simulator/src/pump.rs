@@ -75,10 +75,10 @@ fn webhook_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<St
             failure,
         } => {
             let business = state.business(&phone_number_id)?.clone();
-            if let Some((_, bubble)) = state.bubble_mut(&wamid) {
-                if tick_rank(status) > tick_rank(&bubble.status) {
-                    bubble.status = status.into();
-                }
+            if let Some((_, bubble)) = state.bubble_mut(&wamid)
+                && tick_rank(status) > tick_rank(&bubble.status)
+            {
+                bubble.status = status.into();
             }
             let failed = failure.is_some();
             let wire = StatusWire {

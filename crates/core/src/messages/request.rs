@@ -109,13 +109,13 @@ impl SendRequest {
                 )
             }
         };
-        if let Some(url) = string(body, "dlrCallbackUrl", "dlrCallbackUrl")? {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(invalid(
-                    SyncCode::InvalidDrCallbackUrl,
-                    "Invalid DR callback URL: 'dlrCallbackUrl' must be an absolute http(s) URL",
-                ));
-            }
+        if let Some(url) = string(body, "dlrCallbackUrl", "dlrCallbackUrl")?
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(invalid(
+                SyncCode::InvalidDrCallbackUrl,
+                "Invalid DR callback URL: 'dlrCallbackUrl' must be an absolute http(s) URL",
+            ));
         }
         if let Some(field) = NOT_YET_SUPPORTED
             .iter()
@@ -136,13 +136,13 @@ impl SendRequest {
 
 fn parse_user(user: &Map<String, Value>) -> Result<Msisdn> {
     let country = string(user, "country", "user.country")?;
-    if let Some(c) = country {
-        if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic()) {
-            return Err(invalid(
-                SyncCode::InvalidChatAppsCountry,
-                "Invalid country code: 'user.country' must be an ISO 3166 alpha-2 code",
-            ));
-        }
+    if let Some(c) = country
+        && (c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic()))
+    {
+        return Err(invalid(
+            SyncCode::InvalidChatAppsCountry,
+            "Invalid country code: 'user.country' must be an ISO 3166 alpha-2 code",
+        ));
     }
     let Some(raw) = string(user, "msisdn", "user.msisdn")? else {
         let message = if user.contains_key("channelUserId") {
