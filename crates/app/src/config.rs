@@ -52,6 +52,7 @@ pub struct SimulatorSection {
 pub struct DispatchSection {
     pub batch: u32,
     pub concurrency: usize,
+    pub lease_seconds: u32,
 }
 
 /// Values given on the command line; only those set override the rest.

@@ -129,6 +129,7 @@ impl Platform {
             DispatchConfig {
                 batch: config.dispatch.batch,
                 concurrency: config.dispatch.concurrency,
+                lease: Duration::seconds(i64::from(config.dispatch.lease_seconds)),
                 ..DispatchConfig::default()
             },
         ));

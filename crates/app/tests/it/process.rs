@@ -1,1 +1,224 @@
-// crash test: see process.rs
+//! The real binary as a process: killed with SIGKILL while messages are being accepted and
+//! dispatched, then restarted. No accepted message may be lost or sent twice.
+//!
+//! Parley runs in live mode against a counting Graph API inside this test, which records
+//! every send by the umid Parley attaches (`biz_opaque_callback_data`), so the count
+//! survives the kill. Real processes run in real time, so this test waits on conditions
+//! with a deadline instead of driving workers.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::post;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+type Sends = Arc<Mutex<HashMap<String, u32>>>;
+
+/// A Graph API that accepts every send after a short delay and counts it by umid.
+async fn counting_graph() -> (SocketAddr, Sends) {
+    async fn messages(State(sends): State<Sends>, body: axum::Json<Value>) -> axum::Json<Value> {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let umid = body["biz_opaque_callback_data"]
+            .as_str()
+            .unwrap_or("none")
+            .to_owned();
+        *sends.lock().unwrap().entry(umid.clone()).or_default() += 1;
+        axum::Json(json!({"messaging_product": "whatsapp",
+            "contacts": [{"input": body["to"], "wa_id": "1"}], "messages": [{"id": format!("wamid.{umid}")}]}))
+    }
+    let sends = Sends::default();
+    let app = Router::new()
+        .route("/{version}/{pnid}/messages", post(messages))
+        .with_state(sends.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, sends)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start(data: &Path, graph: SocketAddr) -> Server {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--meta-graph-url", &format!("http://{graph}")])
+        .args([
+            "--meta-access-token",
+            "crash-token",
+            "--meta-app-secret",
+            "crash-secret",
+        ])
+        .args(["--meta-verify-token", "crash-verify"])
+        .env("RUST_LOG", "warn")
+        .env("PARLEY_DISPATCH__LEASE_SECONDS", "2")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("parley binary");
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "parley did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server
+}
+
+#[tokio::test]
+async fn a_killed_server_loses_no_accepted_message_and_sends_none_twice() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (graph, sends) = counting_graph().await;
+    let data = tempfile::tempdir().unwrap();
+    let server = start(data.path(), graph).await;
+    let bootstrap: Value =
+        serde_json::from_slice(&std::fs::read(data.path().join("bootstrap.json")).unwrap())
+            .unwrap();
+    let key = bootstrap["apiKey"].as_str().unwrap().to_owned();
+    let url = format!(
+        "{}/api/v1/subaccounts/{}/messages",
+        server.base,
+        bootstrap["subAccountId"].as_str().unwrap()
+    );
+
+    // 16 senders, each to its own recipients, until the server dies under them.
+    let accepted: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut senders = Vec::new();
+    for sender in 0..16 {
+        let (http, url, key, accepted) = (
+            reqwest::Client::new(),
+            url.clone(),
+            key.clone(),
+            accepted.clone(),
+        );
+        senders.push(tokio::spawn(async move {
+            for n in 0..2_000 {
+                let body = json!({"user": {"msisdn": format!("+1555{sender:03}{:04}", n % 50)},
+                                  "type": "text", "content": {"text": format!("message {n}")}});
+                let Ok(response) = http.post(&url).bearer_auth(&key).json(&body).send().await
+                else {
+                    return;
+                };
+                if response.status() != 200 {
+                    return;
+                }
+                let answer: Value = response.json().await.unwrap();
+                accepted
+                    .lock()
+                    .unwrap()
+                    .push(answer["umid"].as_str().unwrap().to_owned());
+            }
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while accepted.lock().unwrap().len() < 300 || sends.lock().unwrap().len() < 100 {
+        assert!(Instant::now() < deadline, "load did not get going");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(server); // SIGKILL, mid-flight
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let accepted = accepted.lock().unwrap().clone();
+
+    let server = start(data.path(), graph).await;
+    let http = reqwest::Client::new();
+    let details = format!(
+        "{}/api/v1/subaccounts/{}/messages",
+        server.base,
+        bootstrap["subAccountId"].as_str().unwrap()
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut interrupted = 0;
+    for umid in &accepted {
+        let state = loop {
+            let record: Value = http
+                .get(format!("{details}/{umid}"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let status = record["data"][0]["status"].clone();
+            assert!(
+                !status.is_null(),
+                "accepted message {umid} was lost: {record}"
+            );
+            if status["state"] != "queued" {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "message {umid} never left the queue"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let sent = sends.lock().unwrap().get(umid).copied().unwrap_or(0);
+        match state["state"].as_str().unwrap() {
+            "sent" => assert_eq!(sent, 1, "{umid} was sent {sent} times"),
+            "undelivered" => {
+                assert_eq!(state["errorCode"], 57, "{state}");
+                assert!(
+                    state["errorMessage"]
+                        .as_str()
+                        .unwrap()
+                        .contains("interrupted"),
+                    "{state}"
+                );
+                assert!(sent <= 1, "{umid} was sent {sent} times");
+                interrupted += 1;
+            }
+            other => panic!("unexpected state {other} for {umid}"),
+        }
+    }
+    let duplicates: Vec<_> = sends
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(u, _)| u.clone())
+        .collect();
+    assert!(duplicates.is_empty(), "sent twice: {duplicates:?}");
+    eprintln!(
+        "{} accepted before the kill, {interrupted} interrupted mid-hand-off, none lost or sent twice",
+        accepted.len()
+    );
+}
