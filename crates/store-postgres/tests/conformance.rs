@@ -29,70 +29,13 @@ parley_store::conformance_suite!(fresh_store);
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::Duration;
+use parley_store::conformance::{outbound, sandbox, t0};
 use parley_store::{
-    AcceptOutcome, Account, Channel, Direction, DispatchResult, DispatchStore, Message,
-    MessageState, MessageStatus, MessageStore, NewApiKey, Sandbox, SubAccount, TenantStore,
+    AcceptOutcome, DispatchResult, DispatchStore, Message, MessageState, MessageStatus,
+    MessageStore, TenantStore,
 };
-use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
-}
-
-fn sandbox() -> Sandbox {
-    let account = AccountId::parse("acct-1").unwrap();
-    let sub = SubAccountId::parse("sub-1").unwrap();
-    Sandbox {
-        account: Account {
-            id: account.clone(),
-            name: "Sandbox".into(),
-            created_at: t0(),
-        },
-        sub_account: SubAccount {
-            id: sub.clone(),
-            account_id: account.clone(),
-            created_at: t0(),
-        },
-        channel: Channel {
-            id: ChannelId::new(),
-            account_id: account.clone(),
-            sub_account_id: sub,
-            business_number: "+15550001111".into(),
-            waba_id: "1000".into(),
-            phone_number_id: "2000".into(),
-            created_at: t0(),
-        },
-        api_key: NewApiKey {
-            id: ApiKeyId::new(),
-            account_id: account,
-            name: "test".into(),
-            prefix: "pk_test".into(),
-            hash: "hash-1".into(),
-            created_at: t0(),
-        },
-    }
-}
-
-fn outbound(sandbox: &Sandbox, to: &str, cmid: Option<&str>) -> Message {
-    Message {
-        umid: Umid::new(),
-        account_id: sandbox.account.id.clone(),
-        sub_account_id: sandbox.sub_account.id.clone(),
-        channel_id: sandbox.channel.id,
-        direction: Direction::Outbound,
-        msisdn: to.into(),
-        country: None,
-        content_type: "Text".into(),
-        content: Default::default(),
-        client_message_id: cmid.map(str::to_owned),
-        reply_to: None,
-        provider_message_id: None,
-        user_name: None,
-        status: MessageStatus::new(MessageState::Queued, t0()),
-        created_at: t0(),
-    }
-}
+use parley_types::Umid;
 
 /// Two nodes on one fresh database.
 async fn two_nodes() -> ([PostgresStore; 2], PgCluster) {
@@ -112,7 +55,7 @@ async fn nodes_racing_on_the_same_request_agree_on_one_outcome() {
     assert_eq!(bootstraps.iter().filter(|&&created| created).count(), 1);
 
     let retries = on_both_nodes(&nodes, 16, |node, _| {
-        let m = outbound(&sandbox, "+15551230001", Some("order-1"));
+        let m = outbound(&sandbox, "+15551230001", Some("order-1"), t0());
         async move { node.accept_outbound(&[m]).await.unwrap().remove(0) }
     })
     .await;
@@ -138,7 +81,7 @@ async fn nodes_never_claim_the_same_message_and_keep_per_recipient_order() {
     let mut accepted: HashMap<String, Vec<Umid>> = HashMap::new();
     for n in 0..PER_RECIPIENT {
         let batch: Vec<Message> = (0..RECIPIENTS)
-            .map(|r| outbound(&sandbox, &format!("+1555123{r:04}"), None))
+            .map(|r| outbound(&sandbox, &format!("+1555123{r:04}"), None, t0()))
             .collect();
         for m in &batch {
             accepted.entry(m.msisdn.clone()).or_default().push(m.umid);

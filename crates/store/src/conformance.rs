@@ -38,11 +38,13 @@ macro_rules! conformance_suite {
     };
 }
 
-fn t0() -> DateTime<Utc> {
+/// Fixture shared by the backends' own tests.
+pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
 }
 
-fn sandbox() -> Sandbox {
+/// Fixture shared by the backends' own tests.
+pub fn sandbox() -> Sandbox {
     let account = AccountId::parse("acct-1").unwrap();
     let sub = SubAccountId::parse("sub-1").unwrap();
     Sandbox {
@@ -69,7 +71,8 @@ fn sandbox() -> Sandbox {
     }
 }
 
-fn key(account: &AccountId, hash: &str) -> NewApiKey {
+/// Fixture shared by the backends' own tests.
+pub fn key(account: &AccountId, hash: &str) -> NewApiKey {
     NewApiKey {
         id: ApiKeyId::new(),
         account_id: account.clone(),
@@ -86,7 +89,8 @@ async fn seeded<S: Store>(store: &S) -> Sandbox {
     sandbox
 }
 
-fn outbound(sandbox: &Sandbox, to: &str, cmid: Option<&str>, at: DateTime<Utc>) -> Message {
+/// Fixture shared by the backends' own tests.
+pub fn outbound(sandbox: &Sandbox, to: &str, cmid: Option<&str>, at: DateTime<Utc>) -> Message {
     Message {
         umid: Umid::new(),
         account_id: sandbox.account.id.clone(),

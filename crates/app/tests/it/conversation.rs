@@ -184,6 +184,17 @@ async fn inbound_media_keeps_its_type_url_and_caption(app: TestApp) {
     );
 }
 
+async fn typing(app: &TestApp, umid: &str) -> StatusCode {
+    app.http
+        .post(app.url(&format!("/api/v1/subaccounts/{}/events", app.sub_account)))
+        .bearer_auth(&app.key)
+        .json(&json!({"channel": "whatsapp", "type": "typing", "umid": umid}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 async fn mark_read_and_typing_reach_the_phone(app: TestApp) {
     app.phone_sends(
         USER,
@@ -195,15 +206,7 @@ async fn mark_read_and_typing_reach_the_phone(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    let typing = app
-        .http
-        .post(app.url(&format!("/api/v1/subaccounts/{}/events", app.sub_account)))
-        .bearer_auth(&app.key)
-        .json(&json!({"channel": "whatsapp", "type": "typing", "umid": umid}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(typing.status(), StatusCode::OK);
+    assert_eq!(typing(&app, &umid).await, StatusCode::OK);
     let chat = app.phone(USER).await;
     assert_eq!(chat[0]["status"], "read", "blue ticks");
     assert_eq!(chat[0]["typing"], true);
@@ -217,15 +220,11 @@ async fn mark_read_and_typing_reach_the_phone(app: TestApp) {
     assert_eq!(read.status(), StatusCode::OK);
 
     app.advance(3 * 3600).await;
-    let late = app
-        .http
-        .post(app.url(&format!("/api/v1/subaccounts/{}/events", app.sub_account)))
-        .bearer_auth(&app.key)
-        .json(&json!({"channel": "whatsapp", "type": "typing", "umid": umid}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(late.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        typing(&app, &umid).await,
+        StatusCode::BAD_REQUEST,
+        "too late to type"
+    );
 }
 
 crate::on_both_backends!(

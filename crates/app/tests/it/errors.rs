@@ -27,6 +27,13 @@ fn assert_envelope(status: StatusCode, body: &Value, expected_status: u16, code:
     );
 }
 
+/// Sends `request` and checks the answer is the 8x8 envelope with `status` and `code`.
+async fn expect_error(request: reqwest::RequestBuilder, status: u16, code: u32) {
+    let response = request.send().await.unwrap();
+    let actual = response.status();
+    assert_envelope(actual, &response.json().await.unwrap(), status, code);
+}
+
 async fn every_documented_validation_error_has_its_code(app: TestApp) {
     let text = json!({"text": "hi"});
     let user = json!({"msisdn": USER});
@@ -121,17 +128,16 @@ async fn malformed_requests_get_a_clear_400_never_a_500(app: TestApp) {
         assert_envelope(status, &answer, 400, 1000);
     }
     let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
-    let response = app
-        .http
-        .post(app.messages_url())
-        .bearer_auth(&app.key)
-        .header("content-type", "application/json")
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    assert_envelope(status, &response.json().await.unwrap(), 413, 7001);
+    expect_error(
+        app.http
+            .post(app.messages_url())
+            .bearer_auth(&app.key)
+            .header("content-type", "application/json")
+            .body(huge),
+        413,
+        7001,
+    )
+    .await;
 }
 
 async fn requests_without_a_valid_key_are_refused_with_1200(app: TestApp) {
@@ -141,9 +147,7 @@ async fn requests_without_a_valid_key_are_refused_with_1200(app: TestApp) {
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        assert_envelope(status, &response.json().await.unwrap(), 401, 1200);
+        expect_error(request, 401, 1200).await;
     }
 }
 
@@ -158,38 +162,34 @@ async fn another_accounts_key_sees_nothing_of_this_account(app: TestApp) {
         foreign["message"], missing["message"],
         "the same answer as for a subaccount that does not exist"
     );
-    let response = app
-        .http
-        .get(format!("{}/{umid}", app.messages_url()))
-        .bearer_auth(&stranger)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    assert_envelope(status, &response.json().await.unwrap(), 400, 1001);
+    expect_error(
+        app.http
+            .get(format!("{}/{umid}", app.messages_url()))
+            .bearer_auth(&stranger),
+        400,
+        1001,
+    )
+    .await;
 }
 
 async fn unknown_messages_and_routes_are_1300(app: TestApp) {
-    let response = app
-        .http
-        .get(format!(
-            "{}/0190a0b2-7c3e-7000-8000-000000000000",
-            app.messages_url()
-        ))
-        .bearer_auth(&app.key)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    assert_envelope(status, &response.json().await.unwrap(), 404, 1300);
-    let response = app
-        .http
-        .get(app.url("/chatapps/api/v1/nothing-here"))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    assert_envelope(status, &response.json().await.unwrap(), 404, 1300);
+    expect_error(
+        app.http
+            .get(format!(
+                "{}/0190a0b2-7c3e-7000-8000-000000000000",
+                app.messages_url()
+            ))
+            .bearer_auth(&app.key),
+        404,
+        1300,
+    )
+    .await;
+    expect_error(
+        app.http.get(app.url("/chatapps/api/v1/nothing-here")),
+        404,
+        1300,
+    )
+    .await;
 }
 
 async fn the_chatapps_prefix_serves_the_same_api(app: TestApp) {

@@ -222,3 +222,98 @@ async fn a_killed_server_loses_no_accepted_message_and_sends_none_twice() {
         accepted.len()
     );
 }
+
+fn parley(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("parley binary")
+}
+
+#[tokio::test]
+async fn keys_made_on_the_command_line_work_until_revoked_and_sigterm_stops_cleanly() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (graph, _) = counting_graph().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut server = start(data.path(), graph).await;
+    let bootstrap: Value =
+        serde_json::from_slice(&std::fs::read(data.path().join("bootstrap.json")).unwrap())
+            .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.path().join("bootstrap.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "bootstrap.json is for its owner only");
+    }
+
+    let created = parley(data.path(), &["keys", "create", "--name", "ci"]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let key = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    let listed = String::from_utf8(parley(data.path(), &["keys", "list"]).stdout).unwrap();
+    assert!(
+        listed.contains("ci") && listed.contains("sandbox"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&key), "keys are never shown again");
+
+    let http = reqwest::Client::new();
+    let url = format!(
+        "{}/api/v1/subaccounts/{}/messages",
+        server.base,
+        bootstrap["subAccountId"].as_str().unwrap()
+    );
+    let body =
+        json!({"user": {"msisdn": "+15551234567"}, "type": "text", "content": {"text": "hi"}});
+    let send = |key: String| http.post(&url).bearer_auth(key).json(&body).send();
+    assert_eq!(send(key.clone()).await.unwrap().status(), 200);
+
+    let id = listed
+        .lines()
+        .find(|l| l.ends_with(" ci"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        parley(data.path(), &["keys", "revoke", &id])
+            .status
+            .success()
+    );
+    assert_eq!(send(key).await.unwrap().status(), 401);
+
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "parley did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+
+    let again = start(data.path(), graph).await;
+    let restarted: Value =
+        serde_json::from_slice(&std::fs::read(data.path().join("bootstrap.json")).unwrap())
+            .unwrap();
+    assert_eq!(restarted, bootstrap, "a later start creates nothing again");
+    drop(again);
+}
