@@ -7,17 +7,19 @@
 //! receipts (which echo the umid) later move it on to `delivered`/`read`. A crash thus
 //! errs towards at-most-once, which is what a user expects of an OTP or a payment notice.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use futures::StreamExt;
-use parley_channels::{ChannelAdapter, OutboundMessage, ProviderError, SendOutcome};
+use parley_channels::{ChannelAdapter, ChannelRoute, OutboundMessage, ProviderError, SendOutcome};
 use parley_store::{
-    DispatchJob, DispatchResult, Message, MessageState, MessageStatus, SharedStore, StatusDetail,
+    Channel, DispatchJob, DispatchResult, Message, MessageState, MessageStatus, SharedStore,
+    StatusDetail,
 };
 use parley_types::codes::{DR_INTERNAL_ERROR, DR_UNKNOWN_ERROR, DeliveryError};
-use parley_types::{SharedClock, Umid};
+use parley_types::{ChannelId, SharedClock, Umid};
 use tokio::sync::{Notify, watch};
 
 use crate::messages::Content;
@@ -72,12 +74,6 @@ impl DispatchReport {
     pub fn is_idle(&self) -> bool {
         self.claimed == 0 && self.interrupted == 0
     }
-}
-
-enum JobEnd {
-    Sent,
-    Failed,
-    Retried,
 }
 
 pub struct Dispatcher {
@@ -156,19 +152,13 @@ impl Dispatcher {
             .claim_dispatch(now, now + self.config.lease, self.config.batch)
             .await?;
         report.claimed = jobs.len();
-        // Claims hold at most one message per recipient, so running them side by side
-        // never reorders one person's messages.
-        let ends: Vec<Result<JobEnd>> = futures::stream::iter(jobs)
-            .map(|job| self.dispatch(job))
-            .buffer_unordered(self.config.concurrency)
-            .collect()
-            .await;
-        for end in ends {
-            match end? {
-                JobEnd::Sent => report.sent += 1,
-                JobEnd::Failed => report.failed += 1,
-                JobEnd::Retried => report.retried += 1,
-            }
+        let mut channels = HashMap::new();
+        // Claims hold at most one message per recipient, so sending a chunk side by side
+        // never reorders one person's messages. Each chunk costs two commits: the
+        // hand-off of all its messages, then all their results.
+        for chunk in jobs.chunks(self.config.concurrency) {
+            self.dispatch_chunk(chunk, &mut channels, &mut report)
+                .await?;
         }
         Ok(report)
     }
@@ -208,85 +198,114 @@ impl Dispatcher {
         })
     }
 
-    async fn finish(&self, umid: Umid, result: DispatchResult) -> Result<()> {
-        self.store.complete_dispatch(umid, &result).await?;
-        Ok(())
+    /// What to hand over for `job`, or why it cannot be (a corrupt row or a vanished
+    /// channel: undelivered, never retried).
+    async fn prepare(
+        &self,
+        job: &DispatchJob,
+        channels: &mut HashMap<ChannelId, Option<Channel>>,
+    ) -> Result<Result<(ChannelRoute, OutboundMessage), MessageStatus>> {
+        let message = &job.message;
+        if let Entry::Vacant(slot) = channels.entry(message.channel_id) {
+            slot.insert(self.store.channel(message.channel_id).await?);
+        }
+        let unreadable = || {
+            undelivered(
+                DR_INTERNAL_ERROR,
+                "the stored message or its channel could not be read".into(),
+                None,
+                self.clock.now(),
+            )
+        };
+        let Some(channel) = channels.get(&message.channel_id).cloned().flatten() else {
+            return Ok(Err(unreadable()));
+        };
+        match self.outbound(message).await {
+            Ok(outbound) => Ok(Ok((route(&channel), outbound))),
+            Err(Error::Invalid { .. } | Error::NotImplemented(_)) => Ok(Err(unreadable())),
+            Err(e) => Err(e),
+        }
     }
 
-    async fn dispatch(&self, job: DispatchJob) -> Result<JobEnd> {
-        let message = &job.message;
-        let umid = message.umid;
-        let channel = self.store.channel(message.channel_id).await?;
-        let outbound = match (channel.as_ref(), self.outbound(message).await) {
-            (Some(_), Ok(outbound)) => outbound,
-            (None, _) | (_, Err(Error::Invalid { .. } | Error::NotImplemented(_))) => {
-                let status = undelivered(
-                    DR_INTERNAL_ERROR,
-                    "the stored message or its channel could not be read".into(),
-                    None,
-                    self.clock.now(),
-                );
-                self.finish(umid, DispatchResult::Failed { status }).await?;
-                return Ok(JobEnd::Failed);
+    async fn dispatch_chunk(
+        &self,
+        chunk: &[DispatchJob],
+        channels: &mut HashMap<ChannelId, Option<Channel>>,
+        report: &mut DispatchReport,
+    ) -> Result<()> {
+        let mut results: Vec<(Umid, DispatchResult)> = Vec::with_capacity(chunk.len());
+        let mut ready = Vec::with_capacity(chunk.len());
+        for job in chunk {
+            match self.prepare(job, channels).await? {
+                Ok(call) => ready.push((job, call)),
+                Err(status) => {
+                    results.push((job.message.umid, DispatchResult::Failed { status }));
+                    report.failed += 1;
+                }
             }
-            (_, Err(e)) => return Err(e),
-        };
-        let channel = channel.expect("checked above");
-        self.store.mark_handed_off(umid, self.clock.now()).await?;
-        let outcome = self.adapter.send(&route(&channel), &outbound).await;
+        }
+        let umids: Vec<Umid> = ready.iter().map(|(job, _)| job.message.umid).collect();
+        self.store.mark_handed_off(&umids, self.clock.now()).await?;
+        let outcomes = futures::future::join_all(
+            ready
+                .iter()
+                .map(|(_, (route, outbound))| self.adapter.send(route, outbound)),
+        )
+        .await;
         let now = self.clock.now();
-        match outcome {
-            SendOutcome::Accepted {
-                provider_message_id,
-            } => {
-                let status = MessageStatus::new(MessageState::Sent, now);
-                self.finish(
-                    umid,
+        for ((job, _), outcome) in ready.iter().zip(outcomes) {
+            let umid = job.message.umid;
+            let result = match outcome {
+                SendOutcome::Accepted {
+                    provider_message_id,
+                } => {
+                    metrics::counter!("parley_dispatch_sent_total").increment(1);
+                    report.sent += 1;
+                    let status = MessageStatus::new(MessageState::Sent, now);
                     DispatchResult::Sent {
                         provider_message_id,
                         status,
-                    },
-                )
-                .await?;
-                metrics::counter!("parley_dispatch_sent_total").increment(1);
-                Ok(JobEnd::Sent)
-            }
-            SendOutcome::Rejected(error) => {
-                let status = provider_failure(&error, now);
-                self.finish(umid, DispatchResult::Failed { status }).await?;
-                metrics::counter!("parley_dispatch_failed_total").increment(1);
-                Ok(JobEnd::Failed)
-            }
-            SendOutcome::Retryable(error) => {
-                let attempt = job.attempts as usize;
-                match RETRY_SCHEDULE.get(attempt.saturating_sub(1)) {
-                    Some(wait) => {
+                    }
+                }
+                SendOutcome::Rejected(error) => {
+                    metrics::counter!("parley_dispatch_failed_total").increment(1);
+                    report.failed += 1;
+                    DispatchResult::Failed {
+                        status: provider_failure(&error, now),
+                    }
+                }
+                SendOutcome::Retryable(error) => {
+                    let attempt = job.attempts as usize;
+                    if let Some(wait) = RETRY_SCHEDULE.get(attempt.saturating_sub(1)) {
                         let due = now + Duration::from_std(*wait).unwrap_or(Duration::seconds(1));
                         self.store.retry_dispatch(umid, due).await?;
                         tracing::info!(%umid, code = error.code, attempt, "provider busy; will retry");
                         metrics::counter!("parley_dispatch_retried_total").increment(1);
-                        Ok(JobEnd::Retried)
+                        report.retried += 1;
+                        continue;
                     }
-                    None => {
-                        let status = provider_failure(&error, now);
-                        self.finish(umid, DispatchResult::Failed { status }).await?;
-                        Ok(JobEnd::Failed)
+                    report.failed += 1;
+                    DispatchResult::Failed {
+                        status: provider_failure(&error, now),
                     }
                 }
-            }
-            SendOutcome::Unknown(reason) => {
-                let status = undelivered(
-                    DR_UNKNOWN_ERROR,
-                    format!(
-                        "the WhatsApp call did not complete ({reason}); the message was not sent again"
-                    ),
-                    None,
-                    now,
-                );
-                self.finish(umid, DispatchResult::Failed { status }).await?;
-                tracing::warn!(%umid, %reason, "provider outcome unknown");
-                Ok(JobEnd::Failed)
-            }
+                SendOutcome::Unknown(reason) => {
+                    tracing::warn!(%umid, %reason, "provider outcome unknown");
+                    report.failed += 1;
+                    let status = undelivered(
+                        DR_UNKNOWN_ERROR,
+                        format!(
+                            "the WhatsApp call did not complete ({reason}); the message was not sent again"
+                        ),
+                        None,
+                        now,
+                    );
+                    DispatchResult::Failed { status }
+                }
+            };
+            results.push((umid, result));
         }
+        self.store.complete_dispatches(&results).await?;
+        Ok(())
     }
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use parley_store::rows::{MESSAGE_COLUMNS, MessageRow, millis};
 use parley_store::{DispatchJob, DispatchResult, DispatchStore, Message, StoreError, StoreResult};
 use parley_types::Umid;
+use sqlx::PgConnection;
 
 use crate::messages::{Target, advance_status, message_on};
 use crate::{PostgresStore, db};
@@ -42,6 +43,43 @@ struct ClaimRow {
     message: MessageRow,
 }
 
+/// One message's dispatch result, inside the caller's transaction.
+async fn complete_in(
+    conn: &mut PgConnection,
+    umid: Umid,
+    result: &DispatchResult,
+) -> StoreResult<Message> {
+    let key = umid.to_string();
+    let (provider_id, status) = match result {
+        DispatchResult::Sent {
+            provider_message_id,
+            status,
+        } => (Some(provider_message_id.as_str()), status),
+        DispatchResult::Failed { status } => (None, status),
+    };
+    if let Some(wamid) = provider_id {
+        // A fast receipt may already have matched the message by umid and moved it
+        // past `sent`; the id is attached either way and the status only moves forward.
+        sqlx::query("UPDATE messages SET provider_message_id = $1 WHERE umid = $2")
+            .bind(wamid)
+            .bind(&key)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    let moved = advance_status(&mut *conn, Target::Umid(&key), provider_id, status).await?;
+    sqlx::query("DELETE FROM dispatch_queue WHERE umid = $1")
+        .bind(&key)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    let message = match moved {
+        Some(message) => message,
+        None => message_on(&mut *conn, &key).await?,
+    };
+    Ok(message)
+}
+
 #[async_trait]
 impl DispatchStore for PostgresStore {
     async fn claim_dispatch(
@@ -71,10 +109,11 @@ impl DispatchStore for PostgresStore {
             .collect()
     }
 
-    async fn mark_handed_off(&self, umid: Umid, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE dispatch_queue SET handed_off_at = $1 WHERE umid = $2")
+    async fn mark_handed_off(&self, umids: &[Umid], at: DateTime<Utc>) -> StoreResult<()> {
+        let keys: Vec<String> = umids.iter().map(Umid::to_string).collect();
+        sqlx::query("UPDATE dispatch_queue SET handed_off_at = $1 WHERE umid = ANY($2)")
             .bind(millis(at))
-            .bind(umid.to_string())
+            .bind(&keys)
             .execute(&self.pool)
             .await
             .map_err(db)?;
@@ -82,37 +121,18 @@ impl DispatchStore for PostgresStore {
     }
 
     async fn complete_dispatch(&self, umid: Umid, result: &DispatchResult) -> StoreResult<Message> {
-        let key = umid.to_string();
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let (provider_id, status) = match result {
-            DispatchResult::Sent {
-                provider_message_id,
-                status,
-            } => (Some(provider_message_id.as_str()), status),
-            DispatchResult::Failed { status } => (None, status),
-        };
-        if let Some(wamid) = provider_id {
-            // A fast receipt may already have matched the message by umid and moved it
-            // past `sent`; the id is attached either way and the status only moves forward.
-            sqlx::query("UPDATE messages SET provider_message_id = $1 WHERE umid = $2")
-                .bind(wamid)
-                .bind(&key)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        let moved = advance_status(&mut *tx, Target::Umid(&key), provider_id, status).await?;
-        sqlx::query("DELETE FROM dispatch_queue WHERE umid = $1")
-            .bind(&key)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        let message = match moved {
-            Some(message) => message,
-            None => message_on(&mut *tx, &key).await?,
-        };
+        let message = complete_in(&mut tx, umid, result).await?;
         tx.commit().await.map_err(db)?;
         Ok(message)
+    }
+
+    async fn complete_dispatches(&self, results: &[(Umid, DispatchResult)]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for (umid, result) in results {
+            complete_in(&mut tx, *umid, result).await?;
+        }
+        tx.commit().await.map_err(db)
     }
 
     async fn retry_dispatch(&self, umid: Umid, next_attempt_at: DateTime<Utc>) -> StoreResult<()> {

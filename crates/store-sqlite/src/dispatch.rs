@@ -3,9 +3,48 @@ use chrono::{DateTime, Utc};
 use parley_store::rows::{MESSAGE_COLUMNS, MessageRow, millis};
 use parley_store::{DispatchJob, DispatchResult, DispatchStore, Message, StoreError, StoreResult};
 use parley_types::Umid;
+use sqlx::{Sqlite, Transaction};
 
 use crate::messages::{advance_status, message_on};
 use crate::{SqliteStore, db};
+
+fn umid_list(umids: &[Umid]) -> StoreResult<String> {
+    serde_json::to_string(&umids.iter().map(Umid::to_string).collect::<Vec<_>>())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// One message's dispatch result, inside the caller's transaction.
+async fn complete_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    umid: Umid,
+    result: &DispatchResult,
+) -> StoreResult<Message> {
+    let key = umid.to_string();
+    let (provider_id, status) = match result {
+        DispatchResult::Sent {
+            provider_message_id,
+            status,
+        } => (Some(provider_message_id.as_str()), status),
+        DispatchResult::Failed { status } => (None, status),
+    };
+    if let Some(wamid) = provider_id {
+        // A fast receipt may already have matched the message by umid and moved it past
+        // `sent`; the id is attached either way and the status only moves forward.
+        sqlx::query("UPDATE messages SET provider_message_id = ? WHERE umid = ?")
+            .bind(wamid)
+            .bind(&key)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+    }
+    advance_status(tx, &key, provider_id, status).await?;
+    sqlx::query("DELETE FROM dispatch_queue WHERE umid = ?")
+        .bind(&key)
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    message_on(tx, &key).await
+}
 
 #[async_trait]
 impl DispatchStore for SqliteStore {
@@ -63,45 +102,31 @@ impl DispatchStore for SqliteStore {
             .collect()
     }
 
-    async fn mark_handed_off(&self, umid: Umid, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE dispatch_queue SET handed_off_at = ? WHERE umid = ?")
-            .bind(millis(at))
-            .bind(umid.to_string())
-            .execute(&self.writer)
-            .await
-            .map_err(db)?;
+    async fn mark_handed_off(&self, umids: &[Umid], at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE dispatch_queue SET handed_off_at = ? WHERE umid IN (SELECT value FROM json_each(?))",
+        )
+        .bind(millis(at))
+        .bind(umid_list(umids)?)
+        .execute(&self.writer)
+        .await
+        .map_err(db)?;
         Ok(())
     }
 
     async fn complete_dispatch(&self, umid: Umid, result: &DispatchResult) -> StoreResult<Message> {
-        let key = umid.to_string();
         let mut tx = self.writer.begin().await.map_err(db)?;
-        let (provider_id, status) = match result {
-            DispatchResult::Sent {
-                provider_message_id,
-                status,
-            } => (Some(provider_message_id.as_str()), status),
-            DispatchResult::Failed { status } => (None, status),
-        };
-        if let Some(wamid) = provider_id {
-            // A fast receipt may already have matched the message by umid and moved it
-            // past `sent`; the id is attached either way and the status only moves forward.
-            sqlx::query("UPDATE messages SET provider_message_id = ? WHERE umid = ?")
-                .bind(wamid)
-                .bind(&key)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        advance_status(&mut tx, &key, provider_id, status).await?;
-        sqlx::query("DELETE FROM dispatch_queue WHERE umid = ?")
-            .bind(&key)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        let message = message_on(&mut tx, &key).await?;
+        let message = complete_in(&mut tx, umid, result).await?;
         tx.commit().await.map_err(db)?;
         Ok(message)
+    }
+
+    async fn complete_dispatches(&self, results: &[(Umid, DispatchResult)]) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        for (umid, result) in results {
+            complete_in(&mut tx, *umid, result).await?;
+        }
+        tx.commit().await.map_err(db)
     }
 
     async fn retry_dispatch(&self, umid: Umid, next_attempt_at: DateTime<Utc>) -> StoreResult<()> {

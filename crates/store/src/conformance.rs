@@ -20,6 +20,7 @@ macro_rules! conformance_suite {
             handed_off_work_is_reported_interrupted_after_its_lease,
             retried_work_waits_for_its_time,
             completing_records_the_provider_id_and_status_history,
+            batched_dispatch_records_every_result,
             statuses_only_move_forward,
             interrupted_dispatch_is_reconciled_by_umid,
             inbound_is_stored_once_and_opens_the_window,
@@ -231,7 +232,7 @@ pub async fn handed_off_work_is_reported_interrupted_after_its_lease<S: Store>(s
     let sandbox = seeded(store).await;
     let m = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
     claim(store, t0()).await;
-    store.mark_handed_off(m.umid, t0()).await.unwrap();
+    store.mark_handed_off(&[m.umid], t0()).await.unwrap();
     assert!(
         store
             .interrupted_dispatches(t0() + Duration::seconds(10))
@@ -254,7 +255,7 @@ pub async fn retried_work_waits_for_its_time<S: Store>(store: &S) {
     let sandbox = seeded(store).await;
     let m = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
     claim(store, t0()).await;
-    store.mark_handed_off(m.umid, t0()).await.unwrap();
+    store.mark_handed_off(&[m.umid], t0()).await.unwrap();
     store
         .retry_dispatch(m.umid, t0() + Duration::seconds(5))
         .await
@@ -304,6 +305,46 @@ pub async fn completing_records_the_provider_id_and_status_history<S: Store>(sto
         [MessageState::Queued, MessageState::Undelivered]
     );
     assert_eq!(history[1], failure);
+}
+
+pub async fn batched_dispatch_records_every_result<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let a = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    let b = accept_one(store, outbound(&sandbox, "+15551230002", None, t0())).await;
+    claim(store, t0()).await;
+    store
+        .mark_handed_off(&[a.umid, b.umid], t0())
+        .await
+        .unwrap();
+    let later = t0() + Duration::seconds(31);
+    assert_eq!(
+        store.interrupted_dispatches(later).await.unwrap().len(),
+        2,
+        "both handed off"
+    );
+    let failed = MessageStatus::new(MessageState::Undelivered, t0());
+    store
+        .complete_dispatches(&[
+            (a.umid, sent("wamid.a", t0())),
+            (b.umid, DispatchResult::Failed { status: failed }),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.dispatch_backlog().await.unwrap(), 0);
+    assert_eq!(
+        store
+            .message(a.umid)
+            .await
+            .unwrap()
+            .unwrap()
+            .provider_message_id
+            .as_deref(),
+        Some("wamid.a")
+    );
+    assert_eq!(
+        store.message(b.umid).await.unwrap().unwrap().status.state,
+        MessageState::Undelivered
+    );
 }
 
 pub async fn statuses_only_move_forward<S: Store>(store: &S) {
@@ -356,7 +397,7 @@ pub async fn interrupted_dispatch_is_reconciled_by_umid<S: Store>(store: &S) {
     let sandbox = seeded(store).await;
     let m = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
     claim(store, t0()).await;
-    store.mark_handed_off(m.umid, t0()).await.unwrap();
+    store.mark_handed_off(&[m.umid], t0()).await.unwrap();
     let mut unknown = MessageStatus::new(MessageState::Undelivered, t0());
     unknown.error_code = Some(57);
     store

@@ -90,11 +90,13 @@ pub trait DispatchStore: Send + Sync {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<DispatchJob>>;
-    /// Records, before the provider is called, that this message is being handed over.
-    /// After a crash such a message is never handed over again.
-    async fn mark_handed_off(&self, umid: Umid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records, before the provider is called, that these messages are being handed over
+    /// (one commit for all). After a crash such a message is never handed over again.
+    async fn mark_handed_off(&self, umids: &[Umid], at: DateTime<Utc>) -> StoreResult<()>;
     /// Records the attempt's result and removes the message from the queue, atomically.
     async fn complete_dispatch(&self, umid: Umid, result: &DispatchResult) -> StoreResult<Message>;
+    /// [`Self::complete_dispatch`] for several messages in one transaction (one commit).
+    async fn complete_dispatches(&self, results: &[(Umid, DispatchResult)]) -> StoreResult<()>;
     /// Puts a message the provider could not take right now back in the queue.
     async fn retry_dispatch(&self, umid: Umid, next_attempt_at: DateTime<Utc>) -> StoreResult<()>;
     /// Messages that were handed to the provider by a worker whose lease has run out
