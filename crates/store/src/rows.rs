@@ -9,6 +9,26 @@ use crate::{
     StoreError, StoreResult, SubAccount,
 };
 
+/// Maps a driver error into the store's closed set. A broken constraint is the caller's
+/// request clashing with stored data (retrying cannot help); decoding failures are corrupt
+/// rows; everything else is the database being unreachable or refusing for now.
+pub fn db_error(e: sqlx::Error) -> StoreError {
+    use sqlx::error::ErrorKind;
+    match &e {
+        sqlx::Error::Database(d) => match d.kind() {
+            ErrorKind::UniqueViolation
+            | ErrorKind::ForeignKeyViolation
+            | ErrorKind::NotNullViolation
+            | ErrorKind::CheckViolation => StoreError::Conflict(d.to_string()),
+            _ => StoreError::Unavailable(e.to_string()),
+        },
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt(e.to_string()),
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
 pub fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
