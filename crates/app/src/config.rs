@@ -22,6 +22,7 @@ pub struct Config {
     pub meta: MetaSection,
     pub simulator: SimulatorSection,
     pub dispatch: DispatchSection,
+    pub cache: CacheSection,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -53,6 +54,11 @@ pub struct DispatchSection {
     pub batch: u32,
     pub concurrency: usize,
     pub lease_seconds: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CacheSection {
+    pub lookup_seconds: u32,
 }
 
 /// Values given on the command line; only those set override the rest.
@@ -194,6 +200,7 @@ impl fmt::Debug for Config {
             .field("meta", &self.meta)
             .field("simulator", &self.simulator)
             .field("dispatch", &self.dispatch)
+            .field("cache", &self.cache)
             .finish()
     }
 }

@@ -137,10 +137,11 @@ impl Platform {
         if simulator.is_some() {
             openapi.merge(parley_simulator::openapi());
         }
+        let lookup_ttl = Duration::seconds(i64::from(config.cache.lookup_seconds));
         let state = AppState {
             store: store.clone(),
-            messages: MessageService::new(store.clone(), adapter, clock.clone(), wake),
-            keys: KeyService::new(store.clone()),
+            messages: MessageService::new(store.clone(), adapter, clock.clone(), wake, lookup_ttl),
+            keys: KeyService::new(store.clone(), clock.clone(), lookup_ttl),
             inbound: InboundService::new(store.clone(), clock.clone()),
             meta: Arc::new(MetaWebhookConfig {
                 app_secret: meta.app_secret,

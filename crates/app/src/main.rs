@@ -1,7 +1,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
+use chrono::Duration;
 use clap::{Args, Parser, Subcommand};
 use parley_app::config::{Config, MetaOverrides, Overrides};
 use parley_app::{Platform, bootstrap, open_store, shutdown_signal, telemetry};
@@ -139,7 +141,8 @@ async fn account_for(
 
 async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
-    let service = KeyService::new(store.clone());
+    // A one-off command: nothing to remember between lookups.
+    let service = KeyService::new(store.clone(), Arc::new(SystemClock), Duration::zero());
     let now = SystemClock.now();
     match command {
         KeysCommand::Create { name, account } => {

@@ -1,11 +1,14 @@
 //! API keys: random, shown once, stored only as a SHA-256 hash.
 
-use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
 use parley_store::{ApiKey, NewApiKey, SharedStore};
-use parley_types::{AccountId, ApiKeyId};
+use parley_types::{AccountId, ApiKeyId, SharedClock};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::cache::TtlCache;
 use crate::{Error, Result};
 
 const KEY_PREFIX: &str = "pk_";
@@ -49,23 +52,39 @@ pub fn issue(account: &AccountId, name: &str, now: DateTime<Utc>) -> IssuedKey {
 #[derive(Clone)]
 pub struct KeyService {
     store: SharedStore,
+    /// Valid keys by hash. Unknown keys are never remembered, so guessing cannot fill it.
+    known: Arc<TtlCache<String, Principal>>,
 }
 
 impl KeyService {
-    pub fn new(store: SharedStore) -> Self {
-        Self { store }
+    /// A key revoked by another process stops working within `cache_ttl`; one revoked
+    /// through this service stops at once. A zero `cache_ttl` asks the store every time.
+    pub fn new(store: SharedStore, clock: SharedClock, cache_ttl: Duration) -> Self {
+        Self {
+            store,
+            known: Arc::new(TtlCache::new(cache_ttl, clock)),
+        }
     }
 
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal> {
         if !bearer.starts_with(KEY_PREFIX) {
             return Err(Error::Unauthorized);
         }
-        let key = self.store.api_key_by_hash(&hash(bearer)).await?;
-        key.map(|k| Principal {
-            account_id: k.account_id,
-            key_id: k.id,
-        })
-        .ok_or(Error::Unauthorized)
+        let hash = hash(bearer);
+        if let Some(principal) = self.known.get(&hash) {
+            return Ok(principal);
+        }
+        let principal = self
+            .store
+            .api_key_by_hash(&hash)
+            .await?
+            .map(|k| Principal {
+                account_id: k.account_id,
+                key_id: k.id,
+            })
+            .ok_or(Error::Unauthorized)?;
+        self.known.insert(hash, principal.clone());
+        Ok(principal)
     }
 
     pub async fn create(
@@ -84,7 +103,9 @@ impl KeyService {
     }
 
     pub async fn revoke(&self, id: ApiKeyId, now: DateTime<Utc>) -> Result<bool> {
-        Ok(self.store.revoke_api_key(id, now).await?)
+        let revoked = self.store.revoke_api_key(id, now).await?;
+        self.known.forget_where(|p| p.key_id == id);
+        Ok(revoked)
     }
 }
 

@@ -7,6 +7,7 @@
 //! implementation, axum or sqlx.
 
 pub mod bootstrap;
+pub mod cache;
 pub mod dispatch;
 mod error;
 pub mod inbound;

@@ -2,6 +2,7 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use parley_store::accept_group::accept_group;
 use parley_store::rows::{
     MESSAGE_COLUMNS, MessageRow, StatusColumns, StatusRow, from_millis, millis,
 };
@@ -38,16 +39,6 @@ fn insert_sql(conflict: &str, follow_up: &str) -> String {
          SELECT COUNT(*) FROM inserted"
     )
 }
-
-/// An outbound message also enters the dispatch queue.
-static INSERT_OUTBOUND: LazyLock<String> = LazyLock::new(|| {
-    insert_sql(
-        "(sub_account_id, client_message_id) WHERE client_message_id IS NOT NULL",
-        "queued AS ( \
-            INSERT INTO dispatch_queue (umid, channel_id, msisdn, next_attempt_at) \
-            SELECT umid, channel_id, msisdn, created_at FROM inserted)",
-    )
-});
 
 /// An inbound message opens (or extends, never shortens) the user's window.
 static INSERT_INBOUND: LazyLock<String> = LazyLock::new(|| {
@@ -178,32 +169,7 @@ pub(crate) async fn message_on<'e, E: PgExecutor<'e>>(exec: E, umid: &str) -> St
 impl MessageStore for PostgresStore {
     async fn accept_outbound(&self, messages: &[Message]) -> StoreResult<Vec<AcceptOutcome>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let mut outcomes = Vec::with_capacity(messages.len());
-        for m in messages {
-            let inserted = insert_message(&INSERT_OUTBOUND, m)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
-            if inserted == 1 {
-                outcomes.push(AcceptOutcome::Accepted(m.clone()));
-                continue;
-            }
-            // The index already holds this clientMessageId, committed by an earlier
-            // accept or earlier in this group; each statement sees the latest commits.
-            let first = sqlx::query_as::<_, MessageRow>(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages \
-                 WHERE sub_account_id = $1 AND client_message_id = $2"
-            ))
-            .bind(m.sub_account_id.as_str())
-            .bind(&m.client_message_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!("message {} neither stored nor a duplicate", m.umid))
-            })?;
-            outcomes.push(AcceptOutcome::Duplicate(first.into_model()?));
-        }
+        let outcomes = accept_group::<Postgres>(&mut tx, messages).await?;
         tx.commit().await.map_err(db)?;
         Ok(outcomes)
     }

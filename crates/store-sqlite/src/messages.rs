@@ -1,5 +1,6 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use parley_store::accept_group::accept_group;
 use parley_store::rows::{
     MESSAGE_COLUMNS, MessageRow, StatusColumns, StatusRow, from_millis, millis,
 };
@@ -122,37 +123,7 @@ pub(crate) async fn advance_status(
 impl MessageStore for SqliteStore {
     async fn accept_outbound(&self, messages: &[Message]) -> StoreResult<Vec<AcceptOutcome>> {
         let mut tx = self.writer.begin().await.map_err(db)?;
-        let mut outcomes = Vec::with_capacity(messages.len());
-        for m in messages {
-            if let Some(cmid) = &m.client_message_id {
-                let first = sqlx::query_as::<_, MessageRow>(&format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages \
-                     WHERE sub_account_id = ? AND client_message_id = ?"
-                ))
-                .bind(m.sub_account_id.as_str())
-                .bind(cmid)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-                if let Some(first) = first {
-                    outcomes.push(AcceptOutcome::Duplicate(first.into_model()?));
-                    continue;
-                }
-            }
-            insert_message(&mut tx, m).await?;
-            sqlx::query(
-                "INSERT INTO dispatch_queue (umid, channel_id, msisdn, next_attempt_at) \
-                 VALUES (?, ?, ?, ?)",
-            )
-            .bind(m.umid.to_string())
-            .bind(m.channel_id.to_string())
-            .bind(&m.msisdn)
-            .bind(millis(m.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-            outcomes.push(AcceptOutcome::Accepted(m.clone()));
-        }
+        let outcomes = accept_group::<Sqlite>(&mut tx, messages).await?;
         tx.commit().await.map_err(db)?;
         Ok(outcomes)
     }

@@ -20,4 +20,6 @@ pub use status::{MessageState, MessageStatus, StatusDetail};
 pub use traits::*;
 
 #[cfg(feature = "sql-rows")]
+pub mod accept_group;
+#[cfg(feature = "sql-rows")]
 pub mod rows;

@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 
 use super::accept::AcceptQueue;
 use super::request::{SendRequest, TypingRequest};
+use crate::cache::TtlCache;
 use crate::{Error, Result};
 
 /// Typing indicators may only answer inbound messages this recent (8x8: 2 hours).
@@ -29,6 +30,8 @@ pub struct MessageService {
     clock: SharedClock,
     accept: AcceptQueue,
     dispatch_wake: Arc<Notify>,
+    /// Each subaccount's channel, as `channel_for_sub_account` last said.
+    channels: Arc<TtlCache<SubAccountId, Channel>>,
 }
 
 pub fn route(channel: &Channel) -> ChannelRoute {
@@ -44,9 +47,11 @@ impl MessageService {
         adapter: Arc<dyn ChannelAdapter>,
         clock: SharedClock,
         dispatch_wake: Arc<Notify>,
+        lookup_ttl: Duration,
     ) -> Self {
         let accept = AcceptQueue::start(store.clone());
         Self {
+            channels: Arc::new(TtlCache::new(lookup_ttl, clock.clone())),
             store,
             adapter,
             clock,
@@ -57,7 +62,17 @@ impl MessageService {
 
     /// The subaccount's WhatsApp channel, if the subaccount is the caller's.
     async fn channel_of(&self, account: &AccountId, sub: &SubAccountId) -> Result<Channel> {
-        match self.store.channel_for_sub_account(sub).await? {
+        let channel = match self.channels.get(sub) {
+            Some(channel) => Some(channel),
+            None => {
+                let found = self.store.channel_for_sub_account(sub).await?;
+                if let Some(channel) = &found {
+                    self.channels.insert(sub.clone(), channel.clone());
+                }
+                found
+            }
+        };
+        match channel {
             Some(channel) if &channel.account_id == account => Ok(channel),
             _ => Err(Error::IllegalSubAccount),
         }
