@@ -142,7 +142,7 @@ impl Platform {
             store: store.clone(),
             messages: MessageService::new(store.clone(), adapter, clock.clone(), wake, lookup_ttl),
             keys: KeyService::new(store.clone(), clock.clone(), lookup_ttl),
-            inbound: InboundService::new(store.clone(), clock.clone()),
+            inbound: InboundService::new(store.clone(), clock.clone(), lookup_ttl),
             meta: Arc::new(MetaWebhookConfig {
                 app_secret: meta.app_secret,
                 verify_token: meta.verify_token,

@@ -55,6 +55,26 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
         entries.insert(key, (value, now + self.ttl));
     }
 
+    /// The remembered value, else what `load` finds (remembered if it found something).
+    pub async fn get_or_load<E, Fut>(
+        &self,
+        key: &K,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<Option<V>, E>
+    where
+        K: Clone,
+        Fut: Future<Output = Result<Option<V>, E>>,
+    {
+        if let Some(value) = self.get(key) {
+            return Ok(Some(value));
+        }
+        let found = load().await?;
+        if let Some(value) = &found {
+            self.insert(key.clone(), value.clone());
+        }
+        Ok(found)
+    }
+
     /// Forgets every entry whose value matches.
     pub fn forget_where(&self, matches: impl Fn(&V) -> bool) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());

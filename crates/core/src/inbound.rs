@@ -4,20 +4,26 @@
 use parley_channels::{
     ChannelEvent, InboundContent, InboundMessage, MediaKind, ProviderStatus, StatusReport,
 };
+use std::sync::Arc;
+
+use chrono::Duration;
 use parley_store::{
-    Direction, InboundOutcome, Message, MessageState, MessageStatus, SharedStore, StatusDetail,
-    StatusTarget,
+    Channel, Direction, InboundOutcome, Message, MessageState, MessageStatus, Receipt, SharedStore,
+    StatusDetail,
 };
 use parley_types::{Msisdn, SharedClock, Umid};
 use serde_json::{Value, json};
 
 use crate::Result;
+use crate::cache::TtlCache;
 use crate::dispatch::provider_failure;
 
 #[derive(Clone)]
 pub struct InboundService {
     store: SharedStore,
     clock: SharedClock,
+    /// Channels by the provider's phone-number id, which every webhook event names.
+    channels: Arc<TtlCache<String, Channel>>,
 }
 
 /// What handling a webhook did, for tests and logs.
@@ -84,14 +90,30 @@ fn status_of(report: &StatusReport) -> MessageStatus {
 }
 
 impl InboundService {
-    pub fn new(store: SharedStore, clock: SharedClock) -> Self {
-        Self { store, clock }
+    pub fn new(store: SharedStore, clock: SharedClock, lookup_ttl: Duration) -> Self {
+        Self {
+            channels: Arc::new(TtlCache::new(lookup_ttl, clock.clone())),
+            store,
+            clock,
+        }
     }
 
-    /// Handles one webhook's events. An error means nothing after it was handled; the
-    /// provider retries the webhook, and what was already stored is deduplicated.
+    async fn channel(&self, phone_number_id: &str) -> Result<Option<Channel>> {
+        let key = phone_number_id.to_owned();
+        Ok(self
+            .channels
+            .get_or_load(&key, || {
+                self.store.channel_by_phone_number_id(phone_number_id)
+            })
+            .await?)
+    }
+
+    /// Handles one webhook's events: user messages one by one, then every receipt in one
+    /// transaction. An error means the webhook was not fully handled; the provider retries
+    /// it, and what was already stored is deduplicated.
     pub async fn handle(&self, events: Vec<ChannelEvent>) -> Result<InboundReport> {
         let mut report = InboundReport::default();
+        let mut receipts = Vec::new();
         for event in events {
             match event {
                 ChannelEvent::Message(message) => match self.message(message).await? {
@@ -99,12 +121,17 @@ impl InboundService {
                     Some(false) => report.duplicates += 1,
                     None => report.ignored += 1,
                 },
-                ChannelEvent::Status(status) => {
-                    if self.status(status).await? {
-                        report.statuses_applied += 1;
-                    } else {
-                        report.ignored += 1;
-                    }
+                ChannelEvent::Status(status) => match self.receipt(status).await? {
+                    Some(receipt) => receipts.push(receipt),
+                    None => report.ignored += 1,
+                },
+            }
+        }
+        if !receipts.is_empty() {
+            for applied in self.store.apply_receipts(&receipts).await? {
+                match applied {
+                    Some(_) => report.statuses_applied += 1,
+                    None => report.ignored += 1,
                 }
             }
         }
@@ -113,11 +140,7 @@ impl InboundService {
 
     /// `Some(true)` stored, `Some(false)` duplicate, `None` for an unknown business number.
     async fn message(&self, inbound: InboundMessage) -> Result<Option<bool>> {
-        let Some(channel) = self
-            .store
-            .channel_by_phone_number_id(&inbound.phone_number_id)
-            .await?
-        else {
+        let Some(channel) = self.channel(&inbound.phone_number_id).await? else {
             tracing::warn!(phone_number_id = %inbound.phone_number_id, "message for an unknown business number");
             return Ok(None);
         };
@@ -160,37 +183,21 @@ impl InboundService {
         }
     }
 
-    async fn status(&self, report: StatusReport) -> Result<bool> {
-        let Some(channel) = self
-            .store
-            .channel_by_phone_number_id(&report.phone_number_id)
-            .await?
-        else {
-            return Ok(false);
+    /// The receipt in the store's terms, or `None` for an unknown business number.
+    async fn receipt(&self, report: StatusReport) -> Result<Option<Receipt>> {
+        let Some(channel) = self.channel(&report.phone_number_id).await? else {
+            return Ok(None);
         };
-        let status = status_of(&report);
-        let wamid = report.provider_message_id.as_str();
-        if self
-            .store
-            .apply_status(channel.id, StatusTarget::Provider(wamid), &status)
-            .await?
-            .is_some()
-        {
-            return Ok(true);
-        }
-        // Not (yet) known by its provider id: a receipt racing the dispatcher's own record,
-        // or a message whose dispatch was interrupted. The echoed umid identifies it.
-        let Some(umid) = report
-            .callback_data
-            .as_deref()
-            .and_then(|d| d.parse::<Umid>().ok())
-        else {
-            return Ok(false);
-        };
-        let applied = self
-            .store
-            .apply_status(channel.id, StatusTarget::Umid(umid, wamid), &status)
-            .await?;
-        Ok(applied.is_some())
+        Ok(Some(Receipt {
+            channel: channel.id,
+            status: status_of(&report),
+            // The umid Parley attached to the send comes back with every receipt; it finds
+            // a message whose provider id Parley has not recorded yet.
+            umid: report
+                .callback_data
+                .as_deref()
+                .and_then(|d| d.parse::<Umid>().ok()),
+            provider_message_id: report.provider_message_id,
+        }))
     }
 }

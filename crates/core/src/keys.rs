@@ -71,20 +71,16 @@ impl KeyService {
             return Err(Error::Unauthorized);
         }
         let hash = hash(bearer);
-        if let Some(principal) = self.known.get(&hash) {
-            return Ok(principal);
-        }
-        let principal = self
-            .store
-            .api_key_by_hash(&hash)
-            .await?
-            .map(|k| Principal {
-                account_id: k.account_id,
-                key_id: k.id,
+        self.known
+            .get_or_load(&hash, || async {
+                let key = self.store.api_key_by_hash(&hash).await?;
+                Ok::<_, Error>(key.map(|k| Principal {
+                    account_id: k.account_id,
+                    key_id: k.id,
+                }))
             })
-            .ok_or(Error::Unauthorized)?;
-        self.known.insert(hash, principal.clone());
-        Ok(principal)
+            .await?
+            .ok_or(Error::Unauthorized)
     }
 
     pub async fn create(

@@ -62,8 +62,19 @@ fn metadata(business: &Business) -> Metadata {
     }
 }
 
-/// The webhook body for one event, updating the phone's view on the way.
-fn webhook_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<String> {
+/// Most receipts one webhook carries. Meta batches receipts that fall due together into
+/// one webhook's `statuses` array, and so does the simulator, which also spares Parley a
+/// transaction per receipt.
+const MAX_STATUSES_PER_WEBHOOK: usize = 100;
+
+/// What one due event adds to a webhook.
+enum Part {
+    Status(StatusWire),
+    Inbound(Box<MessagesValue>),
+}
+
+/// One event in wire terms, updating the phone's view on the way.
+fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Business, Part)> {
     let mut state = inner.state();
     match event {
         Scheduled::Status {
@@ -101,15 +112,7 @@ fn webhook_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<St
                     json!({"billable": false, "pricing_model": "PMP", "type": "free_customer_service", "category": "service"})
                 }),
             };
-            Some(envelope(
-                &business,
-                MessagesValue {
-                    messaging_product: "whatsapp".into(),
-                    metadata: metadata(&business),
-                    statuses: vec![wire],
-                    ..MessagesValue::default()
-                },
-            ))
+            Some((business, Part::Status(wire)))
         }
         Scheduled::Inbound {
             phone_number_id,
@@ -117,21 +120,60 @@ fn webhook_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<St
             message,
         } => {
             let business = state.business(&phone_number_id)?.clone();
-            Some(envelope(
-                &business,
-                MessagesValue {
-                    messaging_product: "whatsapp".into(),
-                    metadata: metadata(&business),
-                    contacts: vec![Contact {
-                        profile: Profile { name: profile_name },
-                        wa_id: message.from.clone(),
-                    }],
-                    messages: vec![*message],
-                    ..MessagesValue::default()
-                },
-            ))
+            let value = MessagesValue {
+                messaging_product: "whatsapp".into(),
+                metadata: metadata(&business),
+                contacts: vec![Contact {
+                    profile: Profile { name: profile_name },
+                    wa_id: message.from.clone(),
+                }],
+                messages: vec![*message],
+                ..MessagesValue::default()
+            };
+            Some((business, Part::Inbound(Box::new(value))))
         }
     }
+}
+
+/// Webhook bodies for due events, in order: each user message alone, consecutive
+/// receipts of one business number together.
+fn webhooks(parts: Vec<(Business, Part)>) -> Vec<String> {
+    let mut bodies = Vec::new();
+    let mut receipts: Option<(Business, Vec<StatusWire>)> = None;
+    let flush = |receipts: &mut Option<(Business, Vec<StatusWire>)>, bodies: &mut Vec<String>| {
+        if let Some((business, statuses)) = receipts.take() {
+            let value = MessagesValue {
+                messaging_product: "whatsapp".into(),
+                metadata: metadata(&business),
+                statuses,
+                ..MessagesValue::default()
+            };
+            bodies.push(envelope(&business, value));
+        }
+    };
+    for (business, part) in parts {
+        match part {
+            Part::Status(wire) => {
+                let joins = receipts.as_ref().is_some_and(|(b, statuses)| {
+                    b.phone_number_id == business.phone_number_id
+                        && statuses.len() < MAX_STATUSES_PER_WEBHOOK
+                });
+                if !joins {
+                    flush(&mut receipts, &mut bodies);
+                    receipts = Some((business, Vec::new()));
+                }
+                if let Some((_, statuses)) = &mut receipts {
+                    statuses.push(wire);
+                }
+            }
+            Part::Inbound(value) => {
+                flush(&mut receipts, &mut bodies);
+                bodies.push(envelope(&business, *value));
+            }
+        }
+    }
+    flush(&mut receipts, &mut bodies);
+    bodies
 }
 
 /// Meta's subscription handshake: the callback must echo `hub.challenge`.
@@ -183,11 +225,11 @@ pub async fn run_once(inner: &Inner) -> PumpReport {
     let mut delivery = inner.delivering.lock().await;
     let now = inner.clock.now();
     let due = inner.state().take_due(now);
-    for event in due {
-        if let Some(body) = webhook_for(inner, event, now) {
-            delivery.queue.push_back(body);
-        }
-    }
+    let parts = due
+        .into_iter()
+        .filter_map(|event| part_for(inner, event, now))
+        .collect();
+    delivery.queue.extend(webhooks(parts));
     let mut report = PumpReport::default();
     if !delivery.queue.is_empty() && !delivery.verified {
         match verify(inner).await {
@@ -216,4 +258,85 @@ pub async fn run_once(inner: &Inner) -> PumpReport {
     }
     report.pending = delivery.queue.len();
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use parley_channel_meta::webhook;
+
+    use super::*;
+
+    fn business(pnid: &str) -> Business {
+        Business {
+            phone_number_id: pnid.into(),
+            display_number: "+15550100001".into(),
+            waba_id: "waba".into(),
+            alias: None,
+        }
+    }
+
+    fn receipt(pnid: &str, n: usize) -> (Business, Part) {
+        let wire = StatusWire {
+            id: format!("wamid.{n}"),
+            status: "delivered".into(),
+            timestamp: "1780000000".into(),
+            recipient_id: "15551230001".into(),
+            ..StatusWire::default()
+        };
+        (business(pnid), Part::Status(wire))
+    }
+
+    fn user_message(pnid: &str) -> (Business, Part) {
+        let value = MessagesValue {
+            messaging_product: "whatsapp".into(),
+            metadata: metadata(&business(pnid)),
+            messages: vec![parley_channel_meta::wire::InboundWire {
+                from: "15551230001".into(),
+                id: "wamid.in".into(),
+                timestamp: "1780000000".into(),
+                kind: "text".into(),
+                text: Some(parley_channel_meta::wire::Text {
+                    body: "hi".into(),
+                    preview_url: false,
+                }),
+                ..Default::default()
+            }],
+            ..MessagesValue::default()
+        };
+        (business(pnid), Part::Inbound(Box::new(value)))
+    }
+
+    /// How many receipts each webhook body carries (0 for a user message).
+    fn receipts_per_webhook(bodies: &[String]) -> Vec<usize> {
+        bodies
+            .iter()
+            .map(|body| {
+                let events = webhook::parse(body.as_bytes()).unwrap();
+                events
+                    .iter()
+                    .filter(|e| matches!(e, parley_channels::ChannelEvent::Status(_)))
+                    .count()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn receipts_due_together_share_a_webhook_and_user_messages_keep_their_place() {
+        let mut parts: Vec<_> = (0..3).map(|n| receipt("pn-1", n)).collect();
+        parts.push(receipt("pn-2", 3));
+        parts.push(user_message("pn-2"));
+        parts.extend((4..6).map(|n| receipt("pn-2", n)));
+        assert_eq!(receipts_per_webhook(&webhooks(parts)), [3, 1, 0, 2]);
+    }
+
+    #[test]
+    fn a_webhook_carries_at_most_the_batch_limit() {
+        let parts = (0..MAX_STATUSES_PER_WEBHOOK + 1)
+            .map(|n| receipt("pn-1", n))
+            .collect();
+        assert_eq!(
+            receipts_per_webhook(&webhooks(parts)),
+            [MAX_STATUSES_PER_WEBHOOK, 1]
+        );
+    }
 }

@@ -7,7 +7,7 @@ use parley_store::rows::{
     MESSAGE_COLUMNS, MessageRow, StatusColumns, StatusRow, from_millis, millis,
 };
 use parley_store::{
-    AcceptOutcome, InboundOutcome, Message, MessageStatus, MessageStore, StatusTarget, StoreError,
+    AcceptOutcome, InboundOutcome, Message, MessageStatus, MessageStore, Receipt, StoreError,
     StoreResult,
 };
 use parley_types::{ChannelId, SubAccountId, Umid};
@@ -82,10 +82,12 @@ fn insert_message<'q>(sql: &'q str, m: &'q Message) -> QueryScalar<'q, Postgres,
 #[derive(Clone, Copy)]
 pub(crate) enum Target<'a> {
     Umid(&'a str),
-    /// (channel id, provider message id)
-    Provider(&'a str, &'a str),
-    /// (channel id, umid): the umid must belong to the channel.
-    ChannelUmid(&'a str, &'a str),
+    /// A provider receipt on a channel: the message with the provider id (`$1`), else the
+    /// message with this umid on the channel (it then gets the provider id).
+    Receipt {
+        channel: &'a str,
+        umid: Option<&'a str>,
+    },
 }
 
 /// Moves the message to the status bound as `$2..$8` (rank `$8`) if that is a step forward,
@@ -110,10 +112,13 @@ fn advance_sql(target: &str) -> String {
 }
 
 static ADVANCE_BY_UMID: LazyLock<String> = LazyLock::new(|| advance_sql("umid = $9"));
-static ADVANCE_BY_PROVIDER_ID: LazyLock<String> =
-    LazyLock::new(|| advance_sql("channel_id = $9 AND provider_message_id = $10"));
-static ADVANCE_BY_CHANNEL_UMID: LazyLock<String> =
-    LazyLock::new(|| advance_sql("channel_id = $9 AND umid = $10"));
+static ADVANCE_BY_RECEIPT: LazyLock<String> = LazyLock::new(|| {
+    advance_sql(
+        "umid = COALESCE( \
+            (SELECT umid FROM messages WHERE channel_id = $9 AND provider_message_id = $1), \
+            (SELECT umid FROM messages WHERE channel_id = $9 AND umid = $10::text))",
+    )
+});
 
 /// One statement, so the status and its history entry change together without a
 /// transaction of their own.
@@ -124,14 +129,9 @@ pub(crate) async fn advance_status<'e, E: PgExecutor<'e>>(
     status: &MessageStatus,
 ) -> StoreResult<Option<Message>> {
     let s = StatusColumns::from(status);
-    let (sql, keys) = match target {
-        Target::Umid(umid) => (&*ADVANCE_BY_UMID, [Some(umid), None]),
-        Target::Provider(channel, wamid) => {
-            (&*ADVANCE_BY_PROVIDER_ID, [Some(channel), Some(wamid)])
-        }
-        Target::ChannelUmid(channel, umid) => {
-            (&*ADVANCE_BY_CHANNEL_UMID, [Some(channel), Some(umid)])
-        }
+    let sql = match target {
+        Target::Umid(_) => &*ADVANCE_BY_UMID,
+        Target::Receipt { .. } => &*ADVANCE_BY_RECEIPT,
     };
     let mut query = sqlx::query_as::<_, MessageRow>(sql)
         .bind(provider_message_id)
@@ -142,9 +142,10 @@ pub(crate) async fn advance_status<'e, E: PgExecutor<'e>>(
         .bind(s.provider_error_code)
         .bind(s.at)
         .bind(s.rank);
-    for key in keys.into_iter().flatten() {
-        query = query.bind(key);
-    }
+    query = match target {
+        Target::Umid(umid) => query.bind(umid),
+        Target::Receipt { channel, umid } => query.bind(channel).bind(umid),
+    };
     query
         .fetch_optional(exec)
         .await
@@ -269,23 +270,20 @@ impl MessageStore for PostgresStore {
         .transpose()
     }
 
-    async fn apply_status(
-        &self,
-        channel: ChannelId,
-        target: StatusTarget<'_>,
-        status: &MessageStatus,
-    ) -> StoreResult<Option<Message>> {
-        let channel = channel.to_string();
-        match target {
-            StatusTarget::Provider(wamid) => {
-                let target = Target::Provider(&channel, wamid);
-                advance_status(&self.pool, target, Some(wamid), status).await
-            }
-            StatusTarget::Umid(umid, wamid) => {
-                let umid = umid.to_string();
-                let target = Target::ChannelUmid(&channel, &umid);
-                advance_status(&self.pool, target, Some(wamid), status).await
-            }
+    async fn apply_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<Option<Message>>> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut applied = Vec::with_capacity(receipts.len());
+        for receipt in receipts {
+            let channel = receipt.channel.to_string();
+            let umid = receipt.umid.map(|u| u.to_string());
+            let target = Target::Receipt {
+                channel: &channel,
+                umid: umid.as_deref(),
+            };
+            let provider_id = Some(receipt.provider_message_id.as_str());
+            applied.push(advance_status(&mut *tx, target, provider_id, &receipt.status).await?);
         }
+        tx.commit().await.map_err(db)?;
+        Ok(applied)
     }
 }

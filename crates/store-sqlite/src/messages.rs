@@ -5,7 +5,7 @@ use parley_store::rows::{
     MESSAGE_COLUMNS, MessageRow, StatusColumns, StatusRow, from_millis, millis,
 };
 use parley_store::{
-    AcceptOutcome, InboundOutcome, Message, MessageStatus, MessageStore, StatusTarget, StoreError,
+    AcceptOutcome, InboundOutcome, Message, MessageStatus, MessageStore, Receipt, StoreError,
     StoreResult,
 };
 use parley_types::{ChannelId, SubAccountId, Umid};
@@ -117,6 +117,42 @@ pub(crate) async fn advance_status(
         insert_history(tx, umid, &s).await?;
     }
     Ok(moved)
+}
+
+/// Moves the message the receipt names (by provider id, else by the echoed umid, which
+/// then gets the provider id) to the receipt's status if that is a step forward, or if its
+/// dispatch was interrupted and the outcome unknown. Yields the moved message.
+async fn apply_receipt(
+    tx: &mut Transaction<'_, Sqlite>,
+    receipt: &Receipt,
+) -> StoreResult<Option<Message>> {
+    let s = StatusColumns::from(&receipt.status);
+    let moved = sqlx::query_as::<_, MessageRow>(&format!(
+        "UPDATE messages SET provider_message_id = COALESCE(provider_message_id, ?1), \
+         state = ?2, detail = ?3, error_code = ?4, error_message = ?5, provider_error_code = ?6, \
+         status_at = ?7, status_rank = ?8 \
+         WHERE umid = COALESCE( \
+             (SELECT umid FROM messages WHERE channel_id = ?9 AND provider_message_id = ?1), \
+             (SELECT umid FROM messages WHERE channel_id = ?9 AND umid = ?10)) \
+           AND (status_rank < ?8 OR (state = 'undelivered' AND provider_message_id IS NULL)) \
+         RETURNING {MESSAGE_COLUMNS}"
+    ))
+    .bind(&receipt.provider_message_id)
+    .bind(s.state)
+    .bind(s.detail)
+    .bind(s.error_code)
+    .bind(&s.error_message)
+    .bind(&s.provider_error_code)
+    .bind(s.at)
+    .bind(s.rank)
+    .bind(receipt.channel.to_string())
+    .bind(receipt.umid.map(|u| u.to_string()))
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db)?;
+    let Some(moved) = moved else { return Ok(None) };
+    insert_history(tx, &moved.umid, &s).await?;
+    moved.into_model().map(Some)
 }
 
 #[async_trait]
@@ -239,41 +275,13 @@ impl MessageStore for SqliteStore {
         .transpose()
     }
 
-    async fn apply_status(
-        &self,
-        channel: ChannelId,
-        target: StatusTarget<'_>,
-        status: &MessageStatus,
-    ) -> StoreResult<Option<Message>> {
+    async fn apply_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<Option<Message>>> {
         let mut tx = self.writer.begin().await.map_err(db)?;
-        let (umid, provider_id): (Option<String>, &str) = match target {
-            StatusTarget::Provider(wamid) => (
-                sqlx::query_scalar(
-                    "SELECT umid FROM messages WHERE channel_id = ? AND provider_message_id = ?",
-                )
-                .bind(channel.to_string())
-                .bind(wamid)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?,
-                wamid,
-            ),
-            StatusTarget::Umid(umid, wamid) => (
-                sqlx::query_scalar("SELECT umid FROM messages WHERE channel_id = ? AND umid = ?")
-                    .bind(channel.to_string())
-                    .bind(umid.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?,
-                wamid,
-            ),
-        };
-        let Some(umid) = umid else { return Ok(None) };
-        if !advance_status(&mut tx, &umid, Some(provider_id), status).await? {
-            return Ok(None);
+        let mut applied = Vec::with_capacity(receipts.len());
+        for receipt in receipts {
+            applied.push(apply_receipt(&mut tx, receipt).await?);
         }
-        let message = message_on(&mut tx, &umid).await?;
         tx.commit().await.map_err(db)?;
-        Ok(Some(message))
+        Ok(applied)
     }
 }

@@ -22,6 +22,7 @@ macro_rules! conformance_suite {
             completing_records_the_provider_id_and_status_history,
             batched_dispatch_records_every_result,
             statuses_only_move_forward,
+            receipts_in_one_batch_apply_in_order,
             interrupted_dispatch_is_reconciled_by_umid,
             inbound_is_stored_once_and_opens_the_window,
             recent_messages_are_per_subaccount_and_newest_first,
@@ -347,6 +348,21 @@ pub async fn batched_dispatch_records_every_result<S: Store>(store: &S) {
     );
 }
 
+fn receipt(sandbox: &Sandbox, wamid: &str, umid: Option<Umid>, status: &MessageStatus) -> Receipt {
+    Receipt {
+        channel: sandbox.channel.id,
+        provider_message_id: wamid.into(),
+        umid,
+        status: status.clone(),
+    }
+}
+
+async fn apply_one<S: Store>(store: &S, receipt: Receipt) -> Option<Message> {
+    let mut applied = store.apply_receipts(&[receipt]).await.unwrap();
+    assert_eq!(applied.len(), 1, "one answer per receipt");
+    applied.pop().unwrap()
+}
+
 pub async fn statuses_only_move_forward<S: Store>(store: &S) {
     let sandbox = seeded(store).await;
     let m = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
@@ -355,42 +371,77 @@ pub async fn statuses_only_move_forward<S: Store>(store: &S) {
         .complete_dispatch(m.umid, &sent("wamid.1", t0()))
         .await
         .unwrap();
-    let target = StatusTarget::Provider("wamid.1");
-    let channel = sandbox.channel.id;
     let read = MessageStatus::new(MessageState::Read, t0() + Duration::seconds(3));
     let delivered = MessageStatus::new(MessageState::Delivered, t0() + Duration::seconds(2))
         .with_detail(StatusDetail::DeliveredToRecipient);
-    let updated = store
-        .apply_status(channel, target, &read)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(updated.status, read);
-    assert!(
-        store
-            .apply_status(channel, target, &delivered)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        store
-            .apply_status(channel, target, &read)
-            .await
-            .unwrap()
-            .is_none(),
-        "duplicate"
-    );
-    let unknown = StatusTarget::Provider("wamid.unknown");
-    assert!(
-        store
-            .apply_status(channel, unknown, &read)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    let updated = apply_one(store, receipt(&sandbox, "wamid.1", None, &read)).await;
+    assert_eq!(updated.unwrap().status, read);
+    let late = apply_one(store, receipt(&sandbox, "wamid.1", None, &delivered)).await;
+    assert!(late.is_none(), "a late delivered does not undo read");
+    let again = apply_one(store, receipt(&sandbox, "wamid.1", None, &read)).await;
+    assert!(again.is_none(), "duplicate");
+    let unknown = apply_one(store, receipt(&sandbox, "wamid.unknown", None, &read)).await;
+    assert!(unknown.is_none());
     assert_eq!(store.message(m.umid).await.unwrap().unwrap().status, read);
     assert_eq!(store.status_history(m.umid).await.unwrap().len(), 3);
+}
+
+pub async fn receipts_in_one_batch_apply_in_order<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let a = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    let b = accept_one(store, outbound(&sandbox, "+15551230002", None, t0())).await;
+    claim(store, t0()).await;
+    store
+        .complete_dispatches(&[
+            (a.umid, sent("wamid.a", t0())),
+            (b.umid, sent("wamid.b", t0())),
+        ])
+        .await
+        .unwrap();
+    let at = |s| t0() + Duration::seconds(s);
+    let delivered = MessageStatus::new(MessageState::Delivered, at(1))
+        .with_detail(StatusDetail::DeliveredToRecipient);
+    let read = MessageStatus::new(MessageState::Read, at(2));
+    let applied = store
+        .apply_receipts(&[
+            receipt(&sandbox, "wamid.a", None, &delivered),
+            receipt(&sandbox, "wamid.unknown", None, &delivered),
+            receipt(&sandbox, "wamid.a", None, &read),
+            receipt(&sandbox, "wamid.b", None, &read),
+            receipt(&sandbox, "wamid.b", None, &delivered),
+        ])
+        .await
+        .unwrap();
+    let states: Vec<_> = applied
+        .iter()
+        .map(|m| m.as_ref().map(|m| (m.umid, m.status.state)))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            Some((a.umid, MessageState::Delivered)),
+            None,
+            Some((a.umid, MessageState::Read)),
+            Some((b.umid, MessageState::Read)),
+            None,
+        ]
+    );
+    let history: Vec<_> = store
+        .status_history(a.umid)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.state)
+        .collect();
+    assert_eq!(
+        history,
+        [
+            MessageState::Queued,
+            MessageState::Sent,
+            MessageState::Delivered,
+            MessageState::Read
+        ]
+    );
 }
 
 pub async fn interrupted_dispatch_is_reconciled_by_umid<S: Store>(store: &S) {
@@ -406,14 +457,31 @@ pub async fn interrupted_dispatch_is_reconciled_by_umid<S: Store>(store: &S) {
         .unwrap();
     let delivered = MessageStatus::new(MessageState::Delivered, t0() + Duration::seconds(1))
         .with_detail(StatusDetail::DeliveredToRecipient);
-    let target = StatusTarget::Umid(m.umid, "wamid.late");
-    let updated = store
-        .apply_status(sandbox.channel.id, target, &delivered)
-        .await
-        .unwrap()
-        .unwrap();
+    let by_wamid_only = apply_one(store, receipt(&sandbox, "wamid.late", None, &delivered)).await;
+    assert!(by_wamid_only.is_none(), "Parley never learnt this wamid");
+    let foreign = Receipt {
+        channel: ChannelId::new(),
+        ..receipt(&sandbox, "wamid.late", Some(m.umid), &delivered)
+    };
+    assert!(
+        apply_one(store, foreign).await.is_none(),
+        "another channel's umid"
+    );
+    let updated = apply_one(
+        store,
+        receipt(&sandbox, "wamid.late", Some(m.umid), &delivered),
+    )
+    .await
+    .unwrap();
     assert_eq!(updated.status, delivered);
     assert_eq!(updated.provider_message_id.as_deref(), Some("wamid.late"));
+    let read = MessageStatus::new(MessageState::Read, t0() + Duration::seconds(2));
+    let later = apply_one(store, receipt(&sandbox, "wamid.late", None, &read)).await;
+    assert_eq!(
+        later.unwrap().status,
+        read,
+        "found by the attached wamid from now on"
+    );
 }
 
 pub async fn inbound_is_stored_once_and_opens_the_window<S: Store>(store: &S) {

@@ -152,11 +152,15 @@ pub enum DispatchResult {
     Failed { status: MessageStatus },
 }
 
-/// Which message a provider receipt is about.
-#[derive(Debug, Clone, Copy)]
-pub enum StatusTarget<'a> {
-    Provider(&'a str),
-    /// Used when Parley crashed between handing a message to Meta and learning its id:
-    /// the provider echoes the umid back, so the message is matched and its id attached.
-    Umid(Umid, &'a str),
+/// A provider's receipt for one outbound message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub channel: ChannelId,
+    /// The provider's id for the message (Meta's wamid): how the message is found.
+    pub provider_message_id: String,
+    /// The umid the provider echoed back, if any. It finds a message whose provider id
+    /// Parley has not recorded yet (the receipt overtook the dispatcher's own record, or a
+    /// crash interrupted the dispatch), and the provider id is then attached to it.
+    pub umid: Option<Umid>,
+    pub status: MessageStatus,
 }

@@ -68,15 +68,10 @@ pub trait MessageStore: Send + Sync {
         channel: ChannelId,
         msisdn: &str,
     ) -> StoreResult<Option<DateTime<Utc>>>;
-    /// Applies a provider receipt if it moves the message forward (see
-    /// [`MessageStatus::rank`]); returns the updated message, or `None` when the receipt
-    /// was stale, duplicated or about an unknown message.
-    async fn apply_status(
-        &self,
-        channel: ChannelId,
-        target: StatusTarget<'_>,
-        status: &MessageStatus,
-    ) -> StoreResult<Option<Message>>;
+    /// Applies provider receipts, in order and in one transaction; each moves its message
+    /// only forward (see [`MessageStatus::rank`]). Yields, per receipt, the updated
+    /// message, or `None` when the receipt was stale, duplicated or about an unknown message.
+    async fn apply_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<Option<Message>>>;
 }
 
 #[async_trait]

@@ -62,16 +62,10 @@ impl MessageService {
 
     /// The subaccount's WhatsApp channel, if the subaccount is the caller's.
     async fn channel_of(&self, account: &AccountId, sub: &SubAccountId) -> Result<Channel> {
-        let channel = match self.channels.get(sub) {
-            Some(channel) => Some(channel),
-            None => {
-                let found = self.store.channel_for_sub_account(sub).await?;
-                if let Some(channel) = &found {
-                    self.channels.insert(sub.clone(), channel.clone());
-                }
-                found
-            }
-        };
+        let channel = self
+            .channels
+            .get_or_load(sub, || self.store.channel_for_sub_account(sub))
+            .await?;
         match channel {
             Some(channel) if &channel.account_id == account => Ok(channel),
             _ => Err(Error::IllegalSubAccount),
