@@ -1,4 +1,4 @@
-use std::sync::LazyLock;
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,39 +9,20 @@ use sqlx::PgConnection;
 
 use crate::messages::{Target, advance_status, message_on};
 use crate::{PostgresStore, db};
+use parley_store::rows::ADVANCE_LANE;
 
-/// Leases up to `$3` due queue heads until `$2` and returns their messages, oldest first.
-/// A head is the oldest queued message of its (channel, recipient); rows another node is
-/// claiming right now are skipped, not waited for, and rechecked once their lock is free,
-/// so two nodes never lease the same message and never a message behind an unfinished one.
-/// The messages are `LEFT JOIN`ed so a queued row without its message fails loudly
-/// instead of staying leased unseen.
-static CLAIM: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "WITH due AS ( \
-            SELECT q.seq FROM dispatch_queue q \
-            WHERE q.handed_off_at IS NULL AND q.next_attempt_at <= $1 \
-              AND (q.lease_until IS NULL OR q.lease_until <= $1) \
-              AND NOT EXISTS (SELECT 1 FROM dispatch_queue p \
-                  WHERE p.channel_id = q.channel_id AND p.msisdn = q.msisdn AND p.seq < q.seq) \
-            ORDER BY q.seq LIMIT $3 \
-            FOR UPDATE OF q SKIP LOCKED), \
-         claimed AS ( \
-            UPDATE dispatch_queue d SET lease_until = $2, attempts = d.attempts + 1 \
-            FROM due WHERE d.seq = due.seq \
-            RETURNING d.seq AS claim_seq, d.umid AS claim_umid, d.attempts AS claim_attempts) \
-         SELECT claim_attempts, {MESSAGE_COLUMNS} \
-         FROM claimed LEFT JOIN messages ON messages.umid = claimed.claim_umid \
-         ORDER BY claim_seq"
-    )
-});
-
-#[derive(sqlx::FromRow)]
-struct ClaimRow {
-    claim_attempts: i32,
-    #[sqlx(flatten)]
-    message: MessageRow,
-}
+/// Leases up to `$3` due lanes until `$2` and returns their heads, oldest first. Lanes
+/// another node is claiming right now are skipped, not waited for; a lane that changed
+/// since the statement began is rechecked in its latest version, head included, so two
+/// nodes never lease the same lane and a lane has one message in flight at a time.
+const CLAIM: &str = "UPDATE dispatch_lanes l SET lease_until = $2, attempts = l.attempts + 1 \
+    FROM (SELECT channel_id, msisdn FROM dispatch_lanes \
+          WHERE ready_at <= $1 AND handed_off_at IS NULL \
+            AND (lease_until IS NULL OR lease_until <= $1) \
+          ORDER BY ready_at LIMIT $3 \
+          FOR UPDATE SKIP LOCKED) due \
+    WHERE l.channel_id = due.channel_id AND l.msisdn = due.msisdn \
+    RETURNING l.ready_at, l.head_umid, l.attempts";
 
 /// One message's dispatch result, inside the caller's transaction.
 async fn complete_in(
@@ -50,6 +31,13 @@ async fn complete_in(
     result: &DispatchResult,
 ) -> StoreResult<Message> {
     let key = umid.to_string();
+    // Lock the lane before anything else: an accept adding to this lane right now holds
+    // the lock until it commits, and the lane's next message is then read after it.
+    sqlx::query("SELECT 1 FROM dispatch_lanes WHERE head_umid = $1 FOR UPDATE")
+        .bind(&key)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
     let (provider_id, status) = match result {
         DispatchResult::Sent {
             provider_message_id,
@@ -73,6 +61,11 @@ async fn complete_in(
         .execute(&mut *conn)
         .await
         .map_err(db)?;
+    sqlx::query(ADVANCE_LANE)
+        .bind(&key)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
     let message = match moved {
         Some(message) => message,
         None => message_on(&mut *conn, &key).await?,
@@ -88,22 +81,35 @@ impl DispatchStore for PostgresStore {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<DispatchJob>> {
-        // One statement: the leases commit with it, and the row locks are held for no
-        // round trip longer than the statement itself.
-        sqlx::query_as::<_, ClaimRow>(&CLAIM)
+        let mut claimed: Vec<(i64, String, i32)> = sqlx::query_as(CLAIM)
             .bind(millis(now))
             .bind(millis(lease_until))
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await
-            .map_err(db)?
+            .map_err(db)?;
+        claimed.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        // Read after the leases committed, so a head accepted a moment ago is visible.
+        let heads: Vec<&str> = claimed.iter().map(|c| c.1.as_str()).collect();
+        let mut messages: HashMap<String, Message> = sqlx::query_as::<_, MessageRow>(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE umid = ANY($1)"
+        ))
+        .bind(&heads)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(|row| row.into_model().map(|m| (m.umid.to_string(), m)))
+        .collect::<StoreResult<_>>()?;
+        claimed
             .into_iter()
-            .map(|row| {
+            .map(|(_, umid, attempts)| {
                 Ok(DispatchJob {
-                    message: row.message.into_model()?,
-                    attempts: u32::try_from(row.claim_attempts).map_err(|_| {
-                        StoreError::Corrupt(format!("attempts {}", row.claim_attempts))
+                    message: messages.remove(&umid).ok_or_else(|| {
+                        StoreError::Corrupt(format!("queued message {umid} missing"))
                     })?,
+                    attempts: u32::try_from(attempts)
+                        .map_err(|_| StoreError::Corrupt(format!("attempts {attempts}")))?,
                 })
             })
             .collect()
@@ -111,7 +117,7 @@ impl DispatchStore for PostgresStore {
 
     async fn mark_handed_off(&self, umids: &[Umid], at: DateTime<Utc>) -> StoreResult<()> {
         let keys: Vec<String> = umids.iter().map(Umid::to_string).collect();
-        sqlx::query("UPDATE dispatch_queue SET handed_off_at = $1 WHERE umid = ANY($2)")
+        sqlx::query("UPDATE dispatch_lanes SET handed_off_at = $1 WHERE head_umid = ANY($2)")
             .bind(millis(at))
             .bind(&keys)
             .execute(&self.pool)
@@ -137,9 +143,8 @@ impl DispatchStore for PostgresStore {
 
     async fn retry_dispatch(&self, umid: Umid, next_attempt_at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE dispatch_queue \
-             SET handed_off_at = NULL, lease_until = NULL, next_attempt_at = $1 \
-             WHERE umid = $2",
+            "UPDATE dispatch_lanes SET handed_off_at = NULL, lease_until = NULL, ready_at = $1 \
+             WHERE head_umid = $2",
         )
         .bind(millis(next_attempt_at))
         .bind(umid.to_string())
@@ -151,8 +156,8 @@ impl DispatchStore for PostgresStore {
 
     async fn interrupted_dispatches(&self, now: DateTime<Utc>) -> StoreResult<Vec<Umid>> {
         let umids: Vec<String> = sqlx::query_scalar(
-            "SELECT umid FROM dispatch_queue \
-             WHERE handed_off_at IS NOT NULL AND lease_until <= $1 ORDER BY seq",
+            "SELECT head_umid FROM dispatch_lanes \
+             WHERE handed_off_at IS NOT NULL AND lease_until <= $1 ORDER BY ready_at",
         )
         .bind(millis(now))
         .fetch_all(&self.pool)

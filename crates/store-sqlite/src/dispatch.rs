@@ -7,6 +7,7 @@ use sqlx::{Sqlite, Transaction};
 
 use crate::messages::{advance_status, message_on};
 use crate::{SqliteStore, db};
+use parley_store::rows::ADVANCE_LANE;
 
 fn umid_list(umids: &[Umid]) -> StoreResult<String> {
     serde_json::to_string(&umids.iter().map(Umid::to_string).collect::<Vec<_>>())
@@ -43,6 +44,11 @@ async fn complete_in(
         .execute(&mut **tx)
         .await
         .map_err(db)?;
+    sqlx::query(ADVANCE_LANE)
+        .bind(&key)
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
     message_on(tx, &key).await
 }
 
@@ -55,16 +61,15 @@ impl DispatchStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<DispatchJob>> {
         let mut tx = self.writer.begin().await.map_err(db)?;
+        // Due lanes in the order they became ready, each with its head.
         let mut claimed: Vec<(i64, String, i64)> = sqlx::query_as(
-            "UPDATE dispatch_queue SET lease_until = ?2, attempts = attempts + 1 \
-             WHERE seq IN ( \
-                SELECT q.seq FROM dispatch_queue q \
-                WHERE q.handed_off_at IS NULL AND q.next_attempt_at <= ?1 \
-                  AND (q.lease_until IS NULL OR q.lease_until <= ?1) \
-                  AND NOT EXISTS (SELECT 1 FROM dispatch_queue p \
-                      WHERE p.channel_id = q.channel_id AND p.msisdn = q.msisdn AND p.seq < q.seq) \
-                ORDER BY q.seq LIMIT ?3) \
-             RETURNING seq, umid, attempts",
+            "UPDATE dispatch_lanes SET lease_until = ?2, attempts = attempts + 1 \
+             WHERE rowid IN ( \
+                SELECT rowid FROM dispatch_lanes \
+                WHERE ready_at <= ?1 AND handed_off_at IS NULL \
+                  AND (lease_until IS NULL OR lease_until <= ?1) \
+                ORDER BY ready_at LIMIT ?3) \
+             RETURNING ready_at, head_umid, attempts",
         )
         .bind(millis(now))
         .bind(millis(lease_until))
@@ -72,7 +77,7 @@ impl DispatchStore for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
-        claimed.sort_unstable_by_key(|c| c.0);
+        claimed.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         let umids = serde_json::to_string(&claimed.iter().map(|c| &c.1).collect::<Vec<_>>())
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let rows = sqlx::query_as::<_, MessageRow>(&format!(
@@ -104,7 +109,8 @@ impl DispatchStore for SqliteStore {
 
     async fn mark_handed_off(&self, umids: &[Umid], at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE dispatch_queue SET handed_off_at = ? WHERE umid IN (SELECT value FROM json_each(?))",
+            "UPDATE dispatch_lanes SET handed_off_at = ? \
+             WHERE head_umid IN (SELECT value FROM json_each(?))",
         )
         .bind(millis(at))
         .bind(umid_list(umids)?)
@@ -131,8 +137,8 @@ impl DispatchStore for SqliteStore {
 
     async fn retry_dispatch(&self, umid: Umid, next_attempt_at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE dispatch_queue SET handed_off_at = NULL, lease_until = NULL, next_attempt_at = ? \
-             WHERE umid = ?",
+            "UPDATE dispatch_lanes SET handed_off_at = NULL, lease_until = NULL, ready_at = ? \
+             WHERE head_umid = ?",
         )
         .bind(millis(next_attempt_at))
         .bind(umid.to_string())
@@ -144,8 +150,8 @@ impl DispatchStore for SqliteStore {
 
     async fn interrupted_dispatches(&self, now: DateTime<Utc>) -> StoreResult<Vec<Umid>> {
         let umids: Vec<String> = sqlx::query_scalar(
-            "SELECT umid FROM dispatch_queue \
-             WHERE handed_off_at IS NOT NULL AND lease_until <= ? ORDER BY seq",
+            "SELECT head_umid FROM dispatch_lanes \
+             WHERE handed_off_at IS NOT NULL AND lease_until <= ? ORDER BY ready_at",
         )
         .bind(millis(now))
         .fetch_all(&self.reader)

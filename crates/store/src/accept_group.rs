@@ -57,6 +57,11 @@ where
             .execute(&mut *conn)
             .await
             .map_err(db_error)?;
+        let Statement { sql, args } = open_lanes::<DB>(&new)?;
+        sqlx::query_with::<DB, _>(&sql, args)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
     }
     let mut first = HashMap::new();
     if !repeated.is_empty() {
@@ -246,6 +251,39 @@ where
             .bind(millis(m.created_at))?;
         Ok(())
     })?;
+    Ok(query)
+}
+
+/// Makes each message's lane (channel and recipient) ready, unless it already waits for an
+/// earlier message. On PostgreSQL the upsert locks the lane row, so a worker finishing the
+/// lane's last message at the same moment (it locks the lane first too) either sees this
+/// message or runs after this transaction and leaves the lane ready for it.
+fn open_lanes<'q, DB>(messages: &[&Message]) -> StoreResult<Statement<'q, DB>>
+where
+    DB: Database,
+    for<'a> String: Encode<'a, DB> + Type<DB>,
+    for<'a> i64: Encode<'a, DB> + Type<DB>,
+{
+    // One row per lane: an upsert may not touch the same row twice in one statement.
+    let mut seen = HashSet::new();
+    let lanes: Vec<&&Message> = messages
+        .iter()
+        .filter(|m| seen.insert((m.channel_id, m.msisdn.as_str())))
+        .collect();
+    let mut query =
+        Statement::new("INSERT INTO dispatch_lanes (channel_id, msisdn, head_umid, ready_at)");
+    query.values(&lanes, |row, m| {
+        row.bind(m.channel_id.to_string())?
+            .bind(m.msisdn.clone())?
+            .bind(m.umid.to_string())?
+            .bind(millis(m.created_at))?;
+        Ok(())
+    })?;
+    query.push(
+        " ON CONFLICT (channel_id, msisdn) DO UPDATE \
+         SET head_umid = COALESCE(dispatch_lanes.head_umid, excluded.head_umid), \
+             ready_at = COALESCE(dispatch_lanes.ready_at, excluded.ready_at)",
+    );
     Ok(query)
 }
 

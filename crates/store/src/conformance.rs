@@ -16,6 +16,7 @@ macro_rules! conformance_suite {
             api_keys_are_found_by_hash_until_revoked,
             accept_is_idempotent_on_client_message_id,
             dispatch_keeps_per_recipient_order,
+            an_emptied_lane_reopens_and_a_repeated_completion_changes_nothing,
             claimed_work_is_leased,
             handed_off_work_is_reported_interrupted_after_its_lease,
             retried_work_waits_for_its_time,
@@ -210,6 +211,37 @@ pub async fn dispatch_keeps_per_recipient_order<S: Store>(store: &S) {
         .unwrap();
     let later = now + Duration::seconds(31);
     assert_eq!(claim(store, later).await, vec![a2.umid, b1.umid]);
+}
+
+pub async fn an_emptied_lane_reopens_and_a_repeated_completion_changes_nothing<S: Store>(
+    store: &S,
+) {
+    let sandbox = seeded(store).await;
+    let first = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    assert_eq!(claim(store, t0()).await, vec![first.umid]);
+    for _ in 0..2 {
+        store
+            .complete_dispatch(first.umid, &sent("wamid.1", t0()))
+            .await
+            .unwrap();
+    }
+    assert!(claim(store, t0()).await.is_empty(), "nothing left to send");
+    assert_eq!(store.dispatch_backlog().await.unwrap(), 0);
+
+    let next = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    let behind = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    assert_eq!(claim(store, t0()).await, vec![next.umid]);
+    // Completing the first message again must not move the lane past `next`.
+    store
+        .complete_dispatch(first.umid, &sent("wamid.1", t0()))
+        .await
+        .unwrap();
+    assert!(claim(store, t0()).await.is_empty(), "`next` is still in flight");
+    store
+        .complete_dispatch(next.umid, &sent("wamid.2", t0()))
+        .await
+        .unwrap();
+    assert_eq!(claim(store, t0()).await, vec![behind.umid]);
 }
 
 pub async fn claimed_work_is_leased<S: Store>(store: &S) {
