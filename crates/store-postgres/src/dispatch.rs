@@ -8,7 +8,7 @@ use parley_types::Umid;
 use sqlx::PgConnection;
 
 use crate::messages::{Target, advance_status, message_on};
-use crate::{PostgresStore, db};
+use crate::{PostgresStore, db, retrying};
 use parley_store::rows::ADVANCE_LANE;
 
 /// Leases up to `$3` due lanes until `$2` and returns their heads, oldest first. Lanes
@@ -24,6 +24,41 @@ const CLAIM: &str = "UPDATE dispatch_lanes l SET lease_until = $2, attempts = l.
     WHERE l.channel_id = due.channel_id AND l.msisdn = due.msisdn \
     RETURNING l.ready_at, l.head_umid, l.attempts";
 
+/// Locks the lanes whose heads these are, in one order shared by every transaction that
+/// locks several lanes (accepts lock theirs in the same order). Done first: an accept
+/// adding to such a lane right now holds the lock until it commits, so the lane's next
+/// message is read after it.
+async fn lock_lanes(conn: &mut PgConnection, heads: &[String]) -> StoreResult<()> {
+    sqlx::query(
+        "SELECT 1 FROM dispatch_lanes WHERE head_umid = ANY($1) \
+         ORDER BY channel_id COLLATE \"C\", msisdn COLLATE \"C\" FOR UPDATE",
+    )
+    .bind(heads)
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Records dispatch results in one transaction, locking their lanes first and their
+/// messages in umid order.
+async fn complete_all(
+    store: &PostgresStore,
+    results: &[(Umid, &DispatchResult)],
+) -> StoreResult<Vec<Message>> {
+    let mut ordered: Vec<&(Umid, &DispatchResult)> = results.iter().collect();
+    ordered.sort_unstable_by_key(|(umid, _)| *umid);
+    let heads: Vec<String> = ordered.iter().map(|(umid, _)| umid.to_string()).collect();
+    let mut tx = store.pool.begin().await.map_err(db)?;
+    lock_lanes(&mut tx, &heads).await?;
+    let mut messages = Vec::with_capacity(ordered.len());
+    for (umid, result) in ordered {
+        messages.push(complete_in(&mut tx, *umid, result).await?);
+    }
+    tx.commit().await.map_err(db)?;
+    Ok(messages)
+}
+
 /// One message's dispatch result, inside the caller's transaction.
 async fn complete_in(
     conn: &mut PgConnection,
@@ -31,13 +66,6 @@ async fn complete_in(
     result: &DispatchResult,
 ) -> StoreResult<Message> {
     let key = umid.to_string();
-    // Lock the lane before anything else: an accept adding to this lane right now holds
-    // the lock until it commits, and the lane's next message is then read after it.
-    sqlx::query("SELECT 1 FROM dispatch_lanes WHERE head_umid = $1 FOR UPDATE")
-        .bind(&key)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
     let (provider_id, status) = match result {
         DispatchResult::Sent {
             provider_message_id,
@@ -117,28 +145,32 @@ impl DispatchStore for PostgresStore {
 
     async fn mark_handed_off(&self, umids: &[Umid], at: DateTime<Utc>) -> StoreResult<()> {
         let keys: Vec<String> = umids.iter().map(Umid::to_string).collect();
-        sqlx::query("UPDATE dispatch_lanes SET handed_off_at = $1 WHERE head_umid = ANY($2)")
-            .bind(millis(at))
-            .bind(&keys)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
+        // The lanes are locked in the shared order (see `lock_lanes`).
+        sqlx::query(
+            "UPDATE dispatch_lanes l SET handed_off_at = $1 \
+             FROM (SELECT channel_id, msisdn FROM dispatch_lanes WHERE head_umid = ANY($2) \
+                   ORDER BY channel_id COLLATE \"C\", msisdn COLLATE \"C\" FOR UPDATE) locked \
+             WHERE l.channel_id = locked.channel_id AND l.msisdn = locked.msisdn",
+        )
+        .bind(millis(at))
+        .bind(&keys)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
         Ok(())
     }
 
     async fn complete_dispatch(&self, umid: Umid, result: &DispatchResult) -> StoreResult<Message> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let message = complete_in(&mut tx, umid, result).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(message)
+        let one = [(umid, result)];
+        let mut done = retrying(|| complete_all(self, &one)).await?;
+        done.pop()
+            .ok_or_else(|| StoreError::Corrupt(format!("message {umid} not completed")))
     }
 
     async fn complete_dispatches(&self, results: &[(Umid, DispatchResult)]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        for (umid, result) in results {
-            complete_in(&mut tx, *umid, result).await?;
-        }
-        tx.commit().await.map_err(db)
+        let results: Vec<(Umid, &DispatchResult)> = results.iter().map(|(u, r)| (*u, r)).collect();
+        retrying(|| complete_all(self, &results)).await?;
+        Ok(())
     }
 
     async fn retry_dispatch(&self, umid: Umid, next_attempt_at: DateTime<Utc>) -> StoreResult<()> {

@@ -73,8 +73,67 @@ impl Store for PostgresStore {
     }
 }
 
+/// Tries of a write transaction that keeps losing races before its error stands.
+const CONTENTION_TRIES: usize = 4;
+
+/// Runs a write transaction again when PostgreSQL rolled it back for losing a race (one
+/// side of a deadlock). Transactions lock lanes in one order to make that rare; rows
+/// locked by receipts and by dispatch results cannot always be, and this covers the rest.
+pub(crate) async fn retrying<T, Fut>(mut attempt: impl FnMut() -> Fut) -> StoreResult<T>
+where
+    Fut: Future<Output = StoreResult<T>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(StoreError::Contention(_)) if tries < CONTENTION_TRIES => tries += 1,
+            outcome => return outcome,
+        }
+    }
+}
+
 fn unavailable(e: sqlx::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
 pub(crate) use parley_store::rows::db_error as db;
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn lost_races_are_run_again_a_few_times_and_other_errors_at_once() {
+        let tries = Cell::new(0);
+        let won = retrying(|| async {
+            tries.set(tries.get() + 1);
+            if tries.get() < 3 {
+                Err(StoreError::Contention("deadlock detected".into()))
+            } else {
+                Ok(tries.get())
+            }
+        })
+        .await;
+        assert_eq!(won.unwrap(), 3);
+
+        tries.set(0);
+        let lost: StoreResult<()> = retrying(|| async {
+            tries.set(tries.get() + 1);
+            Err(StoreError::Contention("deadlock detected".into()))
+        })
+        .await;
+        assert!(matches!(lost, Err(StoreError::Contention(_))));
+        assert_eq!(tries.get(), CONTENTION_TRIES);
+
+        tries.set(0);
+        let refused: StoreResult<()> = retrying(|| async {
+            tries.set(tries.get() + 1);
+            Err(StoreError::Unavailable("connection refused".into()))
+        })
+        .await;
+        assert!(matches!(refused, Err(StoreError::Unavailable(_))));
+        assert_eq!(tries.get(), 1);
+    }
+}

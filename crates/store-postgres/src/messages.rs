@@ -15,7 +15,7 @@ use sqlx::postgres::PgArguments;
 use sqlx::query::QueryScalar;
 use sqlx::{PgExecutor, Postgres};
 
-use crate::{PostgresStore, db};
+use crate::{PostgresStore, db, retrying};
 
 /// The columns of [`StatusRow`], as stored in `messages` and `message_statuses`.
 const STATUS_COLUMNS: &str =
@@ -169,10 +169,13 @@ pub(crate) async fn message_on<'e, E: PgExecutor<'e>>(exec: E, umid: &str) -> St
 #[async_trait]
 impl MessageStore for PostgresStore {
     async fn accept_outbound(&self, messages: &[Message]) -> StoreResult<Vec<AcceptOutcome>> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let outcomes = accept_group::<Postgres>(&mut tx, messages).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(outcomes)
+        retrying(|| async {
+            let mut tx = self.pool.begin().await.map_err(db)?;
+            let outcomes = accept_group::<Postgres>(&mut tx, messages).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(outcomes)
+        })
+        .await
     }
 
     async fn message(&self, umid: Umid) -> StoreResult<Option<Message>> {
@@ -271,6 +274,12 @@ impl MessageStore for PostgresStore {
     }
 
     async fn apply_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<Option<Message>>> {
+        retrying(|| self.apply_receipts_once(receipts)).await
+    }
+}
+
+impl PostgresStore {
+    async fn apply_receipts_once(&self, receipts: &[Receipt]) -> StoreResult<Vec<Option<Message>>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         let mut applied = Vec::with_capacity(receipts.len());
         for receipt in receipts {

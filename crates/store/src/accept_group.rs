@@ -264,12 +264,15 @@ where
     for<'a> String: Encode<'a, DB> + Type<DB>,
     for<'a> i64: Encode<'a, DB> + Type<DB>,
 {
-    // One row per lane: an upsert may not touch the same row twice in one statement.
+    // One row per lane (an upsert may not touch a row twice in one statement), the first
+    // message of each, in the order every transaction locks lanes in: (channel, recipient),
+    // compared bytewise (PostgreSQL sorts them `COLLATE "C"` to match).
     let mut seen = HashSet::new();
-    let lanes: Vec<&&Message> = messages
+    let mut lanes: Vec<&&Message> = messages
         .iter()
         .filter(|m| seen.insert((m.channel_id, m.msisdn.as_str())))
         .collect();
+    lanes.sort_by_cached_key(|m| (m.channel_id.to_string(), m.msisdn.clone()));
     let mut query =
         Statement::new("INSERT INTO dispatch_lanes (channel_id, msisdn, head_umid, ready_at)");
     query.values(&lanes, |row, m| {

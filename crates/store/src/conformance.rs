@@ -236,7 +236,10 @@ pub async fn an_emptied_lane_reopens_and_a_repeated_completion_changes_nothing<S
         .complete_dispatch(first.umid, &sent("wamid.1", t0()))
         .await
         .unwrap();
-    assert!(claim(store, t0()).await.is_empty(), "`next` is still in flight");
+    assert!(
+        claim(store, t0()).await.is_empty(),
+        "`next` is still in flight"
+    );
     store
         .complete_dispatch(next.umid, &sent("wamid.2", t0()))
         .await

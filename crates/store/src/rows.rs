@@ -10,11 +10,16 @@ use crate::{
 };
 
 /// Maps a driver error into the store's closed set. A broken constraint is the caller's
-/// request clashing with stored data (retrying cannot help); decoding failures are corrupt
-/// rows; everything else is the database being unreachable or refusing for now.
+/// request clashing with stored data (retrying cannot help); a transaction that lost a race
+/// may simply run again; decoding failures are corrupt rows; everything else is the
+/// database being unreachable or refusing for now.
 pub fn db_error(e: sqlx::Error) -> StoreError {
     use sqlx::error::ErrorKind;
     match &e {
+        // PostgreSQL's deadlock_detected and serialization_failure.
+        sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40P01" | "40001")) => {
+            StoreError::Contention(d.to_string())
+        }
         sqlx::Error::Database(d) => match d.kind() {
             ErrorKind::UniqueViolation
             | ErrorKind::ForeignKeyViolation
