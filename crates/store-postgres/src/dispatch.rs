@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,7 +10,7 @@ use sqlx::PgConnection;
 
 use crate::messages::{Target, advance_status, message_on};
 use crate::{PostgresStore, db, retrying};
-use parley_store::rows::ADVANCE_LANE;
+use parley_store::rows::advance_lanes_sql;
 
 /// Leases up to `$3` due lanes until `$2` and returns their heads, oldest first. Lanes
 /// another node is claiming right now are skipped, not waited for; a lane that changed
@@ -24,47 +25,61 @@ const CLAIM: &str = "UPDATE dispatch_lanes l SET lease_until = $2, attempts = l.
     WHERE l.channel_id = due.channel_id AND l.msisdn = due.msisdn \
     RETURNING l.ready_at, l.head_umid, l.attempts";
 
-/// Locks the lanes whose heads these are, in one order shared by every transaction that
-/// locks several lanes (accepts lock theirs in the same order). Done first: an accept
-/// adding to such a lane right now holds the lock until it commits, so the lane's next
-/// message is read after it.
-async fn lock_lanes(conn: &mut PgConnection, heads: &[String]) -> StoreResult<()> {
+static ADVANCE_LANES: LazyLock<String> = LazyLock::new(|| advance_lanes_sql("= ANY($1)"));
+
+/// Takes finished messages out of the queue and moves their lanes on. The lanes are locked
+/// first, in one order shared by every transaction that locks several lanes (accepts lock
+/// theirs in the same order), in a statement of its own: an accept adding to such a lane
+/// right now holds the lock until it commits, so the next statement, which reads the
+/// lanes' next messages, sees what it added.
+async fn release(conn: &mut PgConnection, heads: &[String]) -> StoreResult<()> {
     sqlx::query(
         "SELECT 1 FROM dispatch_lanes WHERE head_umid = ANY($1) \
          ORDER BY channel_id COLLATE \"C\", msisdn COLLATE \"C\" FOR UPDATE",
     )
     .bind(heads)
-    .execute(conn)
+    .execute(&mut *conn)
     .await
     .map_err(db)?;
+    sqlx::query("DELETE FROM dispatch_queue WHERE umid = ANY($1)")
+        .bind(heads)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    sqlx::query(&ADVANCE_LANES)
+        .bind(heads)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
     Ok(())
 }
 
-/// Records dispatch results in one transaction, locking their lanes first and their
-/// messages in umid order.
+/// Records dispatch results in one transaction: the messages in umid order (as receipts
+/// lock them), then their lanes. Yields each message that moved, in umid order.
 async fn complete_all(
     store: &PostgresStore,
     results: &[(Umid, &DispatchResult)],
-) -> StoreResult<Vec<Message>> {
+) -> StoreResult<Vec<Option<Message>>> {
     let mut ordered: Vec<&(Umid, &DispatchResult)> = results.iter().collect();
     ordered.sort_unstable_by_key(|(umid, _)| *umid);
-    let heads: Vec<String> = ordered.iter().map(|(umid, _)| umid.to_string()).collect();
     let mut tx = store.pool.begin().await.map_err(db)?;
-    lock_lanes(&mut tx, &heads).await?;
-    let mut messages = Vec::with_capacity(ordered.len());
-    for (umid, result) in ordered {
-        messages.push(complete_in(&mut tx, *umid, result).await?);
+    let mut moved = Vec::with_capacity(ordered.len());
+    for (umid, result) in &ordered {
+        moved.push(record_result(&mut tx, *umid, result).await?);
     }
+    let heads: Vec<String> = ordered.iter().map(|(umid, _)| umid.to_string()).collect();
+    release(&mut tx, &heads).await?;
     tx.commit().await.map_err(db)?;
-    Ok(messages)
+    Ok(moved)
 }
 
-/// One message's dispatch result, inside the caller's transaction.
-async fn complete_in(
+/// A message's dispatch result, on the message, inside the caller's transaction; yields
+/// the message if its status moved.
+async fn record_result(
     conn: &mut PgConnection,
     umid: Umid,
     result: &DispatchResult,
-) -> StoreResult<Message> {
+) -> StoreResult<Option<Message>> {
     let key = umid.to_string();
     let (provider_id, status) = match result {
         DispatchResult::Sent {
@@ -83,22 +98,7 @@ async fn complete_in(
             .await
             .map_err(db)?;
     }
-    let moved = advance_status(&mut *conn, Target::Umid(&key), provider_id, status).await?;
-    sqlx::query("DELETE FROM dispatch_queue WHERE umid = $1")
-        .bind(&key)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    sqlx::query(ADVANCE_LANE)
-        .bind(&key)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    let message = match moved {
-        Some(message) => message,
-        None => message_on(&mut *conn, &key).await?,
-    };
-    Ok(message)
+    advance_status(&mut *conn, Target::Umid(&key), provider_id, status).await
 }
 
 #[async_trait]
@@ -162,9 +162,10 @@ impl DispatchStore for PostgresStore {
 
     async fn complete_dispatch(&self, umid: Umid, result: &DispatchResult) -> StoreResult<Message> {
         let one = [(umid, result)];
-        let mut done = retrying(|| complete_all(self, &one)).await?;
-        done.pop()
-            .ok_or_else(|| StoreError::Corrupt(format!("message {umid} not completed")))
+        match retrying(|| complete_all(self, &one)).await?.pop().flatten() {
+            Some(moved) => Ok(moved),
+            None => message_on(&self.pool, &umid.to_string()).await,
+        }
     }
 
     async fn complete_dispatches(&self, results: &[(Umid, DispatchResult)]) -> StoreResult<()> {

@@ -280,9 +280,16 @@ impl MessageStore for PostgresStore {
 
 impl PostgresStore {
     async fn apply_receipts_once(&self, receipts: &[Receipt]) -> StoreResult<Vec<Option<Message>>> {
+        // Messages are locked in umid order, as dispatch results lock them, so a receipt
+        // racing its message's own result cannot deadlock with it. A stable sort keeps the
+        // receipts of one message in the order they came; those without the echoed umid
+        // (none that Parley sent) go last.
+        let mut order: Vec<usize> = (0..receipts.len()).collect();
+        order.sort_by_key(|&i| (receipts[i].umid.is_none(), receipts[i].umid));
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let mut applied = Vec::with_capacity(receipts.len());
-        for receipt in receipts {
+        let mut applied = vec![None; receipts.len()];
+        for i in order {
+            let receipt = &receipts[i];
             let channel = receipt.channel.to_string();
             let umid = receipt.umid.map(|u| u.to_string());
             let target = Target::Receipt {
@@ -290,7 +297,7 @@ impl PostgresStore {
                 umid: umid.as_deref(),
             };
             let provider_id = Some(receipt.provider_message_id.as_str());
-            applied.push(advance_status(&mut *tx, target, provider_id, &receipt.status).await?);
+            applied[i] = advance_status(&mut *tx, target, provider_id, &receipt.status).await?;
         }
         tx.commit().await.map_err(db)?;
         Ok(applied)

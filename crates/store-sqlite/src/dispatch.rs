@@ -1,3 +1,5 @@
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parley_store::rows::{MESSAGE_COLUMNS, MessageRow, millis};
@@ -7,19 +9,19 @@ use sqlx::{Sqlite, Transaction};
 
 use crate::messages::{advance_status, message_on};
 use crate::{SqliteStore, db};
-use parley_store::rows::ADVANCE_LANE;
+use parley_store::rows::advance_lanes_sql;
 
 fn umid_list(umids: &[Umid]) -> StoreResult<String> {
     serde_json::to_string(&umids.iter().map(Umid::to_string).collect::<Vec<_>>())
         .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// One message's dispatch result, inside the caller's transaction.
-async fn complete_in(
+/// A message's dispatch result, on the message, inside the caller's transaction.
+async fn record_result(
     tx: &mut Transaction<'_, Sqlite>,
     umid: Umid,
     result: &DispatchResult,
-) -> StoreResult<Message> {
+) -> StoreResult<()> {
     let key = umid.to_string();
     let (provider_id, status) = match result {
         DispatchResult::Sent {
@@ -39,17 +41,26 @@ async fn complete_in(
             .map_err(db)?;
     }
     advance_status(tx, &key, provider_id, status).await?;
-    sqlx::query("DELETE FROM dispatch_queue WHERE umid = ?")
-        .bind(&key)
+    Ok(())
+}
+
+static ADVANCE_LANES: LazyLock<String> =
+    LazyLock::new(|| advance_lanes_sql("IN (SELECT value FROM json_each($1))"));
+
+/// Takes finished messages out of the queue and moves their lanes on.
+async fn release(tx: &mut Transaction<'_, Sqlite>, umids: &[Umid]) -> StoreResult<()> {
+    let list = umid_list(umids)?;
+    sqlx::query("DELETE FROM dispatch_queue WHERE umid IN (SELECT value FROM json_each(?))")
+        .bind(&list)
         .execute(&mut **tx)
         .await
         .map_err(db)?;
-    sqlx::query(ADVANCE_LANE)
-        .bind(&key)
+    sqlx::query(&ADVANCE_LANES)
+        .bind(&list)
         .execute(&mut **tx)
         .await
         .map_err(db)?;
-    message_on(tx, &key).await
+    Ok(())
 }
 
 #[async_trait]
@@ -122,7 +133,9 @@ impl DispatchStore for SqliteStore {
 
     async fn complete_dispatch(&self, umid: Umid, result: &DispatchResult) -> StoreResult<Message> {
         let mut tx = self.writer.begin().await.map_err(db)?;
-        let message = complete_in(&mut tx, umid, result).await?;
+        record_result(&mut tx, umid, result).await?;
+        release(&mut tx, &[umid]).await?;
+        let message = message_on(&mut tx, &umid.to_string()).await?;
         tx.commit().await.map_err(db)?;
         Ok(message)
     }
@@ -130,8 +143,10 @@ impl DispatchStore for SqliteStore {
     async fn complete_dispatches(&self, results: &[(Umid, DispatchResult)]) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(db)?;
         for (umid, result) in results {
-            complete_in(&mut tx, *umid, result).await?;
+            record_result(&mut tx, *umid, result).await?;
         }
+        let umids: Vec<Umid> = results.iter().map(|(umid, _)| *umid).collect();
+        release(&mut tx, &umids).await?;
         tx.commit().await.map_err(db)
     }
 

@@ -250,16 +250,21 @@ impl MessageRow {
     }
 }
 
-/// After its head `$1` left the dispatch queue, the lane (one channel's messages to one
-/// recipient) moves on to its next message, if any, with a fresh count of attempts; with
-/// nothing left it rests with no head. A no-op if `$1` is not the head (completed before).
-/// The same text runs on both backends (SQLite reads `$1` as its one parameter).
-pub const ADVANCE_LANE: &str = "UPDATE dispatch_lanes \
-    SET lease_until = NULL, handed_off_at = NULL, attempts = 0, \
-        head_umid = (SELECT q.umid FROM dispatch_queue q \
-            WHERE q.channel_id = dispatch_lanes.channel_id AND q.msisdn = dispatch_lanes.msisdn \
-            ORDER BY q.seq LIMIT 1), \
-        ready_at = (SELECT q.next_attempt_at FROM dispatch_queue q \
-            WHERE q.channel_id = dispatch_lanes.channel_id AND q.msisdn = dispatch_lanes.msisdn \
-            ORDER BY q.seq LIMIT 1) \
-    WHERE head_umid = $1";
+/// After their heads (the umids `heads` selects) left the dispatch queue, the lanes (one
+/// channel's messages to one recipient) move on to their next message, if any, with a fresh
+/// count of attempts; with nothing left a lane rests without a head. A lane whose head is
+/// not among `heads` (completed before) is untouched. `heads` is a condition on
+/// `head_umid` in the backend's dialect.
+pub fn advance_lanes_sql(heads: &str) -> String {
+    format!(
+        "UPDATE dispatch_lanes \
+         SET lease_until = NULL, handed_off_at = NULL, attempts = 0, \
+             head_umid = (SELECT q.umid FROM dispatch_queue q \
+                 WHERE q.channel_id = dispatch_lanes.channel_id \
+                   AND q.msisdn = dispatch_lanes.msisdn ORDER BY q.seq LIMIT 1), \
+             ready_at = (SELECT q.next_attempt_at FROM dispatch_queue q \
+                 WHERE q.channel_id = dispatch_lanes.channel_id \
+                   AND q.msisdn = dispatch_lanes.msisdn ORDER BY q.seq LIMIT 1) \
+         WHERE head_umid {heads}"
+    )
+}
