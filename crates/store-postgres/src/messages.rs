@@ -1,8 +1,11 @@
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::accept_group::accept_group;
+use parley_store::accept_group::{
+    Statement, insert_messages, outcomes, stored_by_client_id, umids,
+};
 use parley_store::rows::{
     MESSAGE_COLUMNS, MessageRow, StatusColumns, StatusRow, from_millis, millis,
 };
@@ -39,6 +42,31 @@ fn insert_sql(conflict: &str, follow_up: &str) -> String {
          SELECT COUNT(*) FROM inserted"
     )
 }
+
+/// The rest of an accept, after `inserted` (the rows the multi-row insert stored) and the
+/// group's umids with their positions: history, queue rows in the group's order, and lanes
+/// (locked in the order every transaction locks lanes in). A lane gets a head only if it
+/// has none, that is if none of its messages is queued already.
+static ACCEPT_FOLLOW_UP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "::text[]) WITH ORDINALITY AS g(umid, pos) ON g.umid = inserted.umid), \
+         history AS ( \
+            INSERT INTO message_statuses (umid, {STATUS_COLUMNS}) \
+            SELECT umid, {STATUS_COLUMNS} FROM ordered ORDER BY pos), \
+         queued AS ( \
+            INSERT INTO dispatch_queue (umid, channel_id, msisdn, next_attempt_at) \
+            SELECT umid, channel_id, msisdn, created_at FROM ordered ORDER BY pos), \
+         lanes AS ( \
+            INSERT INTO dispatch_lanes (channel_id, msisdn, head_umid, ready_at) \
+            SELECT DISTINCT ON (channel_id COLLATE \"C\", msisdn COLLATE \"C\") \
+                channel_id, msisdn, umid, created_at \
+            FROM ordered ORDER BY channel_id COLLATE \"C\", msisdn COLLATE \"C\", pos \
+            ON CONFLICT (channel_id, msisdn) DO UPDATE \
+            SET head_umid = COALESCE(dispatch_lanes.head_umid, EXCLUDED.head_umid), \
+                ready_at = COALESCE(dispatch_lanes.ready_at, EXCLUDED.ready_at)) \
+         SELECT umid FROM inserted"
+    )
+});
 
 /// An inbound message opens (or extends, never shortens) the user's window.
 static INSERT_INBOUND: LazyLock<String> = LazyLock::new(|| {
@@ -169,13 +197,10 @@ pub(crate) async fn message_on<'e, E: PgExecutor<'e>>(exec: E, umid: &str) -> St
 #[async_trait]
 impl MessageStore for PostgresStore {
     async fn accept_outbound(&self, messages: &[Message]) -> StoreResult<Vec<AcceptOutcome>> {
-        retrying(|| async {
-            let mut tx = self.pool.begin().await.map_err(db)?;
-            let outcomes = accept_group::<Postgres>(&mut tx, messages).await?;
-            tx.commit().await.map_err(db)?;
-            Ok(outcomes)
-        })
-        .await
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        retrying(|| self.accept_once(messages)).await
     }
 
     async fn message(&self, umid: Umid) -> StoreResult<Option<Message>> {
@@ -279,6 +304,41 @@ impl MessageStore for PostgresStore {
 }
 
 impl PostgresStore {
+    /// One statement, so the group is atomic without a transaction of its own.
+    async fn accept_once(&self, messages: &[Message]) -> StoreResult<Vec<AcceptOutcome>> {
+        let mut query = Statement::<Postgres>::new("WITH inserted AS (");
+        insert_messages(&mut query, messages)?;
+        query
+            .push(&format!(
+                " RETURNING umid, channel_id, msisdn, created_at, {STATUS_COLUMNS}), \
+                 ordered AS (SELECT inserted.*, g.pos FROM inserted \
+                    JOIN unnest("
+            ))
+            .bind(umids(messages))?
+            .push(&ACCEPT_FOLLOW_UP);
+        let Statement { sql, args } = query;
+        let inserted: HashSet<String> = sqlx::query_scalar_with::<_, String, _>(&sql, args)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .collect();
+        let repeated: Vec<&Message> = messages
+            .iter()
+            .filter(|m| !inserted.contains(&m.umid.to_string()))
+            .collect();
+        let earlier = if repeated.is_empty() {
+            Vec::new()
+        } else {
+            let Statement { sql, args } = stored_by_client_id::<Postgres>(&repeated)?;
+            sqlx::query_as_with::<_, MessageRow, _>(&sql, args)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?
+        };
+        outcomes(messages, &inserted, earlier)
+    }
+
     async fn apply_receipts_once(&self, receipts: &[Receipt]) -> StoreResult<Vec<Option<Message>>> {
         // Messages are locked in umid order, as dispatch results lock them, so a receipt
         // racing its message's own result cannot deadlock with it. A stable sort keeps the

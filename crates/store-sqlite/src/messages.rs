@@ -1,6 +1,10 @@
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::accept_group::accept_group;
+use parley_store::accept_group::{
+    Statement, insert_messages, outcomes, stored_by_client_id, umid_json,
+};
 use parley_store::rows::{
     MESSAGE_COLUMNS, MessageRow, StatusColumns, StatusRow, from_millis, millis,
 };
@@ -24,6 +28,30 @@ pub(crate) async fn message_on(conn: &mut SqliteConnection, umid: &str) -> Store
     .ok_or_else(|| StoreError::Corrupt(format!("message {umid} vanished")))?
     .into_model()
 }
+
+/// The rest of an accept, after the multi-row `INSERT INTO messages … RETURNING umid`:
+/// history, queue rows in the group's order and lanes, each derived from the rows that were
+/// inserted (a duplicate's umid is not in `messages`), then the commit. Every `?` is the
+/// group's umids as a JSON array. A lane gets a head only if none of its messages was
+/// queued before.
+const ACCEPT_FOLLOW_UP: &str = "\
+    INSERT INTO message_statuses \
+        (umid, state, detail, error_code, error_message, provider_error_code, status_at) \
+    SELECT m.umid, m.state, m.detail, m.error_code, m.error_message, m.provider_error_code, \
+        m.status_at \
+    FROM json_each(?) g JOIN messages m ON m.umid = g.value ORDER BY g.key; \
+    INSERT INTO dispatch_queue (umid, channel_id, msisdn, next_attempt_at) \
+    SELECT m.umid, m.channel_id, m.msisdn, m.created_at \
+    FROM json_each(?) g JOIN messages m ON m.umid = g.value ORDER BY g.key; \
+    INSERT INTO dispatch_lanes (channel_id, msisdn, head_umid, ready_at) \
+    SELECT q.channel_id, q.msisdn, q.umid, q.next_attempt_at \
+    FROM json_each(?) g JOIN dispatch_queue q ON q.umid = g.value \
+    WHERE NOT EXISTS (SELECT 1 FROM dispatch_queue p \
+        WHERE p.channel_id = q.channel_id AND p.msisdn = q.msisdn AND p.seq < q.seq) \
+    ON CONFLICT (channel_id, msisdn) DO UPDATE \
+    SET head_umid = COALESCE(dispatch_lanes.head_umid, excluded.head_umid), \
+        ready_at = COALESCE(dispatch_lanes.ready_at, excluded.ready_at); \
+    COMMIT;";
 
 async fn insert_message(tx: &mut Transaction<'_, Sqlite>, m: &Message) -> StoreResult<()> {
     let s = StatusColumns::from(&m.status);
@@ -158,10 +186,46 @@ async fn apply_receipt(
 #[async_trait]
 impl MessageStore for SqliteStore {
     async fn accept_outbound(&self, messages: &[Message]) -> StoreResult<Vec<AcceptOutcome>> {
-        let mut tx = self.writer.begin().await.map_err(db)?;
-        let outcomes = accept_group::<Sqlite>(&mut tx, messages).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(outcomes)
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = Statement::<Sqlite>::new("BEGIN IMMEDIATE; ");
+        insert_messages(&mut query, messages)?;
+        query.push(" RETURNING umid; ");
+        let group = umid_json(messages)?;
+        for (i, part) in ACCEPT_FOLLOW_UP.split('?').enumerate() {
+            if i > 0 {
+                query.bind(group.clone())?;
+            }
+            query.push(part);
+        }
+        let Statement { sql, args } = query;
+        let mut conn = self.writer.acquire().await.map_err(db)?;
+        let inserted = match sqlx::query_scalar_with::<_, String, _>(&sql, args)
+            .fetch_all(&mut *conn)
+            .await
+        {
+            Ok(umids) => umids.into_iter().collect::<HashSet<_>>(),
+            Err(e) => {
+                // The command stopped at the failing statement, inside the transaction.
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                return Err(db(e));
+            }
+        };
+        let repeated: Vec<&Message> = messages
+            .iter()
+            .filter(|m| !inserted.contains(&m.umid.to_string()))
+            .collect();
+        let earlier = if repeated.is_empty() {
+            Vec::new()
+        } else {
+            let Statement { sql, args } = stored_by_client_id::<Sqlite>(&repeated)?;
+            sqlx::query_as_with::<_, MessageRow, _>(&sql, args)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?
+        };
+        outcomes(messages, &inserted, earlier)
     }
 
     async fn message(&self, umid: Umid) -> StoreResult<Option<Message>> {

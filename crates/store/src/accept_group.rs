@@ -1,79 +1,36 @@
-//! Stores a group of accepted outbound messages with one statement per table, the same
-//! on both SQL backends. The API's group commit hands over up to a few hundred messages at
-//! once; a statement per message made the writer wait on one driver round trip after
-//! another while every request in the group waited for the commit.
+//! Stores a group of accepted outbound messages in one round trip to the database. The
+//! API's group commit hands over up to a few hundred messages at once, and every request
+//! in the group waits for the commit: a statement per message, or even per table, made the
+//! writer wait on one driver round trip after another.
+//!
+//! Each backend wraps [`insert_messages`] (one multi-row `INSERT`) in its own dialect:
+//! SQLite runs the whole transaction as one multi-statement command, PostgreSQL as one
+//! statement with data-modifying `WITH` clauses. Both then derive the history entries, the
+//! queue rows (in the group's order) and the lanes from the rows actually inserted.
 //!
 //! The unique index on `(sub_account_id, client_message_id)` settles duplicates (`ON
 //! CONFLICT DO NOTHING`), so two writers accepting the same message at once agree on one
-//! copy; whatever was not inserted is answered with the message stored first.
+//! copy; whatever was not inserted is answered with the message stored first
+//! ([`outcomes`], after [`stored_by_client_id`]).
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{Arguments, Database, Encode, Executor, FromRow, IntoArguments, Type};
+use sqlx::{Arguments, Database, Encode, Type};
 
-use crate::rows::{MESSAGE_COLUMNS, MessageRow, StatusColumns, db_error, millis};
+use crate::rows::{MESSAGE_COLUMNS, MessageRow, StatusColumns, millis};
 use crate::{AcceptOutcome, Message, StoreError, StoreResult};
 
-/// Stores `messages` (in this order) inside the caller's transaction: the message with its
-/// first status, its history entry and its place in the dispatch queue.
-pub async fn accept_group<DB>(
-    conn: &mut DB::Connection,
+/// The outcome of each message, in order, given the umids that were inserted and the
+/// stored messages that the others repeat the `clientMessageId` of.
+pub fn outcomes(
     messages: &[Message],
-) -> StoreResult<Vec<AcceptOutcome>>
-where
-    DB: Database,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'a> DB::Arguments<'a>: IntoArguments<'a, DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
-    for<'q> i32: Encode<'q, DB> + Type<DB>,
-    for<'r> MessageRow: FromRow<'r, DB::Row>,
-    for<'r> (String,): FromRow<'r, DB::Row>,
-{
-    if messages.is_empty() {
-        return Ok(Vec::new());
-    }
-    let Statement { sql, args } = insert_messages::<DB>(messages)?;
-    let inserted: HashSet<String> = sqlx::query_as_with::<DB, (String,), _>(&sql, args)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_error)?
-        .into_iter()
-        .map(|(umid,)| umid)
-        .collect();
-    let (new, repeated): (Vec<&Message>, Vec<&Message>) = messages
-        .iter()
-        .partition(|m| inserted.contains(&m.umid.to_string()));
-    if !new.is_empty() {
-        let Statement { sql, args } = insert_history::<DB>(&new)?;
-        sqlx::query_with::<DB, _>(&sql, args)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
-        let Statement { sql, args } = enqueue::<DB>(&new)?;
-        sqlx::query_with::<DB, _>(&sql, args)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
-        let Statement { sql, args } = open_lanes::<DB>(&new)?;
-        sqlx::query_with::<DB, _>(&sql, args)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
-    }
+    inserted: &HashSet<String>,
+    earlier: Vec<MessageRow>,
+) -> StoreResult<Vec<AcceptOutcome>> {
     let mut first = HashMap::new();
-    if !repeated.is_empty() {
-        let Statement { sql, args } = stored_by_client_id::<DB>(&repeated)?;
-        let rows = sqlx::query_as_with::<DB, MessageRow, _>(&sql, args)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_error)?;
-        for row in rows {
-            let m = row.into_model()?;
-            first.insert((m.sub_account_id.clone(), m.client_message_id.clone()), m);
-        }
+    for row in earlier {
+        let m = row.into_model()?;
+        first.insert((m.sub_account_id.clone(), m.client_message_id.clone()), m);
     }
     messages
         .iter()
@@ -94,28 +51,38 @@ where
         .collect()
 }
 
+/// The group's umids in order, as a JSON array (SQLite reads it with `json_each`).
+pub fn umid_json(messages: &[Message]) -> StoreResult<String> {
+    serde_json::to_string(&umids(messages)).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The group's umids in order.
+pub fn umids(messages: &[Message]) -> Vec<String> {
+    messages.iter().map(|m| m.umid.to_string()).collect()
+}
+
 /// SQL text and its arguments, with placeholders as the backend writes them. (sqlx's
 /// `QueryBuilder` does not fit generic code: it must stay borrowed for as long as its
 /// arguments live, which outlasts the builder itself.)
-struct Statement<'q, DB: Database> {
-    sql: String,
-    args: DB::Arguments<'q>,
+pub struct Statement<'q, DB: Database> {
+    pub sql: String,
+    pub args: DB::Arguments<'q>,
 }
 
 impl<'q, DB: Database> Statement<'q, DB> {
-    fn new(sql: impl Into<String>) -> Self {
+    pub fn new(sql: impl Into<String>) -> Self {
         Self {
             sql: sql.into(),
             args: Default::default(),
         }
     }
 
-    fn push(&mut self, sql: &str) -> &mut Self {
+    pub fn push(&mut self, sql: &str) -> &mut Self {
         self.sql.push_str(sql);
         self
     }
 
-    fn bind<T: 'q + Encode<'q, DB> + Type<DB>>(&mut self, value: T) -> StoreResult<&mut Self> {
+    pub fn bind<T: 'q + Encode<'q, DB> + Type<DB>>(&mut self, value: T) -> StoreResult<&mut Self> {
         let failed = |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("binding: {e}"));
         self.args.add(value).map_err(|e| failed(&e))?;
         self.args
@@ -162,8 +129,12 @@ impl<'q, DB: Database> Tuple<'_, 'q, DB> {
     }
 }
 
-/// `INSERT INTO messages … RETURNING umid`, skipping a `clientMessageId` already used.
-fn insert_messages<'q, DB>(messages: &[Message]) -> StoreResult<Statement<'q, DB>>
+/// `INSERT INTO messages … VALUES …`, skipping a `clientMessageId` already used, appended
+/// to `query` (no `RETURNING`: the backend adds what it reads back).
+pub fn insert_messages<'q, DB>(
+    query: &mut Statement<'q, DB>,
+    messages: &[Message],
+) -> StoreResult<()>
 where
     DB: Database,
     for<'a> String: Encode<'a, DB> + Type<DB>,
@@ -172,7 +143,7 @@ where
     for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
     for<'a> i32: Encode<'a, DB> + Type<DB>,
 {
-    let mut query = Statement::new(format!(
+    query.push(&format!(
         "INSERT INTO messages ({MESSAGE_COLUMNS}, status_rank)"
     ));
     query.values(messages, |row, m| {
@@ -202,96 +173,13 @@ where
     })?;
     query.push(
         " ON CONFLICT (sub_account_id, client_message_id) WHERE client_message_id IS NOT NULL \
-         DO NOTHING RETURNING umid",
+         DO NOTHING",
     );
-    Ok(query)
-}
-
-/// Each new message's first status, as the start of its history.
-fn insert_history<'q, DB>(messages: &[&Message]) -> StoreResult<Statement<'q, DB>>
-where
-    DB: Database,
-    for<'a> String: Encode<'a, DB> + Type<DB>,
-    for<'a> Option<String>: Encode<'a, DB> + Type<DB>,
-    for<'a> i64: Encode<'a, DB> + Type<DB>,
-    for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
-{
-    let mut query = Statement::new(
-        "INSERT INTO message_statuses \
-         (umid, state, detail, error_code, error_message, provider_error_code, status_at)",
-    );
-    query.values(messages, |row, m| {
-        let s = StatusColumns::from(&m.status);
-        row.bind(m.umid.to_string())?
-            .bind(s.state.to_owned())?
-            .bind(s.detail.map(str::to_owned))?
-            .bind(s.error_code)?
-            .bind(s.error_message)?
-            .bind(s.provider_error_code)?
-            .bind(s.at)?;
-        Ok(())
-    })?;
-    Ok(query)
-}
-
-/// The dispatch queue's sequence follows the order of the rows here, which is the order
-/// of acceptance: messages to one recipient leave in that order.
-fn enqueue<'q, DB>(messages: &[&Message]) -> StoreResult<Statement<'q, DB>>
-where
-    DB: Database,
-    for<'a> String: Encode<'a, DB> + Type<DB>,
-    for<'a> i64: Encode<'a, DB> + Type<DB>,
-{
-    let mut query =
-        Statement::new("INSERT INTO dispatch_queue (umid, channel_id, msisdn, next_attempt_at)");
-    query.values(messages, |row, m| {
-        row.bind(m.umid.to_string())?
-            .bind(m.channel_id.to_string())?
-            .bind(m.msisdn.clone())?
-            .bind(millis(m.created_at))?;
-        Ok(())
-    })?;
-    Ok(query)
-}
-
-/// Makes each message's lane (channel and recipient) ready, unless it already waits for an
-/// earlier message. On PostgreSQL the upsert locks the lane row, so a worker finishing the
-/// lane's last message at the same moment (it locks the lane first too) either sees this
-/// message or runs after this transaction and leaves the lane ready for it.
-fn open_lanes<'q, DB>(messages: &[&Message]) -> StoreResult<Statement<'q, DB>>
-where
-    DB: Database,
-    for<'a> String: Encode<'a, DB> + Type<DB>,
-    for<'a> i64: Encode<'a, DB> + Type<DB>,
-{
-    // One row per lane (an upsert may not touch a row twice in one statement), the first
-    // message of each, in the order every transaction locks lanes in: (channel, recipient),
-    // compared bytewise (PostgreSQL sorts them `COLLATE "C"` to match).
-    let mut seen = HashSet::new();
-    let mut lanes: Vec<&&Message> = messages
-        .iter()
-        .filter(|m| seen.insert((m.channel_id, m.msisdn.as_str())))
-        .collect();
-    lanes.sort_by_cached_key(|m| (m.channel_id.to_string(), m.msisdn.clone()));
-    let mut query =
-        Statement::new("INSERT INTO dispatch_lanes (channel_id, msisdn, head_umid, ready_at)");
-    query.values(&lanes, |row, m| {
-        row.bind(m.channel_id.to_string())?
-            .bind(m.msisdn.clone())?
-            .bind(m.umid.to_string())?
-            .bind(millis(m.created_at))?;
-        Ok(())
-    })?;
-    query.push(
-        " ON CONFLICT (channel_id, msisdn) DO UPDATE \
-         SET head_umid = COALESCE(dispatch_lanes.head_umid, excluded.head_umid), \
-             ready_at = COALESCE(dispatch_lanes.ready_at, excluded.ready_at)",
-    );
-    Ok(query)
+    Ok(())
 }
 
 /// The stored messages whose `clientMessageId` the given messages repeat.
-fn stored_by_client_id<'q, DB>(messages: &[&Message]) -> StoreResult<Statement<'q, DB>>
+pub fn stored_by_client_id<'q, DB>(messages: &[&Message]) -> StoreResult<Statement<'q, DB>>
 where
     DB: Database,
     for<'a> String: Encode<'a, DB> + Type<DB>,
