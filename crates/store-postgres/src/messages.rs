@@ -323,18 +323,12 @@ impl PostgresStore {
             .map_err(db)?
             .into_iter()
             .collect();
-        let repeated: Vec<&Message> = messages
-            .iter()
-            .filter(|m| !inserted.contains(&m.umid.to_string()))
-            .collect();
-        let earlier = if repeated.is_empty() {
-            Vec::new()
-        } else {
-            let Statement { sql, args } = stored_by_client_id::<Postgres>(&repeated)?;
-            sqlx::query_as_with::<_, MessageRow, _>(&sql, args)
+        let earlier = match stored_by_client_id::<Postgres>(messages, &inserted)? {
+            Some(Statement { sql, args }) => sqlx::query_as_with::<_, MessageRow, _>(&sql, args)
                 .fetch_all(&self.pool)
                 .await
-                .map_err(db)?
+                .map_err(db)?,
+            None => Vec::new(),
         };
         outcomes(messages, &inserted, earlier)
     }

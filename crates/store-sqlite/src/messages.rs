@@ -212,18 +212,12 @@ impl MessageStore for SqliteStore {
                 return Err(db(e));
             }
         };
-        let repeated: Vec<&Message> = messages
-            .iter()
-            .filter(|m| !inserted.contains(&m.umid.to_string()))
-            .collect();
-        let earlier = if repeated.is_empty() {
-            Vec::new()
-        } else {
-            let Statement { sql, args } = stored_by_client_id::<Sqlite>(&repeated)?;
-            sqlx::query_as_with::<_, MessageRow, _>(&sql, args)
+        let earlier = match stored_by_client_id::<Sqlite>(messages, &inserted)? {
+            Some(Statement { sql, args }) => sqlx::query_as_with::<_, MessageRow, _>(&sql, args)
                 .fetch_all(&mut *conn)
                 .await
-                .map_err(db)?
+                .map_err(db)?,
+            None => Vec::new(),
         };
         outcomes(messages, &inserted, earlier)
     }

@@ -178,15 +178,26 @@ where
     Ok(())
 }
 
-/// The stored messages whose `clientMessageId` the given messages repeat.
-pub fn stored_by_client_id<'q, DB>(messages: &[&Message]) -> StoreResult<Statement<'q, DB>>
+/// The query for the stored messages whose `clientMessageId` the messages that were not
+/// inserted repeat; `None` when every message was inserted.
+pub fn stored_by_client_id<'q, DB>(
+    messages: &[Message],
+    inserted: &HashSet<String>,
+) -> StoreResult<Option<Statement<'q, DB>>>
 where
     DB: Database,
     for<'a> String: Encode<'a, DB> + Type<DB>,
     for<'a> Option<String>: Encode<'a, DB> + Type<DB>,
 {
+    let repeated: Vec<&Message> = messages
+        .iter()
+        .filter(|m| !inserted.contains(&m.umid.to_string()))
+        .collect();
+    if repeated.is_empty() {
+        return Ok(None);
+    }
     let mut query = Statement::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE "));
-    for (i, m) in messages.iter().enumerate() {
+    for (i, m) in repeated.iter().enumerate() {
         query
             .push(if i == 0 { "(" } else { " OR (" })
             .push("sub_account_id = ")
@@ -195,5 +206,5 @@ where
             .bind(m.client_message_id.clone())?
             .push(")");
     }
-    Ok(query)
+    Ok(Some(query))
 }
