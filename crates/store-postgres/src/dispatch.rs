@@ -196,13 +196,7 @@ impl DispatchStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        umids
-            .iter()
-            .map(|u| {
-                u.parse()
-                    .map_err(|_| StoreError::Corrupt(format!("umid {u:?}")))
-            })
-            .collect()
+        parley_store::rows::umids(&umids)
     }
 
     async fn dispatch_backlog(&self) -> StoreResult<u64> {

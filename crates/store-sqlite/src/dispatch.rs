@@ -172,13 +172,7 @@ impl DispatchStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(db)?;
-        umids
-            .iter()
-            .map(|u| {
-                u.parse()
-                    .map_err(|_| StoreError::Corrupt(format!("umid {u:?}")))
-            })
-            .collect()
+        parley_store::rows::umids(&umids)
     }
 
     async fn dispatch_backlog(&self) -> StoreResult<u64> {

@@ -49,6 +49,11 @@ fn parse<T: std::str::FromStr>(what: &str, raw: &str) -> StoreResult<T> {
         .map_err(|_| StoreError::Corrupt(format!("{what} {raw:?}")))
 }
 
+/// Umids as stored (text), checked.
+pub fn umids(raw: &[String]) -> StoreResult<Vec<Umid>> {
+    raw.iter().map(|u| parse::<Umid>("umid", u)).collect()
+}
+
 fn account_id(raw: &str) -> StoreResult<AccountId> {
     AccountId::parse(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
