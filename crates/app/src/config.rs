@@ -49,11 +49,15 @@ pub struct SimulatorSection {
     pub seed: u64,
 }
 
+/// WhatsApp's highest throughput for one number, messages per second.
+const MAX_THROUGHPUT: u32 = 1000;
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct DispatchSection {
     pub batch: u32,
     pub concurrency: usize,
     pub lease_seconds: u32,
+    pub throughput_per_number: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -164,6 +168,12 @@ impl Config {
                 "dispatch.batch and dispatch.concurrency must be at least 1".into(),
             ));
         }
+        if !(1..=MAX_THROUGHPUT).contains(&self.dispatch.throughput_per_number) {
+            return Err(ConfigError(format!(
+                "dispatch.throughput_per_number must be between 1 and {MAX_THROUGHPUT} \
+                 (messages per second; WhatsApp's default is 80, its highest 1,000)"
+            )));
+        }
         if !self.public_url.is_empty() && !self.public_url.starts_with("http") {
             return Err(ConfigError("public_url must be an http(s) URL".into()));
         }
@@ -253,6 +263,16 @@ mod tests {
         };
         let err = Config::load(None, &live).unwrap_err().to_string();
         assert!(err.contains("meta.access_token"), "{err}");
+    }
+
+    #[test]
+    fn throughput_beyond_whatsapps_range_is_refused() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), "[dispatch]\nthroughput_per_number = 5000\n").unwrap();
+        let err = Config::load(Some(file.path()), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dispatch.throughput_per_number"), "{err}");
     }
 
     #[test]

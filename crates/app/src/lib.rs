@@ -18,7 +18,7 @@ use chrono::Duration;
 use parley_api::{AppState, MetaWebhookConfig};
 use parley_channel_meta::{MetaAdapter, MetaConfig};
 use parley_channels::ChannelAdapter;
-use parley_core::dispatch::{DispatchConfig, Dispatcher};
+use parley_core::dispatch::{DispatchConfig, Dispatcher, PacingConfig};
 use parley_core::inbound::InboundService;
 use parley_core::keys::KeyService;
 use parley_core::messages::MessageService;
@@ -80,14 +80,24 @@ impl Platform {
         store: SharedStore,
         local_addr: SocketAddr,
     ) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, store, local_addr, Arc::new(AdjustableClock::new())).await
+    }
+
+    /// [`Self::build`] with the clock that simulator mode uses (tests stop it); ignored
+    /// when live, where time is the system's.
+    pub async fn build_with_clock(
+        config: Config,
+        store: SharedStore,
+        local_addr: SocketAddr,
+        simulated_clock: Arc<AdjustableClock>,
+    ) -> anyhow::Result<Self> {
         // reqwest is built without a default TLS provider; pick ring (cheaper to build).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let self_url = format!("http://{}", reachable(local_addr));
         let (clock, adjustable_clock): (SharedClock, _) = if config.live() {
             (Arc::new(SystemClock), None)
         } else {
-            let clock = Arc::new(AdjustableClock::new());
-            (clock.clone(), Some(clock))
+            (simulated_clock.clone(), Some(simulated_clock))
         };
         let meta = MetaConfig {
             graph_url: if config.live() {
@@ -130,6 +140,9 @@ impl Platform {
                 batch: config.dispatch.batch,
                 concurrency: config.dispatch.concurrency,
                 lease: Duration::seconds(i64::from(config.dispatch.lease_seconds)),
+                pacing: PacingConfig {
+                    per_number: config.dispatch.throughput_per_number,
+                },
                 ..DispatchConfig::default()
             },
         ));

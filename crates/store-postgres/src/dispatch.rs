@@ -5,14 +5,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parley_store::rows::{MESSAGE_COLUMNS, MessageRow, millis};
 use parley_store::{DispatchJob, DispatchResult, DispatchStore, Message, StoreError, StoreResult};
-use parley_types::Umid;
+use parley_types::{ChannelId, Umid};
 use sqlx::PgConnection;
 
 use crate::messages::{Target, advance_status, message_on};
 use crate::{PostgresStore, db, retrying};
 use parley_store::rows::advance_lanes_sql;
 
-/// Leases up to `$3` due lanes until `$2` and returns their heads, oldest first. Lanes
+/// Leases up to `$3` due lanes, except those of the channels in `$4`, until `$2` and
+/// returns their heads, oldest first. Lanes
 /// another node is claiming right now are skipped, not waited for; a lane that changed
 /// since the statement began is rechecked in its latest version, head included, so two
 /// nodes never lease the same lane and a lane has one message in flight at a time.
@@ -20,6 +21,7 @@ const CLAIM: &str = "UPDATE dispatch_lanes l SET lease_until = $2, attempts = l.
     FROM (SELECT channel_id, msisdn FROM dispatch_lanes \
           WHERE ready_at <= $1 AND handed_off_at IS NULL \
             AND (lease_until IS NULL OR lease_until <= $1) \
+            AND channel_id <> ALL($4) \
           ORDER BY ready_at LIMIT $3 \
           FOR UPDATE SKIP LOCKED) due \
     WHERE l.channel_id = due.channel_id AND l.msisdn = due.msisdn \
@@ -101,6 +103,36 @@ async fn record_result(
     advance_status(&mut *conn, Target::Umid(&key), provider_id, status).await
 }
 
+impl PostgresStore {
+    /// Gives claimed messages back to their lanes, due again at the given times; the claim
+    /// counts as an attempt only if `attempted`. Lanes are locked in the shared order.
+    async fn requeue(&self, items: &[(Umid, DateTime<Utc>)], attempted: bool) -> StoreResult<()> {
+        let (heads, due): (Vec<String>, Vec<i64>) = items
+            .iter()
+            .map(|(umid, at)| (umid.to_string(), millis(*at)))
+            .unzip();
+        retrying(|| async {
+            sqlx::query(
+                "UPDATE dispatch_lanes l SET handed_off_at = NULL, lease_until = NULL, \
+                    ready_at = d.due, attempts = GREATEST(l.attempts - $3, 0) \
+                 FROM (SELECT channel_id, msisdn FROM dispatch_lanes WHERE head_umid = ANY($1) \
+                       ORDER BY channel_id COLLATE \"C\", msisdn COLLATE \"C\" FOR UPDATE) locked, \
+                      unnest($1::text[], $2::bigint[]) d(head, due) \
+                 WHERE l.channel_id = locked.channel_id AND l.msisdn = locked.msisdn \
+                   AND l.head_umid = d.head",
+            )
+            .bind(&heads)
+            .bind(&due)
+            .bind(i32::from(!attempted))
+            .execute(&self.pool)
+            .await
+            .map_err(db)
+        })
+        .await?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl DispatchStore for PostgresStore {
     async fn claim_dispatch(
@@ -108,11 +140,14 @@ impl DispatchStore for PostgresStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: u32,
+        skip: &[ChannelId],
     ) -> StoreResult<Vec<DispatchJob>> {
+        let skip: Vec<String> = skip.iter().map(ChannelId::to_string).collect();
         let mut claimed: Vec<(i64, String, i32)> = sqlx::query_as(CLAIM)
             .bind(millis(now))
             .bind(millis(lease_until))
             .bind(i64::from(limit))
+            .bind(&skip)
             .fetch_all(&self.pool)
             .await
             .map_err(db)?;
@@ -175,16 +210,11 @@ impl DispatchStore for PostgresStore {
     }
 
     async fn retry_dispatch(&self, umid: Umid, next_attempt_at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE dispatch_lanes SET handed_off_at = NULL, lease_until = NULL, ready_at = $1 \
-             WHERE head_umid = $2",
-        )
-        .bind(millis(next_attempt_at))
-        .bind(umid.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(())
+        self.requeue(&[(umid, next_attempt_at)], true).await
+    }
+
+    async fn defer_dispatches(&self, deferrals: &[(Umid, DateTime<Utc>)]) -> StoreResult<()> {
+        self.requeue(deferrals, false).await
     }
 
     async fn interrupted_dispatches(&self, now: DateTime<Utc>) -> StoreResult<Vec<Umid>> {

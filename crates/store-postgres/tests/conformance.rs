@@ -98,7 +98,7 @@ async fn nodes_never_claim_the_same_message_and_keep_per_recipient_order() {
         async move {
             loop {
                 let jobs = node
-                    .claim_dispatch(t0(), t0() + Duration::hours(1), 3)
+                    .claim_dispatch(t0(), t0() + Duration::hours(1), 3, &[])
                     .await
                     .unwrap();
                 if jobs.is_empty() {

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parley_store::rows::{MESSAGE_COLUMNS, MessageRow, millis};
 use parley_store::{DispatchJob, DispatchResult, DispatchStore, Message, StoreError, StoreResult};
-use parley_types::Umid;
+use parley_types::{ChannelId, Umid};
 use sqlx::{Sqlite, Transaction};
 
 use crate::messages::{advance_status, message_on};
@@ -63,6 +63,32 @@ async fn release(tx: &mut Transaction<'_, Sqlite>, umids: &[Umid]) -> StoreResul
     Ok(())
 }
 
+impl SqliteStore {
+    /// Gives claimed messages back to their lanes, due again at the given times; the claim
+    /// counts as an attempt only if `attempted`.
+    async fn requeue(&self, items: &[(Umid, DateTime<Utc>)], attempted: bool) -> StoreResult<()> {
+        let items = serde_json::to_string(
+            &items
+                .iter()
+                .map(|(umid, at)| (umid.to_string(), millis(*at)))
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "UPDATE dispatch_lanes SET handed_off_at = NULL, lease_until = NULL, \
+                ready_at = json_extract(d.value, '$[1]'), \
+                attempts = MAX(attempts - ?2, 0) \
+             FROM json_each(?1) d WHERE head_umid = json_extract(d.value, '$[0]')",
+        )
+        .bind(items)
+        .bind(i64::from(!attempted))
+        .execute(&self.writer)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl DispatchStore for SqliteStore {
     async fn claim_dispatch(
@@ -70,7 +96,11 @@ impl DispatchStore for SqliteStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: u32,
+        skip: &[ChannelId],
     ) -> StoreResult<Vec<DispatchJob>> {
+        let skip =
+            serde_json::to_string(&skip.iter().map(ChannelId::to_string).collect::<Vec<_>>())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.writer.begin().await.map_err(db)?;
         // Due lanes in the order they became ready, each with its head.
         let mut claimed: Vec<(i64, String, i64)> = sqlx::query_as(
@@ -79,12 +109,14 @@ impl DispatchStore for SqliteStore {
                 SELECT rowid FROM dispatch_lanes \
                 WHERE ready_at <= ?1 AND handed_off_at IS NULL \
                   AND (lease_until IS NULL OR lease_until <= ?1) \
+                  AND channel_id NOT IN (SELECT value FROM json_each(?4)) \
                 ORDER BY ready_at LIMIT ?3) \
              RETURNING ready_at, head_umid, attempts",
         )
         .bind(millis(now))
         .bind(millis(lease_until))
         .bind(i64::from(limit))
+        .bind(skip)
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
@@ -151,16 +183,11 @@ impl DispatchStore for SqliteStore {
     }
 
     async fn retry_dispatch(&self, umid: Umid, next_attempt_at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE dispatch_lanes SET handed_off_at = NULL, lease_until = NULL, ready_at = ? \
-             WHERE head_umid = ?",
-        )
-        .bind(millis(next_attempt_at))
-        .bind(umid.to_string())
-        .execute(&self.writer)
-        .await
-        .map_err(db)?;
-        Ok(())
+        self.requeue(&[(umid, next_attempt_at)], true).await
+    }
+
+    async fn defer_dispatches(&self, deferrals: &[(Umid, DateTime<Utc>)]) -> StoreResult<()> {
+        self.requeue(deferrals, false).await
     }
 
     async fn interrupted_dispatches(&self, now: DateTime<Utc>) -> StoreResult<Vec<Umid>> {

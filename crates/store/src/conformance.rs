@@ -20,6 +20,7 @@ macro_rules! conformance_suite {
             claimed_work_is_leased,
             handed_off_work_is_reported_interrupted_after_its_lease,
             retried_work_waits_for_its_time,
+            paced_channels_are_skipped_and_deferred_work_is_no_attempt,
             completing_records_the_provider_id_and_status_history,
             batched_dispatch_records_every_result,
             statuses_only_move_forward,
@@ -125,7 +126,7 @@ async fn accept_one<S: Store>(store: &S, m: Message) -> Message {
 
 async fn claim<S: Store>(store: &S, now: DateTime<Utc>) -> Vec<Umid> {
     store
-        .claim_dispatch(now, now + Duration::seconds(30), 100)
+        .claim_dispatch(now, now + Duration::seconds(30), 100, &[])
         .await
         .unwrap()
         .into_iter()
@@ -257,6 +258,7 @@ pub async fn claimed_work_is_leased<S: Store>(store: &S) {
             t0() + Duration::seconds(30),
             t0() + Duration::seconds(60),
             10,
+            &[],
         )
         .await
         .unwrap();
@@ -301,6 +303,38 @@ pub async fn retried_work_waits_for_its_time<S: Store>(store: &S) {
         claim(store, t0() + Duration::seconds(5)).await,
         vec![m.umid]
     );
+}
+
+pub async fn paced_channels_are_skipped_and_deferred_work_is_no_attempt<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let other = second_tenant();
+    store.create_tenant(&other).await.unwrap();
+    let paced = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    let free = accept_one(store, outbound(&other, "+15551230001", None, t0())).await;
+    let lease = t0() + Duration::seconds(30);
+    let jobs = store
+        .claim_dispatch(t0(), lease, 10, &[sandbox.channel.id])
+        .await
+        .unwrap();
+    let claimed: Vec<Umid> = jobs.iter().map(|j| j.message.umid).collect();
+    assert_eq!(
+        claimed,
+        vec![free.umid],
+        "the paced channel's work stays queued"
+    );
+    assert_eq!(claim(store, t0()).await, vec![paced.umid]);
+
+    let due = t0() + Duration::seconds(3);
+    store.defer_dispatches(&[(paced.umid, due)]).await.unwrap();
+    assert!(
+        claim(store, due - Duration::milliseconds(1))
+            .await
+            .is_empty()
+    );
+    let again = store.claim_dispatch(due, lease, 10, &[]).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].message.umid, paced.umid);
+    assert_eq!(again[0].attempts, 1, "being held back is not an attempt");
 }
 
 pub async fn completing_records_the_provider_id_and_status_history<S: Store>(store: &S) {
@@ -614,8 +648,8 @@ pub async fn recent_messages_are_per_subaccount_and_newest_first<S: Store>(store
     );
 }
 
-pub async fn tenants_are_created_apart<S: Store>(store: &S) {
-    let first = seeded(store).await;
+/// Another account with its own subaccount, channel and key (hash `hash-2`).
+fn second_tenant() -> Sandbox {
     let mut second = sandbox();
     second.account.id = AccountId::parse("acct-2").unwrap();
     second.sub_account = SubAccount {
@@ -628,6 +662,12 @@ pub async fn tenants_are_created_apart<S: Store>(store: &S) {
     second.channel.sub_account_id = second.sub_account.id.clone();
     second.channel.phone_number_id = "2001".into();
     second.api_key = key(&second.account.id, "hash-2");
+    second
+}
+
+pub async fn tenants_are_created_apart<S: Store>(store: &S) {
+    let first = seeded(store).await;
+    let second = second_tenant();
     store.create_tenant(&second).await.unwrap();
     assert_eq!(store.accounts().await.unwrap().len(), 2);
     let key = store.api_key_by_hash("hash-2").await.unwrap().unwrap();

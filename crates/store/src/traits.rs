@@ -76,14 +76,16 @@ pub trait MessageStore: Send + Sync {
 
 #[async_trait]
 pub trait DispatchStore: Send + Sync {
-    /// Claims up to `limit` due messages, leased until `lease_until`. Only the oldest
-    /// waiting message of each (channel, recipient) is eligible, which keeps messages to
-    /// one person in the order they were accepted.
+    /// Claims up to `limit` due messages, leased until `lease_until`, leaving alone those
+    /// of the channels in `skip` (numbers sending at their limit right now). Only the
+    /// oldest waiting message of each (channel, recipient) is eligible, which keeps
+    /// messages to one person in the order they were accepted.
     async fn claim_dispatch(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: u32,
+        skip: &[ChannelId],
     ) -> StoreResult<Vec<DispatchJob>>;
     /// Records, before the provider is called, that these messages are being handed over
     /// (one commit for all). After a crash such a message is never handed over again.
@@ -94,6 +96,9 @@ pub trait DispatchStore: Send + Sync {
     async fn complete_dispatches(&self, results: &[(Umid, DispatchResult)]) -> StoreResult<()>;
     /// Puts a message the provider could not take right now back in the queue.
     async fn retry_dispatch(&self, umid: Umid, next_attempt_at: DateTime<Utc>) -> StoreResult<()>;
+    /// Gives claimed messages back unsent, each to be claimed again from its time on, as
+    /// if never claimed: pacing holds them back, which is not a failed attempt.
+    async fn defer_dispatches(&self, deferrals: &[(Umid, DateTime<Utc>)]) -> StoreResult<()>;
     /// Messages that were handed to the provider by a worker whose lease has run out
     /// (it crashed mid-call): the outcome is unknown.
     async fn interrupted_dispatches(&self, now: DateTime<Utc>) -> StoreResult<Vec<Umid>>;

@@ -5,6 +5,7 @@ use parley_app::{Platform, bootstrap, open_store};
 use parley_core::dispatch::{DispatchReport, Dispatcher};
 use parley_simulator::Simulator;
 use parley_testkit::pg::PgCluster;
+use parley_types::AdjustableClock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -38,7 +39,20 @@ fn init_test_logs() {
     }
 }
 
+/// What a test changes about the platform it runs.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Setup {
+    /// Time stands still until the test advances it (it flows otherwise).
+    pub stopped_clock: bool,
+    /// `dispatch.throughput_per_number`, when not the default.
+    pub throughput_per_number: Option<u32>,
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, Setup::default()).await
+}
+
+pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
     init_test_logs();
     let data = tempfile::tempdir().expect("temp dir");
     let cluster = match backend {
@@ -53,11 +67,19 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
             .map(|c| c.fresh_database().expect("database")),
         ..Overrides::default()
     };
-    let config = Config::load(None, &overrides).expect("config");
+    let mut config = Config::load(None, &overrides).expect("config");
+    if let Some(mps) = setup.throughput_per_number {
+        config.dispatch.throughput_per_number = mps;
+    }
+    let clock = Arc::new(if setup.stopped_clock {
+        AdjustableClock::stopped_at(chrono::Utc::now())
+    } else {
+        AdjustableClock::new()
+    });
     let store = open_store(&config).await.expect("store");
     let listener = TcpListener::bind(config.listen).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let platform = Platform::build(config, store, addr)
+    let platform = Platform::build_with_clock(config, store, addr, clock)
         .await
         .expect("platform");
     let credentials = bootstrap::run(&platform.store, platform.clock.as_ref(), data.path())

@@ -4,4 +4,5 @@
 mod conversation;
 mod errors;
 mod helpers;
+mod pacing;
 mod process;

@@ -87,6 +87,8 @@ async fn start(data: &Path, graph: SocketAddr) -> Server {
             KEY_CACHE_SECONDS.to_string(),
         )
         .env("PARLEY_DISPATCH__LEASE_SECONDS", "2")
+        // The fastest WhatsApp allows, so the backlog left by the kill drains in seconds.
+        .env("PARLEY_DISPATCH__THROUGHPUT_PER_NUMBER", "1000")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -7,9 +7,11 @@
 //! receipts (which echo the umid) later move it on to `delivered`/`read`. A crash thus
 //! errs towards at-most-once, which is what a user expects of an OTP or a payment notice.
 
+mod pacing;
+
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
@@ -22,12 +24,16 @@ use parley_types::codes::{DR_INTERNAL_ERROR, DR_UNKNOWN_ERROR, DeliveryError};
 use parley_types::{ChannelId, SharedClock, Umid};
 use tokio::sync::{Notify, watch};
 
+use pacing::Pacer;
+pub use pacing::{Hold, PAIR_BURST, PAIR_INTERVAL, PacingConfig, Verdict};
+
 use crate::messages::Content;
 use crate::messages::route;
 use crate::{Error, Result};
 
-/// Waits before re-trying a message the provider could not take right now (rate limits,
-/// outages), indexed by the number of attempts so far. After the last, it is undelivered.
+/// Waits before re-trying a message the provider could not take right now (outages),
+/// indexed by the number of attempts so far. After the last, it is undelivered. Rate
+/// limits are not failures: [`THROTTLE_CODES`] wait for the pacer instead, uncounted.
 pub const RETRY_SCHEDULE: &[StdDuration] = &[
     StdDuration::from_secs(1),
     StdDuration::from_secs(5),
@@ -36,6 +42,9 @@ pub const RETRY_SCHEDULE: &[StdDuration] = &[
     StdDuration::from_secs(300),
     StdDuration::from_secs(900),
 ];
+
+/// Meta's "too fast" answers: the number's throughput (130429) and the pair rate (131056).
+pub const THROTTLE_CODES: [u32; 2] = [130429, 131056];
 
 #[derive(Debug, Clone)]
 pub struct DispatchConfig {
@@ -47,6 +56,8 @@ pub struct DispatchConfig {
     pub concurrency: usize,
     /// How long an idle dispatcher sleeps when nobody wakes it (retries come due this way).
     pub idle_poll: StdDuration,
+    /// How fast WhatsApp lets each number send.
+    pub pacing: PacingConfig,
 }
 
 impl Default for DispatchConfig {
@@ -56,6 +67,7 @@ impl Default for DispatchConfig {
             lease: Duration::seconds(60),
             concurrency: 32,
             idle_poll: StdDuration::from_millis(500),
+            pacing: PacingConfig::default(),
         }
     }
 }
@@ -67,6 +79,8 @@ pub struct DispatchReport {
     pub sent: usize,
     pub failed: usize,
     pub retried: usize,
+    /// Held back by pacing (or a throttle from WhatsApp), to go out later.
+    pub held: usize,
     pub interrupted: usize,
 }
 
@@ -82,6 +96,7 @@ pub struct Dispatcher {
     clock: SharedClock,
     wake: Arc<Notify>,
     config: DispatchConfig,
+    pacer: Mutex<Pacer>,
 }
 
 fn undelivered(
@@ -118,13 +133,23 @@ impl Dispatcher {
         wake: Arc<Notify>,
         config: DispatchConfig,
     ) -> Self {
+        let pacer = Mutex::new(Pacer::new(config.pacing));
         Self {
             store,
             adapter,
             clock,
             wake,
             config,
+            pacer,
         }
+    }
+
+    fn pacer(&self) -> std::sync::MutexGuard<'_, Pacer> {
+        // The pacer's state stays consistent at every await-free step, so a panic
+        // elsewhere leaves nothing to repair.
+        self.pacer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// One round: settle interrupted hand-offs, then claim and send what is due.
@@ -147,11 +172,17 @@ impl Dispatcher {
             metrics::counter!("parley_dispatch_interrupted_total").increment(1);
             report.interrupted += 1;
         }
-        let jobs = self
+        let (saturated, room) = self.pacer().start_round(now);
+        let limit = self.config.batch.min(room);
+        if limit == 0 {
+            return Ok(report);
+        }
+        let claimed = self
             .store
-            .claim_dispatch(now, now + self.config.lease, self.config.batch)
+            .claim_dispatch(now, now + self.config.lease, limit, &saturated)
             .await?;
-        report.claimed = jobs.len();
+        report.claimed = claimed.len();
+        let jobs = self.pace(claimed, now, &mut report).await?;
         let mut channels = HashMap::new();
         // Claims hold at most one message per recipient, so sending a chunk side by side
         // never reorders one person's messages. Each chunk costs two commits: the
@@ -163,6 +194,37 @@ impl Dispatcher {
         Ok(report)
     }
 
+    /// The claimed jobs that may go now; the others go back to the queue until the pacer
+    /// has room for them (in one commit), which is not counted as an attempt.
+    async fn pace(
+        &self,
+        claimed: Vec<DispatchJob>,
+        now: chrono::DateTime<chrono::Utc>,
+        report: &mut DispatchReport,
+    ) -> Result<Vec<DispatchJob>> {
+        let mut go = Vec::with_capacity(claimed.len());
+        let mut held = Vec::new();
+        {
+            let mut pacer = self.pacer();
+            for job in claimed {
+                let m = &job.message;
+                match pacer.admit(m.channel_id, &m.msisdn, now) {
+                    Verdict::Send => go.push(job),
+                    Verdict::Wait(at, hold) => {
+                        metrics::counter!("parley_dispatch_held_total", "reason" => hold.label())
+                            .increment(1);
+                        held.push((m.umid, at));
+                    }
+                }
+            }
+        }
+        if !held.is_empty() {
+            self.store.defer_dispatches(&held).await?;
+            report.held += held.len();
+        }
+        Ok(go)
+    }
+
     /// Runs rounds until `shutdown` turns true. A round in progress always finishes, so
     /// no message is left between hand-off and its recorded result by a clean shutdown.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
@@ -172,10 +234,23 @@ impl Dispatcher {
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "dispatch round failed"),
             }
-            tokio::select! {
-                _ = shutdown.changed() => {}
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(self.config.idle_poll) => {}
+            // Every number at its limit: new work could not go out any sooner, so wait
+            // for room for a chunk rather than for the next wake-up.
+            let paced = self
+                .pacer()
+                .next_room_in(self.clock.now(), self.config.concurrency as u32)
+                .and_then(|wait| wait.to_std().ok())
+                .map(|wait| wait.min(self.config.idle_poll));
+            match paced {
+                Some(wait) => tokio::select! {
+                    _ = shutdown.changed() => {}
+                    _ = tokio::time::sleep(wait) => {}
+                },
+                None => tokio::select! {
+                    _ = shutdown.changed() => {}
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(self.config.idle_poll) => {}
+                },
             }
         }
     }
@@ -273,6 +348,25 @@ impl Dispatcher {
                     DispatchResult::Failed {
                         status: provider_failure(&error, now),
                     }
+                }
+                SendOutcome::Retryable(error) if THROTTLE_CODES.contains(&error.code) => {
+                    let message = &job.message;
+                    let (due, hold) = {
+                        let mut pacer = self.pacer();
+                        if error.code == THROTTLE_CODES[0] {
+                            (pacer.throttled(message.channel_id, now), Hold::Throughput)
+                        } else {
+                            let due =
+                                pacer.pair_throttled(message.channel_id, &message.msisdn, now);
+                            (due, Hold::PairRate)
+                        }
+                    };
+                    self.store.defer_dispatches(&[(umid, due)]).await?;
+                    tracing::info!(%umid, code = error.code, "WhatsApp asked to slow down; held");
+                    metrics::counter!("parley_dispatch_throttled_total", "reason" => hold.label())
+                        .increment(1);
+                    report.held += 1;
+                    continue;
                 }
                 SendOutcome::Retryable(error) => {
                     let attempt = job.attempts as usize;
