@@ -17,6 +17,9 @@ use crate::cpu::{CpuSample, Group};
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
     pub connections: usize,
+    /// Distinct recipients; connection `c`'s `k`th request goes to `(c + k·connections) mod
+    /// recipients`, so with one per connection each connection keeps to its own.
+    pub recipients: usize,
     pub warmup: Duration,
     pub duration: Duration,
     /// Hard cap on requests started per target, warm-up included.
@@ -38,11 +41,11 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    fn body(&self, connection: usize) -> String {
+    fn body(&self, recipient: usize) -> String {
         if self.rejected {
-            rejected_body_for(connection)
+            rejected_body_for(recipient)
         } else {
-            body_for(connection)
+            body_for(recipient)
         }
     }
 
@@ -93,28 +96,28 @@ impl LoadReport {
     }
 }
 
-/// The JSON body each connection sends: a text message to a user of its own.
-pub fn body_for(connection: usize) -> String {
+/// The JSON body of a text message to recipient number `recipient`.
+pub fn body_for(recipient: usize) -> String {
     serde_json::json!({
-        "user": { "msisdn": msisdn_for(connection) },
+        "user": { "msisdn": msisdn_for(recipient) },
         "type": "text",
-        "content": { "text": format!("benchmark message from connection {connection}") },
+        "content": { "text": format!("benchmark message to recipient {recipient}") },
     })
     .to_string()
 }
 
 /// Like [`body_for`], with a message type that does not exist.
-pub fn rejected_body_for(connection: usize) -> String {
+pub fn rejected_body_for(recipient: usize) -> String {
     serde_json::json!({
-        "user": { "msisdn": msisdn_for(connection) },
+        "user": { "msisdn": msisdn_for(recipient) },
         "type": "bench-no-such-type",
-        "content": { "text": format!("benchmark message from connection {connection}") },
+        "content": { "text": format!("benchmark message to recipient {recipient}") },
     })
     .to_string()
 }
 
-pub fn msisdn_for(connection: usize) -> String {
-    format!("+1555123{:04}", 4567 + connection % 5000)
+pub fn msisdn_for(recipient: usize) -> String {
+    format!("+1555{:07}", 1_234_567 + recipient % 8_000_000)
 }
 
 pub fn client(connections: usize, timeout: Duration) -> Result<reqwest::Client> {
@@ -197,10 +200,13 @@ pub async fn run(
         let endpoint = endpoint.clone();
         let shared = shared.clone();
         let max_requests = config.max_requests;
-        let body = endpoint.body(connection);
+        let (connections, recipients) = (config.connections, config.recipients);
+        // Bodies are made before the clock starts when they repeat; otherwise per request.
+        let own_body = (recipients == connections).then(|| endpoint.body(connection));
         tasks.push(tokio::spawn(async move {
             let mut samples: Vec<Sample> = Vec::new();
             let mut ok_total = 0u64;
+            let mut recipient = connection % recipients;
             loop {
                 if shared.stop.load(Ordering::Relaxed) || t0.elapsed() >= window_end {
                     break;
@@ -211,8 +217,17 @@ pub async fn run(
                     shared.stop.store(true, Ordering::Relaxed);
                     break;
                 }
+                let fresh;
+                let body = match &own_body {
+                    Some(body) => body.as_str(),
+                    None => {
+                        fresh = endpoint.body(recipient);
+                        fresh.as_str()
+                    }
+                };
+                recipient = (recipient + connections) % recipients;
                 let sent = Instant::now();
-                let outcome = send_one(&client, &endpoint, &body).await;
+                let outcome = send_one(&client, &endpoint, body).await;
                 let done = t0.elapsed();
                 match outcome {
                     Ok(()) => {

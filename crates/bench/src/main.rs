@@ -57,6 +57,10 @@ struct RunArgs {
     /// Concurrent connections, each sending back to back.
     #[arg(long, default_value_t = 64)]
     connections: usize,
+    /// Distinct recipients the requests go to, in turn [default: one per connection, so
+    /// each connection writes to one user; give a large number to model a bulk send].
+    #[arg(long)]
+    recipients: Option<usize>,
     /// Seconds of warm-up per target (not counted).
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
@@ -155,8 +159,13 @@ async fn run(args: &RunArgs) -> Result<()> {
     if args.connections == 0 || args.duration <= 0.0 || args.warmup < 0.0 || args.timeout <= 0.0 {
         bail!("--connections, --duration and --timeout must be positive");
     }
+    let recipients = args.recipients.unwrap_or(args.connections);
+    if recipients == 0 {
+        bail!("--recipients must be positive");
+    }
     let config = LoadConfig {
         connections: args.connections,
+        recipients,
         warmup: Duration::from_secs_f64(args.warmup),
         duration: Duration::from_secs_f64(args.duration),
         max_requests: args.max_requests,
@@ -185,9 +194,11 @@ async fn run(args: &RunArgs) -> Result<()> {
     let _ = writeln!(
         header,
         "- load: {} connections, closed loop (each sends its next request when the last is \
-         answered), HTTP/1.1 keep-alive via reqwest, {} s warm-up + {} s measured per target, \
-         cap {} requests per target, {} s request timeout; targets in order: {}",
+         answered), HTTP/1.1 keep-alive via reqwest, text messages to {} distinct recipients in \
+         turn, {} s warm-up + {} s measured per target, cap {} requests per target, {} s \
+         request timeout; targets in order: {}",
         config.connections,
+        config.recipients,
         args.warmup,
         args.duration,
         config.max_requests,
@@ -332,6 +343,9 @@ async fn run_parley(
                 "parley_messages_accepted_total",
                 "parley_dispatch_sent_total",
                 "parley_dispatch_failed_total",
+                "parley_accept_group_messages_sum",
+                "parley_accept_group_messages_count",
+                "parley_accept_commit_seconds_sum",
             ],
         )
         .await?;
@@ -355,6 +369,15 @@ async fn run_parley(
              process, on the same cores)",
             counters[1].1 as u64, counters[2].1 as u64
         ));
+        let commits = counters[4].1;
+        if commits > 0.0 {
+            notes.push(format!(
+                "accept commits: {commits:.0}, {:.1} messages and {:.2} ms each on average \
+                 (whole run)",
+                counters[3].1 / commits,
+                counters[5].1 / commits * 1e3
+            ));
+        }
         Ok::<_, anyhow::Error>(report)
     }
     .await;

@@ -3,9 +3,7 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::accept_group::{
-    Statement, insert_messages, outcomes, stored_by_client_id, umids,
-};
+use parley_store::accept_group::{Statement, outcomes, stored_by_client_id};
 use parley_store::rows::{
     MESSAGE_COLUMNS, MessageRow, StatusColumns, StatusRow, from_millis, millis,
 };
@@ -67,6 +65,83 @@ static ACCEPT_FOLLOW_UP: LazyLock<String> = LazyLock::new(|| {
          SELECT umid FROM inserted"
     )
 });
+
+/// Accepts a group: the rows arrive as one array per column of `messages` (in
+/// [`MESSAGE_COLUMNS`] order, then `status_rank`); `$1`, the umids, also gives the group's
+/// order. Yields the umids inserted (not those whose `clientMessageId` was used before).
+static ACCEPT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH inserted AS ( \
+            INSERT INTO messages ({MESSAGE_COLUMNS}, status_rank) \
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
+                $12::text[], $13::text[], $14::text[], $15::text[], $16::bigint[], \
+                $17::text[], $18::text[], $19::bigint[], $20::bigint[], $21::int[]) \
+            ON CONFLICT (sub_account_id, client_message_id) \
+                WHERE client_message_id IS NOT NULL DO NOTHING \
+            RETURNING umid, channel_id, msisdn, created_at, {STATUS_COLUMNS}), \
+         ordered AS (SELECT inserted.*, g.pos FROM inserted \
+            JOIN unnest($1{}",
+        ACCEPT_FOLLOW_UP.as_str()
+    )
+});
+
+/// A group of messages as one array per stored column, for [`ACCEPT`].
+#[derive(Default)]
+struct AcceptColumns {
+    umid: Vec<String>,
+    account_id: Vec<String>,
+    sub_account_id: Vec<String>,
+    channel_id: Vec<String>,
+    direction: Vec<&'static str>,
+    msisdn: Vec<String>,
+    country: Vec<Option<String>>,
+    content_type: Vec<String>,
+    content: Vec<String>,
+    client_message_id: Vec<Option<String>>,
+    reply_to: Vec<Option<String>>,
+    provider_message_id: Vec<Option<String>>,
+    user_name: Vec<Option<String>>,
+    state: Vec<&'static str>,
+    detail: Vec<Option<&'static str>>,
+    error_code: Vec<Option<i64>>,
+    error_message: Vec<Option<String>>,
+    provider_error_code: Vec<Option<String>>,
+    status_at: Vec<i64>,
+    created_at: Vec<i64>,
+    status_rank: Vec<i32>,
+}
+
+impl AcceptColumns {
+    fn of(messages: &[Message]) -> Self {
+        let mut c = Self::default();
+        for m in messages {
+            let s = StatusColumns::from(&m.status);
+            c.umid.push(m.umid.to_string());
+            c.account_id.push(m.account_id.to_string());
+            c.sub_account_id.push(m.sub_account_id.to_string());
+            c.channel_id.push(m.channel_id.to_string());
+            c.direction.push(m.direction.as_str());
+            c.msisdn.push(m.msisdn.clone());
+            c.country.push(m.country.clone());
+            c.content_type.push(m.content_type.clone());
+            c.content.push(m.content.to_string());
+            c.client_message_id.push(m.client_message_id.clone());
+            c.reply_to.push(m.reply_to.map(|u| u.to_string()));
+            c.provider_message_id.push(m.provider_message_id.clone());
+            c.user_name.push(m.user_name.clone());
+            c.state.push(s.state);
+            c.detail.push(s.detail);
+            c.error_code.push(s.error_code);
+            c.error_message.push(s.error_message);
+            c.provider_error_code.push(s.provider_error_code);
+            c.status_at.push(s.at);
+            c.created_at.push(millis(m.created_at));
+            c.status_rank.push(s.rank);
+        }
+        c
+    }
+}
 
 /// An inbound message opens (or extends, never shortens) the user's window.
 static INSERT_INBOUND: LazyLock<String> = LazyLock::new(|| {
@@ -304,20 +379,33 @@ impl MessageStore for PostgresStore {
 }
 
 impl PostgresStore {
-    /// One statement, so the group is atomic without a transaction of its own.
+    /// One statement, so the group is atomic without a transaction of its own. Its text
+    /// is the same for every group (the rows travel as one array per column), so the
+    /// server plans it once per connection instead of once per group size.
     async fn accept_once(&self, messages: &[Message]) -> StoreResult<Vec<AcceptOutcome>> {
-        let mut query = Statement::<Postgres>::new("WITH inserted AS (");
-        insert_messages(&mut query, messages)?;
-        query
-            .push(&format!(
-                " RETURNING umid, channel_id, msisdn, created_at, {STATUS_COLUMNS}), \
-                 ordered AS (SELECT inserted.*, g.pos FROM inserted \
-                    JOIN unnest("
-            ))
-            .bind(umids(messages))?
-            .push(&ACCEPT_FOLLOW_UP);
-        let Statement { sql, args } = query;
-        let inserted: HashSet<String> = sqlx::query_scalar_with::<_, String, _>(&sql, args)
+        let columns = AcceptColumns::of(messages);
+        let inserted: HashSet<String> = sqlx::query_scalar::<_, String>(&ACCEPT)
+            .bind(columns.umid)
+            .bind(columns.account_id)
+            .bind(columns.sub_account_id)
+            .bind(columns.channel_id)
+            .bind(columns.direction)
+            .bind(columns.msisdn)
+            .bind(columns.country)
+            .bind(columns.content_type)
+            .bind(columns.content)
+            .bind(columns.client_message_id)
+            .bind(columns.reply_to)
+            .bind(columns.provider_message_id)
+            .bind(columns.user_name)
+            .bind(columns.state)
+            .bind(columns.detail)
+            .bind(columns.error_code)
+            .bind(columns.error_message)
+            .bind(columns.provider_error_code)
+            .bind(columns.status_at)
+            .bind(columns.created_at)
+            .bind(columns.status_rank)
             .fetch_all(&self.pool)
             .await
             .map_err(db)?

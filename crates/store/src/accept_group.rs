@@ -3,9 +3,10 @@
 //! in the group waits for the commit: a statement per message, or even per table, made the
 //! writer wait on one driver round trip after another.
 //!
-//! Each backend wraps [`insert_messages`] (one multi-row `INSERT`) in its own dialect:
-//! SQLite runs the whole transaction as one multi-statement command, PostgreSQL as one
-//! statement with data-modifying `WITH` clauses. Both then derive the history entries, the
+//! SQLite runs the whole transaction as one multi-statement command around
+//! [`insert_messages`] (one multi-row `INSERT`); PostgreSQL runs one statement with
+//! data-modifying `WITH` clauses whose rows arrive as one array per column, so its text
+//! (and plan) is the same for every group. Both then derive the history entries, the
 //! queue rows (in the group's order) and the lanes from the rows actually inserted.
 //!
 //! The unique index on `(sub_account_id, client_message_id)` settles duplicates (`ON

@@ -29,7 +29,13 @@ impl AcceptQueue {
             let mut group = Vec::with_capacity(MAX_GROUP);
             while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
                 let (messages, replies): (Vec<Message>, Vec<Reply>) = group.drain(..).unzip();
-                match store.accept_outbound(&messages).await {
+                let started = std::time::Instant::now();
+                let stored = store.accept_outbound(&messages).await;
+                // What a commit carries and costs: the levers of the accept rate.
+                metrics::histogram!("parley_accept_group_messages").record(messages.len() as f64);
+                metrics::histogram!("parley_accept_commit_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                match stored {
                     Ok(outcomes) => {
                         for (reply, outcome) in replies.into_iter().zip(outcomes) {
                             let _ = reply.send(Ok(outcome));
