@@ -285,15 +285,7 @@ async fn operations_endpoints_answer(app: TestApp) {
         .unwrap();
     assert_eq!(ready["status"], "ready");
     app.send_text(USER, "count me").await;
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("parley_http_requests_total"), "{metrics}");
     let doc: Value = app
         .http

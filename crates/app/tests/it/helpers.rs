@@ -204,6 +204,18 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::OK);
     }
 
+    /// `/metrics`, the Prometheus text.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("text")
+    }
+
     pub async fn dispatch(&self) -> DispatchReport {
         self.dispatcher.run_once().await.expect("dispatch round")
     }

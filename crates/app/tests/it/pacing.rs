@@ -65,15 +65,7 @@ async fn a_burst_is_accepted_at_once_and_leaves_at_the_numbers_pace() {
         let state = app.details(umid).await["status"]["state"].clone();
         assert_eq!(state, "delivered", "{user}: held, then sent, never failed");
     }
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("parley_dispatch_held_total{reason=\"throughput\"} 3"),
         "{metrics}"
