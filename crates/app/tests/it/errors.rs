@@ -208,15 +208,7 @@ async fn the_chatapps_prefix_serves_the_same_api(app: TestApp) {
 }
 
 async fn a_replayed_or_forged_meta_webhook_changes_nothing(app: TestApp) {
-    let businesses: Value = app
-        .http
-        .get(app.url("/sim/api/businesses"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let businesses = app.get_json("/sim/api/businesses").await;
     let business = &businesses["businesses"][0];
     let envelope = json!({"object": "whatsapp_business_account", "entry": [{"id": business["wabaId"], "changes": [{
         "field": "messages", "value": {"messaging_product": "whatsapp",
@@ -274,28 +266,12 @@ async fn operations_endpoints_answer(app: TestApp) {
             .status(),
         StatusCode::OK
     );
-    let ready: Value = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = app.get_json("/readyz").await;
     assert_eq!(ready["status"], "ready");
     app.send_text(USER, "count me").await;
     let metrics = app.metrics().await;
     assert!(metrics.contains("parley_http_requests_total"), "{metrics}");
-    let doc: Value = app
-        .http
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.get_json("/openapi.json").await;
     for path in [
         "/api/v1/subaccounts/{subAccountId}/messages",
         "/chatapps/api/v1/subaccounts/{subAccountId}/messages/{umid}",

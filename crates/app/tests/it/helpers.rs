@@ -179,17 +179,23 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
-    /// The chat as the phone sees it.
-    pub async fn phone(&self, msisdn: &str) -> Vec<Value> {
-        let body: Value = self
-            .http
-            .get(self.url(&format!("/sim/api/phones/{msisdn}/messages")))
+    /// `GET path` without credentials, read as JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.http
+            .get(self.url(path))
             .send()
             .await
             .expect("request")
             .json()
             .await
-            .expect("json");
+            .expect("json")
+    }
+
+    /// The chat as the phone sees it.
+    pub async fn phone(&self, msisdn: &str) -> Vec<Value> {
+        let body = self
+            .get_json(&format!("/sim/api/phones/{msisdn}/messages"))
+            .await;
         body["messages"].as_array().expect("messages").clone()
     }
 

@@ -309,6 +309,7 @@ impl Dispatcher {
         report: &mut DispatchReport,
     ) -> Result<()> {
         let mut results: Vec<(Umid, DispatchResult)> = Vec::with_capacity(chunk.len());
+        let mut throttled = Vec::new();
         let mut ready = Vec::with_capacity(chunk.len());
         for job in chunk {
             match self.prepare(job, channels).await? {
@@ -361,7 +362,7 @@ impl Dispatcher {
                             (due, Hold::PairRate)
                         }
                     };
-                    self.store.defer_dispatches(&[(umid, due)]).await?;
+                    throttled.push((umid, due));
                     tracing::info!(%umid, code = error.code, "WhatsApp asked to slow down; held");
                     metrics::counter!("parley_dispatch_throttled_total", "reason" => hold.label())
                         .increment(1);
@@ -398,6 +399,9 @@ impl Dispatcher {
                 }
             };
             results.push((umid, result));
+        }
+        if !throttled.is_empty() {
+            self.store.defer_dispatches(&throttled).await?;
         }
         self.store.complete_dispatches(&results).await?;
         Ok(())
