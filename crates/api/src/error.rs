@@ -19,6 +19,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: u32,
     pub message: String,
+    /// Seconds for `Retry-After` (rate limits).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -27,6 +29,7 @@ impl ApiError {
             status: StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
             code: code.code(),
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -57,6 +60,13 @@ impl From<Error> for ApiError {
                 SyncCode::InvalidParameter,
                 format!("WhatsApp refused the request: (#{}) {}", p.code, p.title),
             ),
+            Error::RateLimited {
+                message,
+                retry_after,
+            } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(SyncCode::RateLimited, message)
+            },
             Error::ShuttingDown => Self {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 ..Self::internal()
@@ -81,7 +91,14 @@ impl IntoResponse for ApiError {
             "errorId": error_id,
             "timestamp": format_8x8(Utc::now()),
         });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        response
     }
 }
 

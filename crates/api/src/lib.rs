@@ -13,6 +13,7 @@ mod messages;
 mod meta_webhook;
 pub mod openapi;
 mod ops;
+mod templates;
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use axum::extract::DefaultBodyLimit;
 use parley_core::inbound::InboundService;
 use parley_core::keys::KeyService;
 use parley_core::messages::MessageService;
+use parley_core::templates::TemplateService;
 use parley_store::SharedStore;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -44,6 +46,7 @@ pub struct AppState {
     pub messages: MessageService,
     pub keys: KeyService,
     pub inbound: InboundService,
+    pub templates: TemplateService,
     pub meta: Arc<MetaWebhookConfig>,
     pub metrics: Option<PrometheusHandle>,
     /// Served at `/openapi.json`: [`openapi::document`] plus the app's other surfaces.
@@ -52,7 +55,7 @@ pub struct AppState {
 
 /// The 8x8 Chat Apps routes, relative to a product base URL.
 fn chatapps() -> Router<AppState> {
-    messages::router()
+    messages::router().merge(templates::router())
 }
 
 /// Every surface Parley serves on one listener. `simulator` is mounted under `/sim`.

@@ -22,6 +22,7 @@ use parley_core::dispatch::{DispatchConfig, Dispatcher, PacingConfig};
 use parley_core::inbound::InboundService;
 use parley_core::keys::KeyService;
 use parley_core::messages::MessageService;
+use parley_core::templates::TemplateService;
 use parley_simulator::{Business, DeliverySchedule, Simulator, SimulatorConfig};
 use parley_store::SharedStore;
 use parley_store_postgres::PostgresStore;
@@ -151,11 +152,26 @@ impl Platform {
             openapi.merge(parley_simulator::openapi());
         }
         let lookup_ttl = Duration::seconds(i64::from(config.cache.lookup_seconds));
+        let templates =
+            TemplateService::new(store.clone(), adapter.clone(), clock.clone(), lookup_ttl);
         let state = AppState {
             store: store.clone(),
-            messages: MessageService::new(store.clone(), adapter, clock.clone(), wake, lookup_ttl),
+            messages: MessageService::new(
+                store.clone(),
+                adapter,
+                clock.clone(),
+                wake,
+                lookup_ttl,
+                templates.clone(),
+            ),
             keys: KeyService::new(store.clone(), clock.clone(), lookup_ttl),
-            inbound: InboundService::new(store.clone(), clock.clone(), lookup_ttl),
+            inbound: InboundService::new(
+                store.clone(),
+                clock.clone(),
+                lookup_ttl,
+                templates.clone(),
+            ),
+            templates,
             meta: Arc::new(MetaWebhookConfig {
                 app_secret: meta.app_secret,
                 verify_token: meta.verify_token,

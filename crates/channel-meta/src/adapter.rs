@@ -3,8 +3,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use parley_channels::{
     ChannelAdapter, ChannelRoute, MediaKind, OutboundContent, OutboundMessage, ProviderError,
-    SendOutcome,
+    SendOutcome, SubmittedTemplate, TemplateCategory, TemplateSpec,
 };
+use serde::Deserialize;
 
 use crate::wire::{
     ContextRef, ErrorBody, MediaRef, SendRequest, SendResponse, Text, TypingIndicator,
@@ -48,13 +49,17 @@ impl MetaAdapter {
         &self.config
     }
 
-    fn messages_url(&self, route: &ChannelRoute) -> String {
+    /// `{graph}/{version}/{node}/{edge}`.
+    fn url(&self, node: &str, edge: &str) -> String {
         format!(
-            "{}/{}/{}/messages",
+            "{}/{}/{node}/{edge}",
             self.config.graph_url.trim_end_matches('/'),
             self.config.api_version,
-            route.phone_number_id
         )
+    }
+
+    fn messages_url(&self, route: &ChannelRoute) -> String {
+        self.url(&route.phone_number_id, "messages")
     }
 
     async fn post(
@@ -120,8 +125,41 @@ pub fn send_request(message: &OutboundMessage) -> SendRequest {
             req.kind = Some("location".into());
             req.location = Some(location.clone());
         }
+        OutboundContent::Template(template) => {
+            req.kind = Some("template".into());
+            req.template = Some(crate::templates::send_object(template));
+        }
     }
     req
+}
+
+/// Graph's answer to a template creation.
+#[derive(Debug, Deserialize)]
+struct CreatedTemplate {
+    id: String,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
+}
+
+fn unreachable(e: reqwest::Error) -> ProviderError {
+    ProviderError {
+        code: 131016,
+        title: "Graph API unreachable".into(),
+        details: Some(e.to_string()),
+    }
+}
+
+/// The Graph error of a non-2xx answer, or a generic one when the body has none.
+async fn graph_error(response: reqwest::Response) -> ProviderError {
+    let status = response.status();
+    let body = response.bytes().await.unwrap_or_default();
+    provider_error(&body).unwrap_or(ProviderError {
+        code: 131000,
+        title: format!("graph answered {status}"),
+        details: None,
+    })
 }
 
 fn provider_error(body: &[u8]) -> Option<ProviderError> {
@@ -197,22 +235,58 @@ impl ChannelAdapter for MetaAdapter {
             }),
             ..SendRequest::default()
         };
-        let unreachable = |e: reqwest::Error| ProviderError {
-            code: 131016,
-            title: "Graph API unreachable".into(),
-            details: Some(e.to_string()),
-        };
         let response = self.post(route, &body).await.map_err(unreachable)?;
-        let status = response.status();
-        if status.is_success() {
+        if response.status().is_success() {
             return Ok(());
         }
-        let body = response.bytes().await.map_err(unreachable)?;
-        Err(provider_error(&body).unwrap_or(ProviderError {
+        Err(graph_error(response).await)
+    }
+
+    async fn submit_template(
+        &self,
+        route: &ChannelRoute,
+        spec: &TemplateSpec,
+    ) -> Result<SubmittedTemplate, ProviderError> {
+        let response = self
+            .http
+            .post(self.url(&route.waba_id, "message_templates"))
+            .bearer_auth(&self.config.access_token)
+            .json(&crate::templates::create_payload(spec))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if !response.status().is_success() {
+            return Err(graph_error(response).await);
+        }
+        let created: CreatedTemplate = response.json().await.map_err(|e| ProviderError {
             code: 131000,
-            title: format!("graph answered {status}"),
-            details: None,
-        }))
+            title: "unreadable graph answer".into(),
+            details: Some(e.to_string()),
+        })?;
+        Ok(SubmittedTemplate {
+            provider_template_id: created.id,
+            status: created.status.unwrap_or_else(|| "PENDING".into()),
+            category: created
+                .category
+                .as_deref()
+                .and_then(TemplateCategory::parse)
+                .unwrap_or(spec.category),
+        })
+    }
+
+    async fn delete_template(&self, route: &ChannelRoute, name: &str) -> Result<(), ProviderError> {
+        let response = self
+            .http
+            .delete(self.url(&route.waba_id, "message_templates"))
+            .query(&[("name", name)])
+            .bearer_auth(&self.config.access_token)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if response.status().is_success() {
+            return Ok(());
+        }
+        Err(graph_error(response).await)
     }
 }
 

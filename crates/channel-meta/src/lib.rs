@@ -1,12 +1,14 @@
 //! The WhatsApp adapter for Meta's Graph API (Cloud API): builds Graph requests for
 //! outbound messages, classifies Graph errors, and turns signed Graph webhooks into
-//! normalised [`parley_channels::ChannelEvent`]s. The same wire types and signing code are
+//! normalised [`parley_channels::ChannelEvent`]s, and manages message templates on the
+//! business account. The same wire types and signing code are
 //! used by the simulator, which emulates the other side of this wire.
 //!
 //! Depends on `channels` and `types` only; knows nothing about storage or Parley's API.
 
 mod adapter;
 pub mod signature;
+pub mod templates;
 pub mod webhook;
 pub mod wire;
 

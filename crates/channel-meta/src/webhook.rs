@@ -1,11 +1,14 @@
-//! Graph webhooks in: the envelope of `messages` changes turned into [`ChannelEvent`]s.
-//! Other fields (template and account updates) are not handled yet and are skipped.
+//! Graph webhooks in: `messages` changes (user messages and receipts) and template changes
+//! (`message_template_status_update`, `message_template_quality_update`,
+//! `template_category_update`) turned into [`ChannelEvent`]s. Other fields (account and
+//! number updates) are not handled yet and are skipped.
 
 use chrono::{DateTime, TimeZone, Utc};
 use parley_channels::{
     ChannelEvent, InboundContent, InboundMessage, MediaKind, ProviderError, ProviderStatus,
-    StatusReport,
+    StatusReport, TemplateChange, TemplateEvent,
 };
+use serde_json::Value;
 
 use crate::wire::{Envelope, InboundMedia, InboundWire, MessagesValue, StatusWire};
 
@@ -17,12 +20,78 @@ pub fn parse(body: &[u8]) -> Result<Vec<ChannelEvent>, MalformedWebhook> {
     let envelope: Envelope =
         serde_json::from_slice(body).map_err(|e| MalformedWebhook(e.to_string()))?;
     let mut events = Vec::new();
-    for change in envelope.entry.into_iter().flat_map(|e| e.changes) {
-        if change.field != "messages" {
-            continue;
+    for entry in envelope.entry {
+        let time = entry.time.and_then(|t| Utc.timestamp_opt(t, 0).single());
+        for change in entry.changes {
+            if let Some(event) = template_event(&entry.id, time, &change.field, &change.value)? {
+                events.push(ChannelEvent::Template(event));
+                continue;
+            }
+            if change.field == "messages" {
+                messages(change.value, &mut events)?;
+            }
         }
+    }
+    Ok(events)
+}
+
+fn text(value: &Value, key: &str) -> Option<String> {
+    match value.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A template change, when `field` is one of the template webhooks.
+fn template_event(
+    waba_id: &str,
+    timestamp: Option<DateTime<Utc>>,
+    field: &str,
+    value: &Value,
+) -> Result<Option<TemplateEvent>, MalformedWebhook> {
+    let change = match field {
+        "message_template_status_update" => TemplateChange::Status {
+            status: text(value, "event")
+                .ok_or_else(|| MalformedWebhook("template status update without event".into()))?,
+            // Pauses say why in `other_info.title`; rejections in `reason`.
+            reason: value
+                .pointer("/other_info/title")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| text(value, "reason")),
+        },
+        "message_template_quality_update" => TemplateChange::Quality {
+            previous: text(value, "previous_quality_score"),
+            score: text(value, "new_quality_score").ok_or_else(|| {
+                MalformedWebhook("template quality update without new_quality_score".into())
+            })?,
+        },
+        "template_category_update" => TemplateChange::Category {
+            previous: text(value, "previous_category"),
+            category: text(value, "new_category").ok_or_else(|| {
+                MalformedWebhook("template category update without new_category".into())
+            })?,
+        },
+        _ => return Ok(None),
+    };
+    let required = |key: &str| {
+        text(value, key).ok_or_else(|| MalformedWebhook(format!("{field} without {key}")))
+    };
+    Ok(Some(TemplateEvent {
+        waba_id: waba_id.to_owned(),
+        provider_template_id: text(value, "message_template_id"),
+        name: required("message_template_name")?,
+        language: required("message_template_language")?,
+        change,
+        timestamp,
+    }))
+}
+
+fn messages(value: Value, events: &mut Vec<ChannelEvent>) -> Result<(), MalformedWebhook> {
+    {
         let value: MessagesValue =
-            serde_json::from_value(change.value).map_err(|e| MalformedWebhook(e.to_string()))?;
+            serde_json::from_value(value).map_err(|e| MalformedWebhook(e.to_string()))?;
         let pnid = value.metadata.phone_number_id.clone();
         for message in value.messages {
             let name = value
@@ -36,7 +105,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<ChannelEvent>, MalformedWebhook> {
             events.push(ChannelEvent::Status(status_report(&pnid, status)?));
         }
     }
-    Ok(events)
+    Ok(())
 }
 
 fn timestamp(raw: &str) -> Result<DateTime<Utc>, MalformedWebhook> {

@@ -37,6 +37,12 @@ pub struct SendRequest {
     pub sticker: Option<MediaRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    /// Graph's `template` object (see [`crate::templates`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<serde_json::Value>,
+    /// Graph's `interactive` object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<serde_json::Value>,
     /// `"read"` for mark-as-read requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,

@@ -9,11 +9,17 @@ use chrono::{DateTime, Utc};
 use parley_types::Umid;
 use serde::{Deserialize, Serialize};
 
+pub mod template;
+
+pub use template::{TemplateCategory, TemplateMessage, TemplateSpec};
+
 /// The business number a message leaves from, as the provider knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelRoute {
     pub phone_number_id: String,
     pub business_number: String,
+    /// The WhatsApp Business Account the number belongs to; templates live there.
+    pub waba_id: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +54,7 @@ pub enum OutboundContent {
         filename: Option<String>,
     },
     Location(Location),
+    Template(TemplateMessage),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +91,16 @@ pub enum SendOutcome {
     Unknown(String),
 }
 
+/// What the provider answered when a template was submitted for review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmittedTemplate {
+    pub provider_template_id: String,
+    /// Usually `PENDING`.
+    pub status: String,
+    /// The category the provider filed it under (it may re-categorise at once).
+    pub category: TemplateCategory,
+}
+
 #[async_trait]
 pub trait ChannelAdapter: Send + Sync {
     async fn send(&self, route: &ChannelRoute, message: &OutboundMessage) -> SendOutcome;
@@ -94,6 +111,14 @@ pub trait ChannelAdapter: Send + Sync {
         provider_message_id: &str,
         typing: bool,
     ) -> Result<(), ProviderError>;
+    /// Submits a template for review on the route's business account.
+    async fn submit_template(
+        &self,
+        route: &ChannelRoute,
+        spec: &TemplateSpec,
+    ) -> Result<SubmittedTemplate, ProviderError>;
+    /// Deletes every language of the template `name` on the route's business account.
+    async fn delete_template(&self, route: &ChannelRoute, name: &str) -> Result<(), ProviderError>;
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -150,8 +175,40 @@ pub struct StatusReport {
     pub callback_data: Option<String>,
 }
 
+/// What changed about a template, as the provider reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateChange {
+    /// Review outcome or lifecycle step: `APPROVED`, `REJECTED`, `PAUSED`, `DISABLED`, …
+    Status {
+        status: String,
+        /// Rejection reason (`INVALID_FORMAT`, …) or pause title (`FIRST_PAUSE`, …).
+        reason: Option<String>,
+    },
+    Quality {
+        previous: Option<String>,
+        score: String,
+    },
+    Category {
+        previous: Option<String>,
+        category: String,
+    },
+}
+
+/// A template webhook: one template (by business account, name and language) changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateEvent {
+    pub waba_id: String,
+    pub provider_template_id: Option<String>,
+    pub name: String,
+    pub language: String,
+    pub change: TemplateChange,
+    /// When the provider says it happened, if it says.
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChannelEvent {
     Message(InboundMessage),
     Status(StatusReport),
+    Template(TemplateEvent),
 }

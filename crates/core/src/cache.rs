@@ -76,6 +76,13 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 
     /// Forgets every entry whose value matches.
+    pub fn forget(&self, key: &K) {
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
     pub fn forget_where(&self, matches: impl Fn(&V) -> bool) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         entries.retain(|_, (value, _)| !matches(value));

@@ -24,6 +24,9 @@ pub enum Error {
     Provider(ProviderError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Too many requests of this kind for now; try again after `retry_after` seconds.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after: u64 },
     /// The service is shutting down and no longer accepts work.
     #[error("parley is shutting down")]
     ShuttingDown,

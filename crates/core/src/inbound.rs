@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use crate::Result;
 use crate::cache::TtlCache;
 use crate::dispatch::provider_failure;
+use crate::templates::TemplateService;
 
 #[derive(Clone)]
 pub struct InboundService {
@@ -24,6 +25,7 @@ pub struct InboundService {
     clock: SharedClock,
     /// Channels by the provider's phone-number id, which every webhook event names.
     channels: Arc<TtlCache<String, Channel>>,
+    templates: TemplateService,
 }
 
 /// What handling a webhook did, for tests and logs.
@@ -32,6 +34,7 @@ pub struct InboundReport {
     pub stored: usize,
     pub duplicates: usize,
     pub statuses_applied: usize,
+    pub templates_updated: usize,
     pub ignored: usize,
 }
 
@@ -90,8 +93,14 @@ fn status_of(report: &StatusReport) -> MessageStatus {
 }
 
 impl InboundService {
-    pub fn new(store: SharedStore, clock: SharedClock, lookup_ttl: Duration) -> Self {
+    pub fn new(
+        store: SharedStore,
+        clock: SharedClock,
+        lookup_ttl: Duration,
+        templates: TemplateService,
+    ) -> Self {
         Self {
+            templates,
             channels: Arc::new(TtlCache::new(lookup_ttl, clock.clone())),
             store,
             clock,
@@ -124,6 +133,10 @@ impl InboundService {
                 ChannelEvent::Status(status) => match self.receipt(status).await? {
                     Some(receipt) => receipts.push(receipt),
                     None => report.ignored += 1,
+                },
+                ChannelEvent::Template(event) => match self.templates.apply(event).await? {
+                    true => report.templates_updated += 1,
+                    false => report.ignored += 1,
                 },
             }
         }

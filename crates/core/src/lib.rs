@@ -11,7 +11,9 @@ pub mod cache;
 pub mod dispatch;
 mod error;
 pub mod inbound;
+mod input;
 pub mod keys;
 pub mod messages;
+pub mod templates;
 
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@
 
 mod dispatch;
 mod messages;
+mod templates;
 mod tenants;
 
 use std::time::Duration;

@@ -6,6 +6,7 @@
 
 mod dispatch;
 mod messages;
+mod templates;
 mod tenants;
 
 use std::path::Path;

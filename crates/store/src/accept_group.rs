@@ -78,6 +78,12 @@ impl<'q, DB: Database> Statement<'q, DB> {
         }
     }
 
+    /// The SQL text and the arguments, apart: a query borrows the text for as long as it
+    /// holds the arguments.
+    pub fn parts(self) -> (String, DB::Arguments<'q>) {
+        (self.sql, self.args)
+    }
+
     pub fn push(&mut self, sql: &str) -> &mut Self {
         self.sql.push_str(sql);
         self

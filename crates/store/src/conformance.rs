@@ -28,7 +28,10 @@ macro_rules! conformance_suite {
             interrupted_dispatch_is_reconciled_by_umid,
             inbound_is_stored_once_and_opens_the_window,
             recent_messages_are_per_subaccount_and_newest_first,
-            tenants_are_created_apart
+            tenants_are_created_apart,
+            template_creation_keeps_to_the_limits,
+            deleted_template_names_are_blocked_then_free,
+            provider_changes_update_templates_and_their_history
         );
     };
     (@tests $factory:path; $($name:ident),*) => {
@@ -686,5 +689,267 @@ pub async fn tenants_are_created_apart<S: Store>(store: &S) {
         store.accounts().await.unwrap().len(),
         2,
         "a failed creation leaves nothing behind"
+    );
+}
+
+fn template(sandbox: &Sandbox, name: &str, language: &str, at: DateTime<Utc>) -> Template {
+    Template {
+        id: uuid::Uuid::new_v4(),
+        account_id: sandbox.account.id.clone(),
+        channel_id: sandbox.channel.id,
+        waba_id: sandbox.channel.waba_id.clone(),
+        name: name.into(),
+        language: language.into(),
+        category: "UTILITY".into(),
+        spec: json!({"name": name, "body": {"text": "Hi {{1}}!"}}),
+        status: "PENDING".into(),
+        reason: None,
+        quality: "UNKNOWN".into(),
+        provider_template_id: None,
+        created_at: at,
+        updated_at: at,
+        deleted_at: None,
+    }
+}
+
+const LIMITS: TemplateLimits = TemplateLimits {
+    max_templates: 3,
+    max_created_per_hour: 4,
+    name_blocked_for: Duration::days(30),
+};
+
+fn created(outcome: CreateTemplateOutcome) -> Template {
+    match outcome {
+        CreateTemplateOutcome::Created(t) => t,
+        other => panic!("expected the template to be created, got {other:?}"),
+    }
+}
+
+pub async fn template_creation_keeps_to_the_limits<S: Store>(store: &S) {
+    let sb = seeded(store).await;
+    let now = t0();
+    let first = created(
+        store
+            .create_template(&template(&sb, "welcome", "en", now), &LIMITS, now)
+            .await
+            .unwrap(),
+    );
+    // Same name and language again: the live one comes back, nothing new is stored.
+    match store
+        .create_template(&template(&sb, "welcome", "en", now), &LIMITS, now)
+        .await
+        .unwrap()
+    {
+        CreateTemplateOutcome::Exists(t) => assert_eq!(t.id, first.id),
+        other => panic!("expected Exists, got {other:?}"),
+    }
+    // Another language of the same name is another template.
+    created(
+        store
+            .create_template(&template(&sb, "welcome", "es", now), &LIMITS, now)
+            .await
+            .unwrap(),
+    );
+    created(
+        store
+            .create_template(&template(&sb, "other", "en", now), &LIMITS, now)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        store
+            .create_template(&template(&sb, "fourth", "en", now), &LIMITS, now)
+            .await
+            .unwrap(),
+        CreateTemplateOutcome::TooManyTemplates { limit: 3 }
+    );
+    // Deleting frees room, but the hour's creations still count.
+    store
+        .delete_templates(sb.channel.id, "other", now)
+        .await
+        .unwrap();
+    created(
+        store
+            .create_template(&template(&sb, "fourth", "en", now), &LIMITS, now)
+            .await
+            .unwrap(),
+    );
+    store
+        .delete_templates(sb.channel.id, "fourth", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .create_template(&template(&sb, "fifth", "en", now), &LIMITS, now)
+            .await
+            .unwrap(),
+        CreateTemplateOutcome::RateLimited {
+            retry_at: now + Duration::hours(1)
+        }
+    );
+    let later = now + Duration::minutes(61);
+    created(
+        store
+            .create_template(&template(&sb, "fifth", "en", later), &LIMITS, later)
+            .await
+            .unwrap(),
+    );
+    let names: Vec<(String, String)> = store
+        .templates(sb.channel.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.name, t.status))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("fifth", "PENDING"),
+            ("fourth", "PENDING_DELETION"),
+            ("other", "PENDING_DELETION"),
+            ("welcome", "PENDING"),
+            ("welcome", "PENDING"),
+        ]
+        .map(|(n, s)| (n.to_owned(), s.to_owned()))
+    );
+}
+
+pub async fn deleted_template_names_are_blocked_then_free<S: Store>(store: &S) {
+    let sb = seeded(store).await;
+    let now = t0();
+    let original = created(
+        store
+            .create_template(&template(&sb, "promo", "en", now), &LIMITS, now)
+            .await
+            .unwrap(),
+    );
+    created(
+        store
+            .create_template(&template(&sb, "promo", "fr", now), &LIMITS, now)
+            .await
+            .unwrap(),
+    );
+    let deleted = store
+        .delete_templates(sb.channel.id, "promo", now + Duration::hours(2))
+        .await
+        .unwrap();
+    assert_eq!(deleted.len(), 2, "every language of the name is deleted");
+    assert!(
+        store
+            .template(sb.channel.id, "promo", "en")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let gone = store
+        .deleted_template(sb.channel.id, "promo")
+        .await
+        .unwrap()
+        .expect("the deleted template is still known");
+    assert_eq!(gone.status, "PENDING_DELETION");
+    let until = now + Duration::hours(2) + Duration::days(30);
+    let blocked_at = now + Duration::days(29);
+    assert_eq!(
+        store
+            .create_template(
+                &template(&sb, "promo", "de", blocked_at),
+                &LIMITS,
+                blocked_at
+            )
+            .await
+            .unwrap(),
+        CreateTemplateOutcome::NameBlocked { until }
+    );
+    let free_at = until + Duration::seconds(1);
+    created(
+        store
+            .create_template(&template(&sb, "promo", "en", free_at), &LIMITS, free_at)
+            .await
+            .unwrap(),
+    );
+    let history = store.template_history(original.id).await.unwrap();
+    let statuses: Vec<&str> = history.iter().map(|h| h.status.as_str()).collect();
+    assert_eq!(statuses, ["PENDING", "PENDING_DELETION"]);
+}
+
+pub async fn provider_changes_update_templates_and_their_history<S: Store>(store: &S) {
+    let sb = seeded(store).await;
+    let now = t0();
+    let t = created(
+        store
+            .create_template(&template(&sb, "notice", "en_US", now), &LIMITS, now)
+            .await
+            .unwrap(),
+    );
+    store.set_provider_template_id(t.id, "9001").await.unwrap();
+    let waba = sb.channel.waba_id.as_str();
+    let approve = TemplateUpdate::Status {
+        status: "APPROVED".into(),
+        reason: Some("NONE".into()),
+    };
+    let at = now + Duration::minutes(1);
+    let approved = store
+        .update_template(waba, "notice", "en_US", &approve, at)
+        .await
+        .unwrap()
+        .expect("found by business account, name and language");
+    assert_eq!(approved.status, "APPROVED");
+    assert_eq!(approved.provider_template_id.as_deref(), Some("9001"));
+    assert_eq!(approved.updated_at, at);
+    // The same webhook again changes nothing and adds no history.
+    store
+        .update_template(waba, "notice", "en_US", &approve, at + Duration::minutes(1))
+        .await
+        .unwrap();
+    store
+        .update_template(
+            waba,
+            "notice",
+            "en_US",
+            &TemplateUpdate::Quality {
+                score: "RED".into(),
+            },
+            at + Duration::minutes(2),
+        )
+        .await
+        .unwrap();
+    let changed = store
+        .update_template(
+            waba,
+            "notice",
+            "en_US",
+            &TemplateUpdate::Category {
+                category: "MARKETING".into(),
+            },
+            at + Duration::minutes(3),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (changed.quality.as_str(), changed.category.as_str()),
+        ("RED", "MARKETING")
+    );
+    assert!(
+        store
+            .update_template("other-waba", "notice", "en_US", &approve, at)
+            .await
+            .unwrap()
+            .is_none(),
+        "another business account's template of the same name is not this one"
+    );
+    let history = store.template_history(t.id).await.unwrap();
+    let steps: Vec<(&str, &str, &str)> = history
+        .iter()
+        .map(|h| (h.status.as_str(), h.quality.as_str(), h.category.as_str()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("PENDING", "UNKNOWN", "UTILITY"),
+            ("APPROVED", "UNKNOWN", "UTILITY"),
+            ("APPROVED", "RED", "UTILITY"),
+            ("APPROVED", "RED", "MARKETING"),
+        ]
     );
 }

@@ -23,3 +23,5 @@ pub use traits::*;
 pub mod accept_group;
 #[cfg(feature = "sql-rows")]
 pub mod rows;
+#[cfg(feature = "sql-rows")]
+pub mod template_rows;

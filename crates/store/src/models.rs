@@ -164,3 +164,85 @@ pub struct Receipt {
     pub umid: Option<Umid>,
     pub status: MessageStatus,
 }
+
+/// A message template on a WhatsApp Business Account, as Parley keeps it: the definition
+/// submitted for review and what the provider has said about it since.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pub id: uuid::Uuid,
+    pub account_id: AccountId,
+    pub channel_id: ChannelId,
+    pub waba_id: String,
+    pub name: String,
+    pub language: String,
+    /// The current category (`AUTHENTICATION`, `MARKETING`, `UTILITY`); the provider may
+    /// have changed the one submitted.
+    pub category: String,
+    /// The validated definition as submitted (core's `TemplateSpec`), as JSON.
+    pub spec: serde_json::Value,
+    /// `PENDING`, `APPROVED`, `REJECTED`, `PAUSED`, `DISABLED`, `PENDING_DELETION`, …
+    pub status: String,
+    /// Why it was rejected or paused, as the provider put it.
+    pub reason: Option<String>,
+    /// `GREEN`, `YELLOW`, `RED` or `UNKNOWN`.
+    pub quality: String,
+    pub provider_template_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// When it was deleted; its name stays blocked for a while after.
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// One step in a template's life, oldest first in [`crate::TemplateStore::template_history`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateHistoryEntry {
+    pub at: DateTime<Utc>,
+    pub status: String,
+    pub reason: Option<String>,
+    pub quality: String,
+    pub category: String,
+}
+
+/// The per-business-account limits a new template must stay within.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TemplateLimits {
+    /// Live templates (every language counts).
+    pub max_templates: u32,
+    pub max_created_per_hour: u32,
+    /// How long a deleted template's name cannot be used again.
+    pub name_blocked_for: chrono::Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateTemplateOutcome {
+    Created(Template),
+    /// This name was deleted recently; it is free again at `until`.
+    NameBlocked {
+        until: DateTime<Utc>,
+    },
+    /// A live template with this name and language exists.
+    Exists(Template),
+    TooManyTemplates {
+        limit: u32,
+    },
+    /// Too many creations in the last hour; the next one is possible at `retry_at`.
+    RateLimited {
+        retry_at: DateTime<Utc>,
+    },
+}
+
+/// A change the provider reported for a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateUpdate {
+    Status {
+        status: String,
+        reason: Option<String>,
+    },
+    Quality {
+        score: String,
+    },
+    Category {
+        category: String,
+    },
+}

@@ -106,9 +106,59 @@ pub trait DispatchStore: Send + Sync {
     async fn dispatch_backlog(&self) -> StoreResult<u64>;
 }
 
+#[async_trait]
+pub trait TemplateStore: Send + Sync {
+    /// Stores a new template (with its first history entry) unless a limit forbids it:
+    /// the checks and the insert are one transaction per business account, so two
+    /// concurrent creations cannot both squeeze under a limit.
+    async fn create_template(
+        &self,
+        template: &Template,
+        limits: &TemplateLimits,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CreateTemplateOutcome>;
+    /// Removes a template that never reached the provider (its submission failed).
+    async fn discard_template(&self, id: uuid::Uuid) -> StoreResult<()>;
+    /// The channel's templates, live and recently deleted, by name then language.
+    async fn templates(&self, channel: ChannelId) -> StoreResult<Vec<Template>>;
+    /// The live template with this name and language on the channel.
+    async fn template(
+        &self,
+        channel: ChannelId,
+        name: &str,
+        language: &str,
+    ) -> StoreResult<Option<Template>>;
+    /// The most recently deleted template of this name on the channel, if any.
+    async fn deleted_template(
+        &self,
+        channel: ChannelId,
+        name: &str,
+    ) -> StoreResult<Option<Template>>;
+    /// Marks every live language of `name` deleted (`PENDING_DELETION`) and returns them.
+    async fn delete_templates(
+        &self,
+        channel: ChannelId,
+        name: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Vec<Template>>;
+    /// Applies a provider's change to the live template (business account, name,
+    /// language) and records it in the history; `None` when no such template exists.
+    async fn update_template(
+        &self,
+        waba_id: &str,
+        name: &str,
+        language: &str,
+        update: &TemplateUpdate,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<Template>>;
+    /// Records the provider's id for a template once it accepted the submission.
+    async fn set_provider_template_id(&self, id: uuid::Uuid, provider_id: &str) -> StoreResult<()>;
+    async fn template_history(&self, id: uuid::Uuid) -> StoreResult<Vec<TemplateHistoryEntry>>;
+}
+
 /// A whole backend.
 #[async_trait]
-pub trait Store: TenantStore + ApiKeyStore + MessageStore + DispatchStore {
+pub trait Store: TenantStore + ApiKeyStore + MessageStore + DispatchStore + TemplateStore {
     fn backend_name(&self) -> &'static str;
     /// Succeeds when the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

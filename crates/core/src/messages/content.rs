@@ -2,18 +2,20 @@
 //! the channel's outbound content at dispatch time. Parsing goes through one function for
 //! both the API (validation) and the dispatcher (reading back what was stored).
 
-use parley_channels::{Location, MediaKind, OutboundContent};
+use parley_channels::{Location, MediaKind, OutboundContent, TemplateMessage};
 use parley_types::codes::SyncCode;
 use serde_json::{Map, Value, json};
 
+use crate::input::is_web_url;
+use crate::templates::{Rendered, send as template_send};
 use crate::{Error, Result};
 
 /// WhatsApp's limits (`reference/chatapps-api.md` §8).
 pub const MAX_TEXT_CHARS: usize = 4096;
 pub const MAX_CAPTION_CHARS: usize = 1024;
 
-/// The content types this release sends. `interactive` and `template` are documented by
-/// 8x8 and arrive in a later release; they are refused clearly instead of half-sent.
+/// The content types this release sends. `interactive` is documented by 8x8 and arrives
+/// in a later release; it is refused clearly instead of half-sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContentKind {
     Text,
@@ -22,6 +24,7 @@ pub enum ContentKind {
     Audio,
     File,
     Location,
+    Template,
 }
 
 impl ContentKind {
@@ -34,7 +37,8 @@ impl ContentKind {
             "audio" => Self::Audio,
             "file" | "document" => Self::File,
             "location" => Self::Location,
-            "interactive" | "template" => {
+            "template" => Self::Template,
+            "interactive" => {
                 return Err(Error::NotImplemented(format!(
                     "messages of type '{raw}' are not supported by this Parley release yet"
                 )));
@@ -57,6 +61,7 @@ impl ContentKind {
             Self::Audio => "Audio",
             Self::File => "File",
             Self::Location => "Location",
+            Self::Template => "Template",
         }
     }
 
@@ -66,7 +71,7 @@ impl ContentKind {
             Self::Video => Some(MediaKind::Video),
             Self::Audio => Some(MediaKind::Audio),
             Self::File => Some(MediaKind::Document),
-            Self::Text | Self::Location => None,
+            Self::Text | Self::Location | Self::Template => None,
         }
     }
 }
@@ -80,6 +85,12 @@ pub enum Content {
         caption: Option<String>,
     },
     Location(Location),
+    /// A template send; `rendered` (what the user sees) is filled in once the approved
+    /// template it names has been checked.
+    Template {
+        message: TemplateMessage,
+        rendered: Option<Rendered>,
+    },
 }
 
 fn invalid(code: SyncCode, message: impl Into<String>) -> Error {
@@ -111,20 +122,6 @@ fn coordinate(obj: &Map<String, Value>, key: &str, bound: f64) -> Option<f64> {
     (value.is_finite() && value.abs() <= bound).then_some(value)
 }
 
-fn is_web_url(raw: &str) -> bool {
-    url_has_host(raw, "https://") || url_has_host(raw, "http://")
-}
-
-fn url_has_host(raw: &str, scheme: &str) -> bool {
-    raw.get(..scheme.len())
-        .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
-        && raw[scheme.len()..]
-            .split(['/', '?', '#'])
-            .next()
-            .is_some_and(|host| !host.is_empty() && !host.contains(char::is_whitespace))
-        && !raw.contains(char::is_whitespace)
-}
-
 impl Content {
     /// Parses the 8x8 `content` object for `kind`.
     pub fn parse(kind: ContentKind, content: &Map<String, Value>) -> Result<Self> {
@@ -148,6 +145,12 @@ impl Content {
                 }
                 Ok(Self::Text(text.to_owned()))
             }
+            ContentKind::Template => Ok(Self::Template {
+                message: template_send::parse_send(content)?,
+                rendered: content
+                    .get("rendered")
+                    .and_then(|r| serde_json::from_value(r.clone()).ok()),
+            }),
             ContentKind::Location => {
                 let bad = || {
                     invalid(
@@ -225,6 +228,7 @@ impl Content {
             Self::Text(_) => ContentKind::Text,
             Self::Media { kind, .. } => *kind,
             Self::Location(_) => ContentKind::Location,
+            Self::Template { .. } => ContentKind::Template,
         }
     }
 
@@ -240,6 +244,13 @@ impl Content {
                 obj
             }
             Self::Location(location) => json!({ "location": location }),
+            Self::Template { message, rendered } => {
+                let mut obj = json!({ "template": template_send::to_json(message) });
+                if let Some(rendered) = rendered {
+                    obj["rendered"] = json!(rendered);
+                }
+                obj
+            }
         }
     }
 
@@ -253,6 +264,7 @@ impl Content {
                 filename: None,
             },
             Self::Location(location) => OutboundContent::Location(location.clone()),
+            Self::Template { message, .. } => OutboundContent::Template(message.clone()),
         }
     }
 }
@@ -276,8 +288,12 @@ mod tests {
     fn type_names_are_accepted_in_any_casing() {
         assert_eq!(ContentKind::parse("Image").unwrap(), ContentKind::Image);
         assert_eq!(ContentKind::parse("FILE").unwrap(), ContentKind::File);
+        assert_eq!(
+            ContentKind::parse("Template").unwrap(),
+            ContentKind::Template
+        );
         assert!(matches!(
-            ContentKind::parse("template"),
+            ContentKind::parse("interactive"),
             Err(Error::NotImplemented(_))
         ));
         assert!(matches!(

@@ -6,13 +6,15 @@ use parley_store::{
     AcceptOutcome, Channel, Direction, Message, MessageState, MessageStatus, SharedStore,
 };
 use parley_types::codes::SyncCode;
-use parley_types::{AccountId, SharedClock, SubAccountId, Umid};
+use parley_types::{AccountId, ChannelId, SharedClock, SubAccountId, Umid};
 use serde_json::Value;
 use tokio::sync::Notify;
 
 use super::accept::AcceptQueue;
+use super::content::Content;
 use super::request::{SendRequest, TypingRequest};
 use crate::cache::TtlCache;
+use crate::templates::TemplateService;
 use crate::{Error, Result};
 
 /// Typing indicators may only answer inbound messages this recent (8x8: 2 hours).
@@ -32,12 +34,14 @@ pub struct MessageService {
     dispatch_wake: Arc<Notify>,
     /// Each subaccount's channel, as `channel_for_sub_account` last said.
     channels: Arc<TtlCache<SubAccountId, Channel>>,
+    templates: TemplateService,
 }
 
 pub fn route(channel: &Channel) -> ChannelRoute {
     ChannelRoute {
         phone_number_id: channel.phone_number_id.clone(),
         business_number: channel.business_number.clone(),
+        waba_id: channel.waba_id.clone(),
     }
 }
 
@@ -48,9 +52,11 @@ impl MessageService {
         clock: SharedClock,
         dispatch_wake: Arc<Notify>,
         lookup_ttl: Duration,
+        templates: TemplateService,
     ) -> Self {
         let accept = AcceptQueue::start(store.clone());
         Self {
+            templates,
             channels: Arc::new(TtlCache::new(lookup_ttl, clock.clone())),
             store,
             adapter,
@@ -91,6 +97,7 @@ impl MessageService {
                 ));
             }
         }
+        let content = self.with_template(channel.id, request.content).await?;
         let now = self.clock.now();
         let message = Message {
             umid: Umid::new(),
@@ -100,8 +107,8 @@ impl MessageService {
             direction: Direction::Outbound,
             country: request.msisdn.country(),
             msisdn: request.msisdn.as_str().to_owned(),
-            content_type: request.content.kind().label().to_owned(),
-            content: request.content.to_json(),
+            content_type: content.kind().label().to_owned(),
+            content: content.to_json(),
             client_message_id: request.client_message_id,
             reply_to: request.reply_to,
             provider_message_id: None,
@@ -116,6 +123,28 @@ impl MessageService {
         }
         Ok(match outcome {
             AcceptOutcome::Accepted(m) | AcceptOutcome::Duplicate(m) => m,
+        })
+    }
+
+    /// A template send checked against its approved template; a text that reads like an
+    /// approved template becomes that template (8x8's auto-matching).
+    async fn with_template(&self, channel: ChannelId, content: Content) -> Result<Content> {
+        Ok(match content {
+            Content::Template { message, .. } => {
+                let (message, rendered) = self.templates.resolve(channel, message).await?;
+                Content::Template {
+                    message,
+                    rendered: Some(rendered),
+                }
+            }
+            Content::Text(text) => match self.templates.match_text(channel, &text).await? {
+                Some((message, rendered)) => Content::Template {
+                    message,
+                    rendered: Some(rendered),
+                },
+                None => Content::Text(text),
+            },
+            other => other,
         })
     }
 
