@@ -34,9 +34,12 @@ pub fn send_response(message: &Message) -> Value {
 }
 
 /// 8x8's `content` in message details is a string: the text, the media URL (and caption),
-/// or the coordinates.
+/// the coordinates, or a template's body as the user saw it.
 fn content_string(message: &Message) -> String {
     let c = &message.content;
+    if let Some(body) = c.pointer("/rendered/body").and_then(Value::as_str) {
+        return body.to_owned();
+    }
     let text = c.get("text").and_then(Value::as_str);
     if let Some(url) = c.get("url").and_then(Value::as_str) {
         return match text {

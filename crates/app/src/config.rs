@@ -47,6 +47,7 @@ pub struct SimulatorSection {
     pub read_after_ms: u64,
     pub auto_read: bool,
     pub seed: u64,
+    pub review_after_ms: u64,
 }
 
 /// WhatsApp's highest throughput for one number, messages per second.

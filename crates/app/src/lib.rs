@@ -126,6 +126,7 @@ impl Platform {
                         read_after: Duration::milliseconds(sim.read_after_ms as i64),
                         auto_read: sim.auto_read,
                         seed: sim.seed,
+                        review_after: Duration::milliseconds(sim.review_after_ms as i64),
                     },
                 },
                 clock,

@@ -160,6 +160,13 @@ fn inbound(
         "location" => {
             InboundContent::Location(m.location.clone().ok_or_else(|| missing("location"))?)
         }
+        "button" => {
+            let button = m.button.clone().ok_or_else(|| missing("button"))?;
+            InboundContent::Button {
+                text: button.text,
+                payload: button.payload,
+            }
+        }
         other => InboundContent::Unsupported {
             kind: other.to_owned(),
         },

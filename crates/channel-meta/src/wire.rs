@@ -205,6 +205,16 @@ pub struct InboundWire {
     pub sticker: Option<InboundMedia>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    /// A tap on a template's quick-reply button.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub button: Option<ButtonReply>,
+}
+
+/// `button` of an inbound message: the tapped quick reply's payload and label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ButtonReply {
+    pub payload: String,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

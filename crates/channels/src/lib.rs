@@ -135,6 +135,12 @@ pub enum InboundContent {
         filename: Option<String>,
     },
     Location(Location),
+    /// A tap on a template's quick-reply button: its label and the payload the business
+    /// attached to it.
+    Button {
+        text: String,
+        payload: String,
+    },
     /// A type Parley does not handle yet; kept so the message is not lost.
     Unsupported {
         kind: String,

@@ -65,6 +65,11 @@ fn content_of(content: &InboundContent) -> (&'static str, Value) {
             (label, obj)
         }
         InboundContent::Location(location) => ("Location", json!({ "location": location })),
+        // A template quick-reply tap reads like the label typed by the user, with the
+        // button's payload beside it (see docs/decisions.md, "Template button taps").
+        InboundContent::Button { text, payload } => {
+            ("Text", json!({ "text": text, "payload": payload }))
+        }
         InboundContent::Unsupported { kind } => ("None", json!({ "unsupportedType": kind })),
     }
 }

@@ -32,7 +32,7 @@ pub fn router() -> Router<Simulator> {
         .route("/api/businesses", get(businesses))
 }
 
-pub(crate) struct ControlError(StatusCode, String);
+pub(crate) struct ControlError(pub(crate) StatusCode, pub(crate) String);
 
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
@@ -47,7 +47,7 @@ fn bad(message: impl Into<String>) -> ControlError {
 pub(crate) type Answer = Result<Json<Value>, ControlError>;
 
 /// A phone's wa_id from a path segment (`+15551234567` or its digits).
-fn wa_id(raw: &str) -> Result<String, ControlError> {
+pub(crate) fn wa_id(raw: &str) -> Result<String, ControlError> {
     let digits = raw.trim().trim_start_matches('+');
     if (8..=15).contains(&digits.len())
         && digits.chars().all(|c| c.is_ascii_digit())

@@ -16,12 +16,10 @@ use serde_json::{Value, json};
 
 use crate::state::{AcceptedSend, Failure, PhoneMessage, Scheduled};
 use crate::{NOT_ON_WHATSAPP_PREFIX, Simulator};
+use parley_channel_meta::templates::parse_send;
 
 pub fn router() -> Router<Simulator> {
-    Router::new().route(
-        "/graph/{version}/{phone_number_id}/messages",
-        post(messages),
-    )
+    Router::new().route("/graph/{version}/{node}/messages", post(messages))
 }
 
 /// A Graph error response.
@@ -32,7 +30,7 @@ pub(crate) struct GraphFailure {
     details: String,
 }
 
-fn fail(
+pub(crate) fn fail(
     status: StatusCode,
     code: u32,
     title: &'static str,
@@ -46,7 +44,7 @@ fn fail(
     }
 }
 
-fn invalid(details: impl Into<String>) -> GraphFailure {
+pub(crate) fn invalid(details: impl Into<String>) -> GraphFailure {
     fail(StatusCode::BAD_REQUEST, 100, "Invalid parameter", details)
 }
 
@@ -89,12 +87,22 @@ pub fn new_wamid() -> String {
     format!("wamid.{id}")
 }
 
-fn authorised(sim: &Simulator, headers: &HeaderMap) -> bool {
-    headers
+/// Graph requests must carry the configured access token.
+pub(crate) fn authorise(sim: &Simulator, headers: &HeaderMap) -> Result<(), GraphFailure> {
+    let valid = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|token| token == sim.inner.config.access_token)
+        .is_some_and(|token| token == sim.inner.config.access_token);
+    if valid {
+        return Ok(());
+    }
+    Err(fail(
+        StatusCode::UNAUTHORIZED,
+        190,
+        "Access token has expired or is invalid",
+        "Error validating access token",
+    ))
 }
 
 #[utoipa::path(post, path = "/sim/graph/{version}/{phone_number_id}/messages", tag = "Simulator: Graph API", params(("version" = String, Path), ("phone_number_id" = String, Path)), responses((status = 200, description = "accepted"), (status = 400, description = "Graph error object")))]
@@ -104,14 +112,7 @@ pub(crate) async fn messages(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, GraphFailure> {
-    if !authorised(&sim, &headers) {
-        return Err(fail(
-            StatusCode::UNAUTHORIZED,
-            190,
-            "Access token has expired or is invalid",
-            "Error validating access token",
-        ));
-    }
+    authorise(&sim, &headers)?;
     if sim.inner.state().business(&phone_number_id).is_none() {
         return Err(invalid(format!(
             "Unsupported post request. Object with ID '{phone_number_id}' does not exist"
@@ -196,6 +197,18 @@ fn content(request: &SendRequest) -> Result<(String, Value), GraphFailure> {
             serde_json::to_value(media)
         }
         "location" => serde_json::to_value(request.location.as_ref().ok_or_else(missing)?),
+        "template" => {
+            let template = request.template.as_ref().ok_or_else(missing)?;
+            parse_send(template).map_err(|e| {
+                fail(
+                    StatusCode::BAD_REQUEST,
+                    131008,
+                    "Required parameter is missing",
+                    e,
+                )
+            })?;
+            Ok(template.clone())
+        }
         other => {
             return Err(fail(
                 StatusCode::BAD_REQUEST,
@@ -225,7 +238,11 @@ fn send(
     if wa_id.len() < 8 || wa_id.len() > 15 {
         return Err(invalid(format!("to {to:?} is not a phone number")));
     }
-    let (kind, message) = content(&request)?;
+    let (kind, mut message) = content(&request)?;
+    let template_message = match &request.template {
+        Some(t) if kind == "template" => Some(parse_send(t).map_err(invalid)?),
+        _ => None,
+    };
     let inner = &sim.inner;
     let now = inner.clock.now();
     let wamid = new_wamid();
@@ -238,13 +255,41 @@ fn send(
         Some(Failure {
             code: 131026,
             title: "Message undeliverable",
-            details: "the recipient is not a WhatsApp user",
+            details: "the recipient is not a WhatsApp user".into(),
         })
+    } else if let Some(template_message) = &template_message {
+        // Templates may start a conversation: no window needed, only a sendable template.
+        let template = state.templates.iter().find(|t| {
+            t.waba_id == business.waba_id
+                && t.name == template_message.name
+                && t.language == template_message.language
+        });
+        match template {
+            None => Some(Failure {
+                code: 132001,
+                title: "Template name does not exist in the translation",
+                details: format!(
+                    "template {} ({}) does not exist",
+                    template_message.name, template_message.language
+                ),
+            }),
+            Some(template) => match template.send_failure(template_message) {
+                Some((code, title, details)) => Some(Failure {
+                    code,
+                    title,
+                    details,
+                }),
+                None => {
+                    message = template.bubble(template_message);
+                    None
+                }
+            },
+        }
     } else if !state.window_open(phone_number_id, &wa_id, now) {
         Some(Failure {
             code: 131047,
             title: "Re-engagement message",
-            details: "more than 24 hours have passed since the recipient last replied to the sender number",
+            details: "more than 24 hours have passed since the recipient last replied to the sender number".into(),
         })
     } else {
         None
@@ -270,6 +315,9 @@ fn send(
         // Like Meta, policy failures are accepted first and reported by a `failed` receipt.
         Some(failure) => state.schedule(now, status("failed", Some(failure))),
         None => {
+            if let Some(template_message) = template_message {
+                state.template_sends.insert(wamid.clone(), template_message);
+            }
             state.push_bubble(
                 &wa_id,
                 PhoneMessage {

@@ -11,6 +11,8 @@ mod control;
 mod graph;
 mod pump;
 mod state;
+mod template_api;
+mod templates;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
@@ -35,6 +37,12 @@ pub use pump::PumpReport;
     control::advance_clock,
     control::sends,
     control::businesses,
+    template_api::create,
+    template_api::list,
+    template_api::remove,
+    template_api::control_list,
+    template_api::act,
+    template_api::tap,
 ))]
 struct SimulatorDoc;
 
@@ -57,6 +65,8 @@ pub struct DeliverySchedule {
     /// `false`: messages stay `delivered` until the phone reads them via the control API.
     pub auto_read: bool,
     pub seed: u64,
+    /// How long template review takes.
+    pub review_after: Duration,
 }
 
 impl Default for DeliverySchedule {
@@ -66,6 +76,7 @@ impl Default for DeliverySchedule {
             read_after: Duration::seconds(3),
             auto_read: true,
             seed: 1,
+            review_after: Duration::seconds(5),
         }
     }
 }
@@ -129,7 +140,9 @@ impl Simulator {
     pub fn router(&self) -> Router {
         Router::new()
             .merge(graph::router())
+            .merge(template_api::graph_router())
             .merge(control::router())
+            .merge(template_api::control_router())
             .with_state(self.clone())
     }
 

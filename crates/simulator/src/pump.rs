@@ -41,14 +41,29 @@ fn tick_rank(status: &str) -> u8 {
 }
 
 fn envelope(business: &Business, value: MessagesValue) -> String {
+    change_envelope(
+        &business.waba_id,
+        None,
+        "messages",
+        serde_json::to_value(value).expect("wire types serialise"),
+    )
+}
+
+/// One change of `field` on the business account `waba_id`.
+fn change_envelope(
+    waba_id: &str,
+    time: Option<i64>,
+    field: &str,
+    value: serde_json::Value,
+) -> String {
     let envelope = Envelope {
         object: "whatsapp_business_account".into(),
         entry: vec![Entry {
-            id: business.waba_id.clone(),
-            time: None,
+            id: waba_id.to_owned(),
+            time,
             changes: vec![Change {
-                field: "messages".into(),
-                value: serde_json::to_value(value).expect("wire types serialise"),
+                field: field.into(),
+                value,
             }],
         }],
     };
@@ -71,6 +86,8 @@ const MAX_STATUSES_PER_WEBHOOK: usize = 100;
 enum Part {
     Status(StatusWire),
     Inbound(Box<MessagesValue>),
+    /// A template change: a webhook of its own.
+    Template(String),
 }
 
 /// One event in wire terms, updating the phone's view on the way.
@@ -103,7 +120,7 @@ fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Busi
                         code: f.code,
                         title: f.title.into(),
                         message: Some(f.title.into()),
-                        error_data: Some(ErrorData { messaging_product: None, details: f.details.into() }),
+                        error_data: Some(ErrorData { messaging_product: None, details: f.details }),
                     })
                     .into_iter()
                     .collect(),
@@ -131,6 +148,26 @@ fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Busi
                 ..MessagesValue::default()
             };
             Some((business, Part::Inbound(Box::new(value))))
+        }
+        Scheduled::TemplateReview { id } => {
+            let template = state.template_mut(&id)?;
+            let waba_id = template.waba_id.clone();
+            let webhooks = template.review();
+            state.report(&waba_id, now, webhooks);
+            None
+        }
+        Scheduled::TemplateWebhook {
+            waba_id,
+            field,
+            value,
+        } => {
+            let business = state
+                .businesses
+                .iter()
+                .find(|b| b.waba_id == waba_id)?
+                .clone();
+            let body = change_envelope(&waba_id, Some(now.timestamp()), field, value);
+            Some((business, Part::Template(body)))
         }
     }
 }
@@ -169,6 +206,10 @@ fn webhooks(parts: Vec<(Business, Part)>) -> Vec<String> {
             Part::Inbound(value) => {
                 flush(&mut receipts, &mut bodies);
                 bodies.push(envelope(&business, *value));
+            }
+            Part::Template(body) => {
+                flush(&mut receipts, &mut bodies);
+                bodies.push(body);
             }
         }
     }
@@ -224,11 +265,18 @@ async fn post(inner: &Inner, body: &str) -> Result<(), String> {
 pub async fn run_once(inner: &Inner) -> PumpReport {
     let mut delivery = inner.delivering.lock().await;
     let now = inner.clock.now();
-    let due = inner.state().take_due(now);
-    let parts = due
-        .into_iter()
-        .filter_map(|event| part_for(inner, event, now))
-        .collect();
+    let mut parts = Vec::new();
+    // Handling an event may make others due at once (a review reports its outcome).
+    for _ in 0..3 {
+        let due = inner.state().take_due(now);
+        if due.is_empty() {
+            break;
+        }
+        parts.extend(
+            due.into_iter()
+                .filter_map(|event| part_for(inner, event, now)),
+        );
+    }
     delivery.queue.extend(webhooks(parts));
     let mut report = PumpReport::default();
     if !delivery.queue.is_empty() && !delivery.verified {

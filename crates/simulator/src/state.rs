@@ -74,7 +74,7 @@ pub struct AcceptedSend {
 pub struct Failure {
     pub code: u32,
     pub title: &'static str,
-    pub details: &'static str,
+    pub details: String,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +92,14 @@ pub enum Scheduled {
         profile_name: String,
         message: Box<InboundWire>,
     },
+    /// Review of a pending template comes due.
+    TemplateReview { id: String },
+    /// A template change to report to the business.
+    TemplateWebhook {
+        waba_id: String,
+        field: &'static str,
+        value: Value,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -107,6 +115,11 @@ pub struct State {
     next_seq: u64,
     /// wamid → the wa_id whose chat holds it.
     owners: HashMap<String, String>,
+    /// Every business account's templates, deleted ones removed.
+    pub templates: Vec<crate::templates::SimTemplate>,
+    next_template_id: u64,
+    /// wamid of a template send → the template message, for taps on its buttons.
+    pub template_sends: HashMap<String, parley_channels::template::TemplateMessage>,
 }
 
 pub fn display_name(wa_id: &str) -> String {
@@ -150,6 +163,35 @@ impl State {
         self.windows
             .get(&(phone_number_id.to_owned(), wa_id.to_owned()))
             .is_some_and(|last| now - *last < SERVICE_WINDOW)
+    }
+
+    /// A fresh numeric template id, as Meta's are.
+    pub fn new_template_id(&mut self) -> String {
+        self.next_template_id += 1;
+        format!("{}", 1_000_000_000_000_000 + self.next_template_id)
+    }
+
+    pub fn template_mut(&mut self, id: &str) -> Option<&mut crate::templates::SimTemplate> {
+        self.templates.iter_mut().find(|t| t.id == id)
+    }
+
+    /// Queues the webhooks of a template change for delivery now.
+    pub fn report(
+        &mut self,
+        waba_id: &str,
+        now: DateTime<Utc>,
+        webhooks: Vec<crate::templates::TemplateWebhook>,
+    ) {
+        for (field, value) in webhooks {
+            self.schedule(
+                now,
+                Scheduled::TemplateWebhook {
+                    waba_id: waba_id.to_owned(),
+                    field,
+                    value,
+                },
+            );
+        }
     }
 
     pub fn schedule(&mut self, due: DateTime<Utc>, event: Scheduled) {

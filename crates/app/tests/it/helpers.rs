@@ -24,6 +24,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub key: String,
     pub sub_account: String,
+    pub account: String,
+    pub channel: String,
     pub store: parley_store::SharedStore,
     dispatcher: Arc<Dispatcher>,
     simulator: Simulator,
@@ -103,6 +105,8 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
         http: reqwest::Client::new(),
         key: credentials.api_key.clone(),
         sub_account: sandbox.sub_account.id.to_string(),
+        account: sandbox.account.id.to_string(),
+        channel: sandbox.channel.id.to_string(),
         store: platform.store.clone(),
         dispatcher: platform.dispatcher.clone(),
         simulator: platform.simulator.clone().expect("simulator mode"),
@@ -151,6 +155,15 @@ impl TestApp {
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["status"]["state"], "queued");
         body["umid"].as_str().expect("umid").to_owned()
+    }
+
+    /// The message as stored (fields the 8x8 record does not show).
+    pub async fn stored(&self, umid: &str) -> parley_store::Message {
+        self.store
+            .message(umid.parse().expect("umid"))
+            .await
+            .expect("store")
+            .expect("stored")
     }
 
     pub async fn details(&self, umid: &str) -> Value {
@@ -208,6 +221,69 @@ impl TestApp {
             .await
             .expect("request");
         assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    pub fn templates_url(&self) -> String {
+        self.url(&format!(
+            "/api/v1/accounts/{}/channels/{}/templates",
+            self.account, self.channel
+        ))
+    }
+
+    /// `POST …/templates` with the sandbox key.
+    pub async fn create_template(&self, body: &Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.templates_url())
+            .bearer_auth(&self.key)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The channel's templates as `GET …/templates` lists them.
+    pub async fn templates(&self) -> Vec<Value> {
+        let response = self
+            .http
+            .get(self.templates_url())
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("json");
+        body["templates"].as_array().expect("templates").clone()
+    }
+
+    /// `POST` of a JSON body to a simulator control path; the answer's JSON.
+    pub async fn control(&self, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.json().await.expect("json")
+    }
+
+    /// The simulator's id of a template, by name and language.
+    pub async fn simulator_template_id(&self, name: &str, language: &str) -> String {
+        let listed = self
+            .get_json(&format!("/sim/api/templates?name={name}"))
+            .await;
+        listed["templates"]
+            .as_array()
+            .expect("templates")
+            .iter()
+            .find(|t| t["language"] == language)
+            .and_then(|t| t["id"].as_str())
+            .unwrap_or_else(|| panic!("the simulator has {name} ({language})"))
+            .to_owned()
     }
 
     /// `/metrics`, the Prometheus text.

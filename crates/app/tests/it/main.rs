@@ -6,3 +6,4 @@ mod errors;
 mod helpers;
 mod pacing;
 mod process;
+mod templates;

@@ -88,7 +88,7 @@ pub enum Content {
     /// A template send; `rendered` (what the user sees) is filled in once the approved
     /// template it names has been checked.
     Template {
-        message: TemplateMessage,
+        message: Box<TemplateMessage>,
         rendered: Option<Rendered>,
     },
 }
@@ -146,7 +146,7 @@ impl Content {
                 Ok(Self::Text(text.to_owned()))
             }
             ContentKind::Template => Ok(Self::Template {
-                message: template_send::parse_send(content)?,
+                message: Box::new(template_send::parse_send(content)?),
                 rendered: content
                     .get("rendered")
                     .and_then(|r| serde_json::from_value(r.clone()).ok()),
@@ -264,7 +264,7 @@ impl Content {
                 filename: None,
             },
             Self::Location(location) => OutboundContent::Location(location.clone()),
-            Self::Template { message, .. } => OutboundContent::Template(message.clone()),
+            Self::Template { message, .. } => OutboundContent::Template(message.as_ref().clone()),
         }
     }
 }

@@ -131,15 +131,15 @@ impl MessageService {
     async fn with_template(&self, channel: ChannelId, content: Content) -> Result<Content> {
         Ok(match content {
             Content::Template { message, .. } => {
-                let (message, rendered) = self.templates.resolve(channel, message).await?;
+                let (message, rendered) = self.templates.resolve(channel, *message).await?;
                 Content::Template {
-                    message,
+                    message: Box::new(message),
                     rendered: Some(rendered),
                 }
             }
             Content::Text(text) => match self.templates.match_text(channel, &text).await? {
                 Some((message, rendered)) => Content::Template {
-                    message,
+                    message: Box::new(message),
                     rendered: Some(rendered),
                 },
                 None => Content::Text(text),

@@ -99,9 +99,9 @@ fn location_parameter(p: &Object, path: &str) -> Result<Location> {
 }
 
 fn parameter_kind(p: &Object, path: &str) -> Result<String> {
-    Ok(string(p, &["type"], path)?
+    string(p, &["type"], path)?
         .map(|t| t.trim().to_ascii_lowercase().replace('_', ""))
-        .ok_or_else(|| parameter_type_error(path, ""))?)
+        .ok_or_else(|| parameter_type_error(path, ""))
 }
 
 fn header_parameter(p: &Object, path: &str) -> Result<HeaderParameter> {
@@ -717,4 +717,191 @@ pub fn resolve(
         },
         rendered,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::templates::spec::{parse_template, tests::arbitrary_json};
+
+    fn spec() -> TemplateSpec {
+        parse_template(&json!({
+            "name": "order", "language": "en", "category": "MARKETING",
+            "components": [
+                {"type": "HEADER", "format": "IMAGE", "examples": ["https://x.test/a.jpg"]},
+                {"type": "BODY", "text": "Hi {{1}}, order {{2}} ships.", "examples": ["a", "b"]},
+                {"type": "BUTTONS", "buttons": [
+                    {"type": "QUICK_REPLY", "text": "Stop"},
+                    {"type": "URL", "text": "Track", "url": "https://x.test/{{1}}", "example": ["a"]}
+                ]}
+            ]
+        }))
+        .unwrap()
+    }
+
+    fn send(components: Value) -> Result<(TemplateMessage, Rendered)> {
+        let content =
+            json!({"template": {"name": "order", "language": "en", "components": components}});
+        resolve(&spec(), parse_send(content.as_object().unwrap())?)
+    }
+
+    fn code(result: Result<(TemplateMessage, Rendered)>) -> u32 {
+        match result {
+            Err(Error::Invalid { code, .. }) => code.code(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    const HEADER: &str =
+        r#"{"type": "header", "parameters": [{"type": "image", "url": "https://x.test/b.jpg"}]}"#;
+    const URL: &str = r#"{"type": "button", "index": "1", "subType": "url", "parameters": [{"type": "text", "text": "42"}]}"#;
+
+    fn with(parts: &[&str]) -> Value {
+        serde_json::from_str(&format!("[{}]", parts.join(","))).unwrap()
+    }
+
+    #[test]
+    fn each_send_rule_answers_with_its_code() {
+        let body2 = r#"{"type": "body", "parameters": [{"type": "text", "text": "Ana"}, {"type": "text", "text": "7"}]}"#;
+        let ok = send(with(&[HEADER, body2, URL])).unwrap();
+        assert_eq!(ok.1.body, "Hi Ana, order 7 ships.");
+        assert_eq!(ok.1.buttons, ["Stop", "Track"]);
+        let body1 = r#"{"type": "body", "parameters": [{"type": "text", "text": "Ana"}]}"#;
+        let cases = [
+            ("no body parameters", with(&[HEADER, URL]), 3040),
+            ("too few body parameters", with(&[HEADER, body1, URL]), 3041),
+            ("media header missing", with(&[body2, URL]), 3040),
+            (
+                "header of the wrong kind",
+                with(&[
+                    r#"{"type": "header", "parameters": [{"type": "video", "url": "https://x.test/v.mp4"}]}"#,
+                    body2,
+                    URL,
+                ]),
+                3042,
+            ),
+            (
+                "unknown parameter type",
+                with(&[
+                    HEADER,
+                    r#"{"type": "body", "parameters": [{"type": "currency", "text": "1"}]}"#,
+                    URL,
+                ]),
+                3042,
+            ),
+            (
+                "text parameter too long",
+                with(&[
+                    HEADER,
+                    &format!(
+                        r#"{{"type": "body", "parameters": [{{"type": "text", "text": "{}"}}, {{"type": "text", "text": "x"}}]}}"#,
+                        "x".repeat(1025)
+                    ),
+                    URL,
+                ]),
+                3043,
+            ),
+            (
+                "empty location",
+                with(&[
+                    r#"{"type": "header", "parameters": [{"type": "location", "location": {}}]}"#,
+                    body2,
+                    URL,
+                ]),
+                3044,
+            ),
+            (
+                "parameter on a static button",
+                with(&[
+                    HEADER,
+                    body2,
+                    URL,
+                    r#"{"type": "button", "index": 0, "subType": "quickReply", "parameters": [{"type": "text", "text": "x"}]}"#,
+                ]),
+                3049,
+            ),
+            (
+                "ttlMinutes on a URL button",
+                with(&[
+                    HEADER,
+                    body2,
+                    r#"{"type": "button", "index": 1, "subType": "url", "parameters": [{"type": "ttlMinutes", "ttlMinutes": 5}]}"#,
+                ]),
+                3045,
+            ),
+            (
+                "media URL invalid",
+                with(&[
+                    r#"{"type": "header", "parameters": [{"type": "image", "url": "file:///etc/passwd"}]}"#,
+                    body2,
+                    URL,
+                ]),
+                3046,
+            ),
+            (
+                "dynamic URL without its value",
+                with(&[HEADER, body2]),
+                3049,
+            ),
+            (
+                "unknown subType",
+                with(&[
+                    HEADER,
+                    body2,
+                    r#"{"type": "button", "index": 1, "subType": "teleport", "parameters": [{"type": "text", "text": "x"}]}"#,
+                ]),
+                3052,
+            ),
+            (
+                "subType that does not fit the button",
+                with(&[
+                    HEADER,
+                    body2,
+                    URL,
+                    r#"{"type": "button", "index": 0, "subType": "url", "parameters": [{"type": "text", "text": "x"}]}"#,
+                ]),
+                3052,
+            ),
+            (
+                "index out of range",
+                with(&[
+                    HEADER,
+                    body2,
+                    URL,
+                    r#"{"type": "button", "index": 12, "subType": "quickReply", "parameters": [{"type": "payload", "payload": "x"}]}"#,
+                ]),
+                3053,
+            ),
+            (
+                "index beyond the template's buttons",
+                with(&[
+                    HEADER,
+                    body2,
+                    URL,
+                    r#"{"type": "button", "index": 5, "subType": "quickReply", "parameters": [{"type": "payload", "payload": "x"}]}"#,
+                ]),
+                3053,
+            ),
+            (
+                "unknown component",
+                with(&[HEADER, body2, URL, r#"{"type": "sidebar"}"#]),
+                3039,
+            ),
+        ];
+        for (rule, components, expected) in cases {
+            assert_eq!(code(send(components)), expected, "{rule}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever a send carries, reading and checking it answers; it never panics.
+        #[test]
+        fn the_send_validator_never_panics(template in arbitrary_json(4), components in arbitrary_json(3)) {
+            let content = json!({"template": template});
+            if let Ok(message) = parse_send(content.as_object().unwrap()) {
+                let _ = resolve(&spec(), message);
+            }
+            let _ = send(components);
+        }
+    }
 }

@@ -1142,3 +1142,615 @@ pub fn components_json(spec: &TemplateSpec) -> Vec<Value> {
     }
     out
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn code_of(body: Value) -> u32 {
+        match parse_template(&body) {
+            Err(Error::Invalid { code, message }) => {
+                assert!(!message.is_empty());
+                code.code()
+            }
+            other => panic!("expected a refusal of {body}, got {other:?}"),
+        }
+    }
+
+    /// A valid template of `category` with `components`.
+    fn with(category: &str, components: Value) -> Value {
+        json!({"name": "t1", "language": "en_US", "category": category, "components": components})
+    }
+
+    fn body(text: &str, examples: Value) -> Value {
+        json!({"type": "BODY", "text": text, "examples": examples})
+    }
+
+    fn ok_body() -> Value {
+        body("Hi {{1}}, thanks!", json!(["Ana"]))
+    }
+
+    fn buttons(list: Value) -> Value {
+        json!({"type": "BUTTONS", "buttons": list})
+    }
+
+    fn qr(text: &str) -> Value {
+        json!({"type": "QUICK_REPLY", "text": text})
+    }
+
+    fn url(u: &str) -> Value {
+        json!({"type": "URL", "text": "Open", "url": u, "example": ["x"]})
+    }
+
+    fn card(header_format: &str, buttons_list: Value) -> Value {
+        json!({"components": [
+            {"type": "HEADER", "format": header_format, "examples": ["https://x.test/a.jpg"]},
+            {"type": "BODY", "text": "Card {{1}} here", "examples": ["one"]},
+            {"type": "BUTTONS", "buttons": buttons_list}
+        ]})
+    }
+
+    #[test]
+    fn every_documented_rule_answers_with_its_code() {
+        let long = "x".repeat(1025);
+        let cases: Vec<(&str, Value, u32)> = vec![
+            (
+                "name missing",
+                json!({"language": "en", "category": "UTILITY", "components": [ok_body()]}),
+                3032,
+            ),
+            (
+                "name too long",
+                json!({"name": "a".repeat(513), "language": "en", "category": "UTILITY", "components": [ok_body()]}),
+                3031,
+            ),
+            (
+                "name with capitals",
+                json!({"name": "Hello", "language": "en", "category": "UTILITY", "components": [ok_body()]}),
+                3032,
+            ),
+            (
+                "name with a dash",
+                json!({"name": "a-b", "language": "en", "category": "UTILITY", "components": [ok_body()]}),
+                3032,
+            ),
+            (
+                "language missing",
+                json!({"name": "a", "category": "UTILITY", "components": [ok_body()]}),
+                3036,
+            ),
+            (
+                "language malformed",
+                json!({"name": "a", "language": "english!", "category": "UTILITY", "components": [ok_body()]}),
+                3037,
+            ),
+            (
+                "category missing",
+                json!({"name": "a", "language": "en", "components": [ok_body()]}),
+                1005,
+            ),
+            ("category unknown", with("PROMO", json!([ok_body()])), 1005),
+            ("no components", with("UTILITY", json!([])), 3030),
+            (
+                "component type unknown",
+                with("UTILITY", json!([ok_body(), {"type": "SIDEBAR"}])),
+                3039,
+            ),
+            (
+                "no body",
+                with("UTILITY", json!([{"type": "FOOTER", "text": "f"}])),
+                3034,
+            ),
+            (
+                "two bodies",
+                with("UTILITY", json!([ok_body(), ok_body()])),
+                3034,
+            ),
+            (
+                "body too long",
+                with("UTILITY", json!([body(&long, json!([]))])),
+                1005,
+            ),
+            (
+                "body variables out of order",
+                with("UTILITY", json!([body("Hi {{2}} there", json!(["a"]))])),
+                1005,
+            ),
+            (
+                "body named variable",
+                with("UTILITY", json!([body("Hi {{name}} there", json!(["a"]))])),
+                1005,
+            ),
+            (
+                "body starts with a variable",
+                with("UTILITY", json!([body("{{1}} is here", json!(["a"]))])),
+                1005,
+            ),
+            (
+                "body ends with a variable",
+                with("UTILITY", json!([body("Here is {{1}}", json!(["a"]))])),
+                1005,
+            ),
+            (
+                "body variables side by side",
+                with(
+                    "UTILITY",
+                    json!([body("Hi {{1}}{{2}} there", json!(["a", "b"]))]),
+                ),
+                1005,
+            ),
+            (
+                "body sample missing",
+                with(
+                    "UTILITY",
+                    json!([body("Hi {{1}} and {{2}} there", json!(["a"]))]),
+                ),
+                1005,
+            ),
+            (
+                "two headers",
+                with(
+                    "UTILITY",
+                    json!([{"type": "HEADER", "format": "TEXT", "text": "a"}, {"type": "HEADER", "format": "TEXT", "text": "b"}, ok_body()]),
+                ),
+                3034,
+            ),
+            (
+                "header text too long",
+                with(
+                    "UTILITY",
+                    json!([{"type": "HEADER", "format": "TEXT", "text": "h".repeat(61)}, ok_body()]),
+                ),
+                1005,
+            ),
+            (
+                "header with two variables",
+                with(
+                    "UTILITY",
+                    json!([{"type": "HEADER", "format": "TEXT", "text": "{{1}} {{2}}", "examples": ["a", "b"]}, ok_body()]),
+                ),
+                3033,
+            ),
+            (
+                "header variable without sample",
+                with(
+                    "UTILITY",
+                    json!([{"type": "HEADER", "format": "TEXT", "text": "Hi {{1}}"}, ok_body()]),
+                ),
+                1005,
+            ),
+            (
+                "image header without sample",
+                with(
+                    "MARKETING",
+                    json!([{"type": "HEADER", "format": "IMAGE"}, ok_body()]),
+                ),
+                1005,
+            ),
+            (
+                "document header with a bad URL",
+                with(
+                    "UTILITY",
+                    json!([{"type": "HEADER", "format": "DOCUMENT", "examples": ["not a url"]}, ok_body()]),
+                ),
+                1005,
+            ),
+            (
+                "unknown header format",
+                with(
+                    "UTILITY",
+                    json!([{"type": "HEADER", "format": "HOLOGRAM"}, ok_body()]),
+                ),
+                1005,
+            ),
+            (
+                "location header in authentication",
+                with(
+                    "AUTHENTICATION",
+                    json!([{"type": "HEADER", "format": "LOCATION"}, {"type": "BODY"}, buttons(json!([{"type": "OTP"}]))]),
+                ),
+                3034,
+            ),
+            (
+                "footer too long",
+                with(
+                    "UTILITY",
+                    json!([ok_body(), {"type": "FOOTER", "text": "f".repeat(61)}]),
+                ),
+                1005,
+            ),
+            (
+                "footer with a variable",
+                with(
+                    "UTILITY",
+                    json!([ok_body(), {"type": "FOOTER", "text": "f {{1}} g"}]),
+                ),
+                3033,
+            ),
+            (
+                "eleven buttons",
+                with(
+                    "MARKETING",
+                    json!([
+                        ok_body(),
+                        buttons(json!(
+                            (0..11).map(|i| qr(&format!("b{i}"))).collect::<Vec<_>>()
+                        ))
+                    ]),
+                ),
+                3034,
+            ),
+            (
+                "button label too long",
+                with(
+                    "UTILITY",
+                    json!([ok_body(), buttons(json!([qr(&"l".repeat(26))]))]),
+                ),
+                1005,
+            ),
+            (
+                "unknown button type",
+                with(
+                    "UTILITY",
+                    json!([
+                        ok_body(),
+                        buttons(json!([{"type": "TELEPORT", "text": "x"}]))
+                    ]),
+                ),
+                1005,
+            ),
+            (
+                "three URL buttons",
+                with(
+                    "UTILITY",
+                    json!([
+                        ok_body(),
+                        buttons(json!([
+                            url("https://a.test/{{1}}"),
+                            url("https://b.test/{{1}}"),
+                            url("https://c.test/{{1}}")
+                        ]))
+                    ]),
+                ),
+                3034,
+            ),
+            (
+                "URL variable not at the end",
+                with(
+                    "UTILITY",
+                    json!([ok_body(), buttons(json!([url("https://a.test/{{1}}/x")]))]),
+                ),
+                1005,
+            ),
+            (
+                "URL with two variables",
+                with(
+                    "UTILITY",
+                    json!([
+                        ok_body(),
+                        buttons(json!([url("https://a.test/{{1}}/{{2}}")]))
+                    ]),
+                ),
+                3033,
+            ),
+            (
+                "URL not a URL",
+                with(
+                    "UTILITY",
+                    json!([ok_body(), buttons(json!([url("ftp://a.test/x")]))]),
+                ),
+                1005,
+            ),
+            (
+                "two phone buttons",
+                with(
+                    "UTILITY",
+                    json!([
+                        ok_body(),
+                        buttons(
+                            json!([{"type": "PHONE_NUMBER", "text": "a", "phone_number": "+15550001"}, {"type": "PHONE_NUMBER", "text": "b", "phone_number": "+15550002"}])
+                        )
+                    ]),
+                ),
+                3034,
+            ),
+            (
+                "phone number too long",
+                with(
+                    "UTILITY",
+                    json!([
+                        ok_body(),
+                        buttons(
+                            json!([{"type": "PHONE_NUMBER", "text": "a", "phone_number": "+1234567890123456789012"}])
+                        )
+                    ]),
+                ),
+                1005,
+            ),
+            (
+                "buttons of a kind split",
+                with(
+                    "MARKETING",
+                    json!([
+                        ok_body(),
+                        buttons(json!([qr("a"), url("https://a.test/{{1}}"), qr("b")]))
+                    ]),
+                ),
+                3034,
+            ),
+            (
+                "OTP outside authentication",
+                with(
+                    "UTILITY",
+                    json!([ok_body(), buttons(json!([{"type": "OTP"}]))]),
+                ),
+                3034,
+            ),
+            (
+                "copy code outside marketing",
+                with(
+                    "UTILITY",
+                    json!([
+                        ok_body(),
+                        buttons(json!([{"type": "COPY_CODE", "example": "SAVE10"}]))
+                    ]),
+                ),
+                3034,
+            ),
+            (
+                "copy code too long",
+                with(
+                    "MARKETING",
+                    json!([
+                        ok_body(),
+                        buttons(json!([{"type": "COPY_CODE", "example": "C".repeat(16)}]))
+                    ]),
+                ),
+                1005,
+            ),
+            (
+                "flow without id",
+                with(
+                    "UTILITY",
+                    json!([ok_body(), buttons(json!([{"type": "FLOW", "text": "Go"}]))]),
+                ),
+                1005,
+            ),
+            (
+                "voice call in authentication",
+                with(
+                    "AUTHENTICATION",
+                    json!([{"type": "BODY"}, buttons(json!([{"type": "VOICE_CALL"}]))]),
+                ),
+                3034,
+            ),
+            (
+                "voice call TTL out of range",
+                with(
+                    "MARKETING",
+                    json!([
+                        ok_body(),
+                        buttons(json!([{"type": "VOICE_CALL", "ttlMinutes": 60}]))
+                    ]),
+                ),
+                1010,
+            ),
+            (
+                "authentication without OTP button",
+                with(
+                    "AUTHENTICATION",
+                    json!([{"type": "BODY", "add_security_recommendation": true}]),
+                ),
+                3034,
+            ),
+            (
+                "OTP combined with another button",
+                with(
+                    "AUTHENTICATION",
+                    json!([{"type": "BODY"}, buttons(json!([{"type": "OTP"}, qr("x")]))]),
+                ),
+                3034,
+            ),
+            (
+                "code expiry out of range",
+                with(
+                    "AUTHENTICATION",
+                    json!([{"type": "BODY"}, {"type": "FOOTER", "code_expiration_minutes": 91}, buttons(json!([{"type": "OTP"}]))]),
+                ),
+                1010,
+            ),
+            (
+                "carousel outside marketing",
+                with(
+                    "UTILITY",
+                    json!([ok_body(), {"type": "CAROUSEL", "cards": [card("IMAGE", json!([qr("a")]))]}]),
+                ),
+                3034,
+            ),
+            (
+                "carousel without cards",
+                with(
+                    "MARKETING",
+                    json!([ok_body(), {"type": "CAROUSEL", "cards": []}]),
+                ),
+                1005,
+            ),
+            (
+                "carousel with eleven cards",
+                with(
+                    "MARKETING",
+                    json!([ok_body(), {"type": "CAROUSEL", "cards": (0..11).map(|_| card("IMAGE", json!([qr("a")]))).collect::<Vec<_>>()}]),
+                ),
+                1005,
+            ),
+            (
+                "carousel cards differ",
+                with(
+                    "MARKETING",
+                    json!([ok_body(), {"type": "CAROUSEL", "cards": [card("IMAGE", json!([qr("a")])), card("VIDEO", json!([qr("a")]))]}]),
+                ),
+                3034,
+            ),
+            (
+                "carousel card with a text header",
+                with(
+                    "MARKETING",
+                    json!([ok_body(), {"type": "CAROUSEL", "cards": [card("TEXT", json!([qr("a")]))]}]),
+                ),
+                1005,
+            ),
+            (
+                "carousel card with three buttons",
+                with(
+                    "MARKETING",
+                    json!([ok_body(), {"type": "CAROUSEL", "cards": [card("IMAGE", json!([qr("a"), qr("b"), qr("c")]))]}]),
+                ),
+                3034,
+            ),
+            (
+                "carousel beside a footer",
+                with(
+                    "MARKETING",
+                    json!([ok_body(), {"type": "FOOTER", "text": "f"}, {"type": "CAROUSEL", "cards": [card("IMAGE", json!([qr("a")]))]}]),
+                ),
+                3034,
+            ),
+            (
+                "marketing TTL too short",
+                json!({"name": "a", "language": "en", "category": "MARKETING", "message_send_ttl_seconds": 60, "components": [ok_body()]}),
+                1010,
+            ),
+            (
+                "authentication TTL too long",
+                json!({"name": "a", "language": "en", "category": "AUTHENTICATION", "message_send_ttl_seconds": 901, "components": [{"type": "BODY"}, buttons(json!([{"type": "OTP"}]))]}),
+                1010,
+            ),
+        ];
+        for (rule, body, expected) in cases {
+            assert_eq!(code_of(body), expected, "{rule}");
+        }
+    }
+
+    #[test]
+    fn lenient_input_is_read_as_meant() {
+        let spec = parse_template(&json!({
+            "name": "promo_1", "language": "en-us", "category": "marketing",
+            "allow_category_change": "false", "message_send_ttl_seconds": "-1",
+            "components": [
+                {"type": "header", "format": "image", "example": {"header_handle": ["https://x.test/a.jpg"]}},
+                {"type": "body", "text": "Hi {{1}} &amp; welcome", "example": {"body_text": [["Ana"]]}},
+                {"type": "buttons", "buttons": [
+                    {"type": "quick_reply", "text": "Stop"},
+                    {"type": "url", "text": "Shop", "url": "[https://x.test/](https://x.test/){{1}}", "examples": ["a"]}
+                ]}
+            ]
+        }));
+        // Marketing allows no -1 TTL: leniency is about spelling, not rules.
+        assert!(spec.is_err());
+        let spec = parse_template(&json!({
+            "name": "promo_1", "language": "en-us", "category": "marketing",
+            "allow_category_change": "false",
+            "components": [
+                {"type": "header", "format": "image", "example": {"header_handle": ["https://x.test/a.jpg"]}},
+                {"type": "body", "text": "Hi {{1}} &amp; welcome", "example": {"body_text": [["Ana"]]}},
+                {"type": "buttons", "buttons": [
+                    {"type": "quick_reply", "text": "Stop"},
+                    {"type": "url", "text": "Shop", "url": "[https://x.test/](https://x.test/){{1}}", "examples": ["a"]}
+                ]}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(spec.language, "en_US");
+        assert_eq!(spec.category, TemplateCategory::Marketing);
+        assert!(!spec.allow_category_change);
+        assert_eq!(spec.body.as_ref().unwrap().text, "Hi {{1}} & welcome");
+        assert_eq!(spec.body.as_ref().unwrap().examples, ["Ana"]);
+        assert!(
+            matches!(&spec.buttons[1], TemplateButton::Url { url, .. } if url == "https://x.test/{{1}}")
+        );
+    }
+
+    #[test]
+    fn listed_components_read_back_as_the_same_template() {
+        let spec = parse_template(&json!({
+            "name": "round_trip", "language": "en", "category": "MARKETING",
+            "components": [
+                {"type": "HEADER", "format": "TEXT", "text": "Hello {{1}}", "examples": ["Ana"]},
+                {"type": "BODY", "text": "Use {{1}} at checkout, {{2}}.", "examples": ["CODE", "friend"]},
+                {"type": "FOOTER", "text": "Terms apply"},
+                {"type": "BUTTONS", "buttons": [
+                    {"type": "COPY_CODE", "example": "SAVE10"},
+                    {"type": "URL", "text": "Shop", "url": "https://x.test/{{1}}", "example": ["a"]},
+                    {"type": "PHONE_NUMBER", "text": "Call", "phone_number": "+15550001234"}
+                ]}
+            ]
+        }))
+        .unwrap();
+        let listed = json!({"name": spec.name, "language": spec.language, "category": spec.category,
+                            "components": components_json(&spec)});
+        assert_eq!(parse_template(&listed).unwrap(), spec);
+    }
+
+    proptest::proptest! {
+        /// Whatever arrives, the validator answers; it never panics.
+        #[test]
+        fn the_validator_never_panics(body in arbitrary_json(4)) {
+            let _ = parse_template(&body);
+        }
+
+        /// Template-shaped input with random pieces, so the fuzzing reaches deep rules.
+        #[test]
+        fn template_shaped_input_never_panics(
+            category in proptest::sample::select(vec!["UTILITY", "marketing", "AUTHENTICATION", "x"]),
+            text in "[a-z {}0-9&;]{0,80}",
+            kinds in proptest::collection::vec(proptest::sample::select(vec!["QUICK_REPLY", "URL", "OTP", "COPY_CODE", "FLOW", "VOICE_CALL", "PHONE_NUMBER"]), 0..12),
+            format in proptest::sample::select(vec!["TEXT", "IMAGE", "LOCATION", "GIF", "??"]),
+            extra in arbitrary_json(2),
+        ) {
+            let buttons: Vec<Value> = kinds.iter().map(|k| json!({"type": k, "text": text, "url": format!("https://x.test/{text}"), "example": [text], "phone_number": text, "flowId": text})).collect();
+            let body = json!({"name": "t", "language": "en", "category": category, "components": [
+                {"type": "HEADER", "format": format, "text": text, "examples": [text]},
+                {"type": "BODY", "text": text, "examples": [text, extra]},
+                {"type": "BUTTONS", "buttons": buttons},
+                {"type": "CAROUSEL", "cards": [{"components": [{"type": "BODY", "text": text}]}]},
+            ]});
+            let _ = parse_template(&body);
+        }
+    }
+
+    /// Any JSON value, nested up to `depth`.
+    pub(crate) fn arbitrary_json(depth: u32) -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-zA-Z0-9{}_ ]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(depth, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                proptest::collection::btree_map(
+                    proptest::sample::select(vec![
+                        "name",
+                        "language",
+                        "category",
+                        "components",
+                        "type",
+                        "text",
+                        "format",
+                        "buttons",
+                        "cards",
+                        "examples",
+                        "url"
+                    ])
+                    .prop_map(str::to_owned),
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+}

@@ -1,0 +1,348 @@
+//! HTTP for templates: Graph's `/{waba-id}/message_templates` (create, list, delete by
+//! name) and the control API a person or test uses to act as Meta's reviewers and users:
+//! approve, reject, pause, unpause, disable, change quality or category, and tap a
+//! template's quick-reply button on a phone.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use parley_channel_meta::wire::{ButtonReply, InboundContext, InboundWire};
+use parley_types::Clock;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::Simulator;
+use crate::control::{Answer, ControlError};
+use crate::graph::{GraphFailure, authorise, fail, invalid};
+use crate::state::{PhoneMessage, Scheduled};
+use crate::templates::from_create_payload;
+
+pub fn graph_router() -> Router<Simulator> {
+    Router::new().route(
+        "/graph/{version}/{node}/message_templates",
+        get(list).post(create).delete(remove),
+    )
+}
+
+pub fn control_router() -> Router<Simulator> {
+    Router::new()
+        .route("/api/templates", get(control_list))
+        .route("/api/templates/{id}/actions", post(act))
+        .route("/api/phones/{msisdn}/tap", post(tap))
+}
+
+fn known_waba(sim: &Simulator, waba_id: &str) -> Result<(), GraphFailure> {
+    if sim
+        .inner
+        .state()
+        .businesses
+        .iter()
+        .any(|b| b.waba_id == waba_id)
+    {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "Unsupported post request. Object with ID '{waba_id}' does not exist"
+        )))
+    }
+}
+
+#[utoipa::path(post, path = "/sim/graph/{version}/{waba_id}/message_templates", tag = "Simulator: Graph API", params(("version" = String, Path), ("waba_id" = String, Path)), responses((status = 200, description = "`{id, status, category}`")))]
+pub(crate) async fn create(
+    State(sim): State<Simulator>,
+    Path((_version, waba_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, GraphFailure> {
+    authorise(&sim, &headers)?;
+    known_waba(&sim, &waba_id)?;
+    let body: Value = serde_json::from_slice(&body).map_err(|e| invalid(e.to_string()))?;
+    let now = sim.clock().now();
+    let mut state = sim.inner.state();
+    let id = state.new_template_id();
+    let template = from_create_payload(id.clone(), &waba_id, &body, now).map_err(invalid)?;
+    if state
+        .templates
+        .iter()
+        .any(|t| t.waba_id == waba_id && t.name == template.name && t.language == template.language)
+    {
+        return Err(invalid(format!(
+            "Content in this language already exists: {} ({})",
+            template.name, template.language
+        )));
+    }
+    let answer = json!({"id": id, "status": "PENDING", "category": template.category});
+    state.templates.push(template);
+    let review_at = now + sim.inner.config.schedule.review_after;
+    state.schedule(review_at, Scheduled::TemplateReview { id });
+    drop(state);
+    sim.inner.wake.notify_one();
+    Ok(Json(answer).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct NameQuery {
+    name: Option<String>,
+}
+
+#[utoipa::path(get, path = "/sim/graph/{version}/{waba_id}/message_templates", tag = "Simulator: Graph API", params(("version" = String, Path), ("waba_id" = String, Path)), responses((status = 200, description = "`{data: [...]}`")))]
+pub(crate) async fn list(
+    State(sim): State<Simulator>,
+    Path((_version, waba_id)): Path<(String, String)>,
+    Query(query): Query<NameQuery>,
+    headers: HeaderMap,
+) -> Result<Response, GraphFailure> {
+    authorise(&sim, &headers)?;
+    known_waba(&sim, &waba_id)?;
+    let state = sim.inner.state();
+    let data: Vec<Value> = state
+        .templates
+        .iter()
+        .filter(|t| t.waba_id == waba_id)
+        .filter(|t| query.name.as_ref().is_none_or(|n| &t.name == n))
+        .map(|t| {
+            let mut item = serde_json::to_value(t).expect("templates serialise");
+            item["quality_score"] = json!({ "score": t.quality_score });
+            item
+        })
+        .collect();
+    Ok(Json(json!({ "data": data, "paging": {} })).into_response())
+}
+
+#[utoipa::path(delete, path = "/sim/graph/{version}/{waba_id}/message_templates", tag = "Simulator: Graph API", params(("version" = String, Path), ("waba_id" = String, Path)), responses((status = 200, description = "`{success: true}`")))]
+pub(crate) async fn remove(
+    State(sim): State<Simulator>,
+    Path((_version, waba_id)): Path<(String, String)>,
+    Query(query): Query<NameQuery>,
+    headers: HeaderMap,
+) -> Result<Response, GraphFailure> {
+    authorise(&sim, &headers)?;
+    known_waba(&sim, &waba_id)?;
+    let name = query
+        .name
+        .ok_or_else(|| invalid("Param name is required"))?;
+    let mut state = sim.inner.state();
+    let before = state.templates.len();
+    let disabled = state
+        .templates
+        .iter()
+        .any(|t| t.waba_id == waba_id && t.name == name && t.status == "DISABLED");
+    if disabled {
+        return Err(invalid(format!(
+            "Template {name} is disabled and cannot be deleted"
+        )));
+    }
+    state
+        .templates
+        .retain(|t| !(t.waba_id == waba_id && t.name == name));
+    if state.templates.len() == before {
+        return Err(fail(
+            StatusCode::NOT_FOUND,
+            100,
+            "Invalid parameter",
+            format!("Message template {name} was not found"),
+        ));
+    }
+    Ok(Json(json!({"success": true})).into_response())
+}
+
+#[utoipa::path(get, path = "/sim/api/templates", tag = "Simulator: control", responses((status = 200, description = "every template of every business account")))]
+pub(crate) async fn control_list(
+    State(sim): State<Simulator>,
+    Query(query): Query<NameQuery>,
+) -> Json<Value> {
+    let state = sim.inner.state();
+    let templates: Vec<&crate::templates::SimTemplate> = state
+        .templates
+        .iter()
+        .filter(|t| query.name.as_ref().is_none_or(|n| &t.name == n))
+        .collect();
+    Json(json!({ "templates": templates }))
+}
+
+/// A reviewer's or Meta's decision about a template.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub(crate) enum Action {
+    Approve,
+    Reject {
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    Pause,
+    Unpause,
+    Disable,
+    Quality {
+        score: String,
+    },
+    Category {
+        category: String,
+    },
+}
+
+const REJECTION_REASONS: &[&str] = &[
+    "ABUSIVE_CONTENT",
+    "INCORRECT_CATEGORY",
+    "INVALID_FORMAT",
+    "PROMOTIONAL",
+    "SCAM",
+    "TAG_CONTENT_MISMATCH",
+    "NONE",
+];
+
+#[utoipa::path(post, path = "/sim/api/templates/{id}/actions", tag = "Simulator: control", params(("id" = String, Path)), request_body(content = Object, content_type = "application/json"), responses((status = 200, description = "the template after the action")))]
+pub(crate) async fn act(
+    State(sim): State<Simulator>,
+    Path(id): Path<String>,
+    Json(action): Json<Action>,
+) -> Answer {
+    let now = sim.clock().now();
+    let mut state = sim.inner.state();
+    let template = state
+        .template_mut(&id)
+        .ok_or_else(|| ControlError(StatusCode::NOT_FOUND, format!("no template {id}")))?;
+    let webhooks = match action {
+        Action::Approve => template.set_status("APPROVED", Some("NONE"), None),
+        Action::Reject { reason } => {
+            let reason = reason.unwrap_or_else(|| "NONE".into()).to_ascii_uppercase();
+            if !REJECTION_REASONS.contains(&reason.as_str()) {
+                return Err(ControlError(
+                    StatusCode::BAD_REQUEST,
+                    format!("reason must be one of {}", REJECTION_REASONS.join(", ")),
+                ));
+            }
+            template.set_status("REJECTED", Some(&reason), None)
+        }
+        Action::Pause => template.pause(),
+        Action::Unpause => template.set_status("APPROVED", None, Some("UNPAUSE")),
+        Action::Disable => template.set_status("DISABLED", None, Some("DISABLED")),
+        Action::Quality { score } => {
+            let score = score.to_ascii_uppercase();
+            if !["GREEN", "YELLOW", "RED", "UNKNOWN"].contains(&score.as_str()) {
+                return Err(ControlError(
+                    StatusCode::BAD_REQUEST,
+                    "score must be GREEN, YELLOW, RED or UNKNOWN".into(),
+                ));
+            }
+            template.set_quality(&score)
+        }
+        Action::Category { category } => {
+            let category = category.to_ascii_uppercase();
+            if !["AUTHENTICATION", "MARKETING", "UTILITY"].contains(&category.as_str()) {
+                return Err(ControlError(
+                    StatusCode::BAD_REQUEST,
+                    "category must be AUTHENTICATION, MARKETING or UTILITY".into(),
+                ));
+            }
+            template.set_category(&category)
+        }
+    };
+    let snapshot = serde_json::to_value(&*template).expect("templates serialise");
+    let waba_id = template.waba_id.clone();
+    state.report(&waba_id, now, webhooks);
+    drop(state);
+    sim.inner.wake.notify_one();
+    Ok(Json(snapshot))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Tap {
+    /// wamid of the business message whose button the user taps.
+    message_id: String,
+    /// The button's position (0-based).
+    index: usize,
+}
+
+/// The user taps a quick-reply button of a template message: WhatsApp sends a `button`
+/// message quoting the template.
+#[utoipa::path(post, path = "/sim/api/phones/{msisdn}/tap", tag = "Simulator: control", params(("msisdn" = String, Path)), request_body(content = Object, content_type = "application/json"), responses((status = 200, description = "the phone sent the tap")))]
+pub(crate) async fn tap(
+    State(sim): State<Simulator>,
+    Path(msisdn): Path<String>,
+    Json(tap): Json<Tap>,
+) -> Answer {
+    let wa_id = crate::control::wa_id(&msisdn)?;
+    let now = sim.clock().now();
+    let mut state = sim.inner.state();
+    let bad = |m: String| ControlError(StatusCode::BAD_REQUEST, m);
+    let (owner, bubble) = state
+        .bubble_mut(&tap.message_id)
+        .map(|(owner, b)| (owner.to_owned(), b.clone()))
+        .ok_or_else(|| bad(format!("no message {}", tap.message_id)))?;
+    if owner != wa_id || bubble.direction != "from_business" {
+        return Err(bad(format!(
+            "{} is not a business message on this phone",
+            tap.message_id
+        )));
+    }
+    let message = state
+        .template_sends
+        .get(&tap.message_id)
+        .cloned()
+        .ok_or_else(|| bad("only template messages have quick-reply buttons to tap".into()))?;
+    let business = state
+        .business(&bubble.phone_number_id)
+        .cloned()
+        .ok_or_else(|| bad("the business number is gone".into()))?;
+    let template = state
+        .templates
+        .iter()
+        .find(|t| {
+            t.waba_id == business.waba_id
+                && t.name == message.name
+                && t.language == message.language
+        })
+        .cloned()
+        .ok_or_else(|| bad("the template was deleted".into()))?;
+    let (label, payload) = template
+        .quick_reply(&message, tap.index)
+        .ok_or_else(|| bad(format!("button {} is not a quick reply", tap.index)))?;
+    let wamid = crate::graph::new_wamid();
+    let wire = InboundWire {
+        from: wa_id.clone(),
+        id: wamid.clone(),
+        timestamp: now.timestamp().to_string(),
+        kind: "button".into(),
+        context: Some(InboundContext {
+            from: Some(business.display_number.trim_start_matches('+').to_owned()),
+            id: Some(tap.message_id.clone()),
+        }),
+        button: Some(ButtonReply {
+            payload: payload.clone(),
+            text: label.clone(),
+        }),
+        ..InboundWire::default()
+    };
+    let bubble = PhoneMessage {
+        id: wamid,
+        direction: "from_user",
+        business_number: business.display_number.clone(),
+        phone_number_id: business.phone_number_id.clone(),
+        kind: "button".into(),
+        message: json!({"text": label, "payload": payload}),
+        status: "sent".into(),
+        timestamp: now,
+        context_id: Some(tap.message_id),
+        typing: false,
+    };
+    let profile_name = state.phone(&wa_id).name.clone();
+    state.push_bubble(&wa_id, bubble.clone());
+    state
+        .windows
+        .insert((business.phone_number_id.clone(), wa_id.clone()), now);
+    state.schedule(
+        now,
+        Scheduled::Inbound {
+            phone_number_id: business.phone_number_id,
+            profile_name,
+            message: Box::new(wire),
+        },
+    );
+    drop(state);
+    sim.inner.wake.notify_one();
+    Ok(Json(serde_json::to_value(bubble).expect("serialises")))
+}

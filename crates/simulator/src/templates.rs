@@ -1,0 +1,340 @@
+//! Templates on the simulated WhatsApp Business Account: the Graph endpoints
+//! (`/{waba-id}/message_templates`: create, list, delete), review by simple rules after a
+//! configurable delay, lifecycle changes through the control API, the template webhooks
+//! every change sends, and what a template send looks like on the phone.
+
+use chrono::{DateTime, Utc};
+use parley_channels::template::{TemplateMessage, parse_placeholders, placeholders, render};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// Words that make a UTILITY template promotional (→ `INCORRECT_CATEGORY`, or
+/// re-categorised as MARKETING when the business allowed it).
+const PROMOTIONAL: &[&str] = &[
+    "sale",
+    "discount",
+    "% off",
+    "offer",
+    "promo",
+    "coupon",
+    "deal",
+    "buy now",
+    "shop now",
+    "limited time",
+    "free shipping",
+];
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub struct SimTemplate {
+    pub id: String,
+    pub waba_id: String,
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    pub status: String,
+    pub quality_score: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected_reason: Option<String>,
+    pub allow_category_change: bool,
+    /// Meta's create-payload components.
+    pub components: Vec<Value>,
+    pub created_at: DateTime<Utc>,
+    /// How often it has been paused (the third pause disables it).
+    #[serde(skip)]
+    pub pauses: u32,
+}
+
+/// A template webhook waiting to be sent: `field` and `value` of the change.
+pub type TemplateWebhook = (&'static str, Value);
+
+impl SimTemplate {
+    fn component(&self, kind: &str) -> Option<&Value> {
+        self.components.iter().find(|c| {
+            c.get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case(kind))
+        })
+    }
+
+    /// The body as the phone shows it before parameters are filled in.
+    pub fn body_text(&self) -> String {
+        let Some(body) = self.component("BODY") else {
+            return String::new();
+        };
+        if self.category == "AUTHENTICATION" {
+            let security = body
+                .get("add_security_recommendation")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let mut text = "{{1}} is your verification code.".to_owned();
+            if security {
+                text.push_str(" For your security, do not share this code.");
+            }
+            return text;
+        }
+        body.get("text")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    fn footer_text(&self) -> Option<String> {
+        let footer = self.component("FOOTER")?;
+        if let Some(minutes) = footer
+            .get("code_expiration_minutes")
+            .and_then(Value::as_u64)
+        {
+            return Some(format!("This code expires in {minutes} minutes."));
+        }
+        footer
+            .get("text")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
+    fn buttons(&self) -> Vec<Value> {
+        self.component("BUTTONS")
+            .and_then(|b| b.get("buttons"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn text_of(&self, kind: &str) -> String {
+        self.component(kind)
+            .and_then(|c| c.get("text"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    /// Meta's review: malformed placeholders → `INVALID_FORMAT`; promotional wording in
+    /// a UTILITY template → re-categorised or `INCORRECT_CATEGORY`; otherwise approved.
+    pub fn review(&mut self) -> Vec<TemplateWebhook> {
+        if self.status != "PENDING" {
+            return Vec::new();
+        }
+        let texts = [
+            self.text_of("HEADER"),
+            self.body_text(),
+            self.text_of("FOOTER"),
+        ];
+        if texts.iter().any(|t| parse_placeholders(t).is_err()) {
+            return self.set_status("REJECTED", Some("INVALID_FORMAT"), None);
+        }
+        let lower = texts.join(" ").to_lowercase();
+        let promotional = PROMOTIONAL.iter().any(|w| lower.contains(w));
+        let mut webhooks = Vec::new();
+        if self.category == "UTILITY" && promotional {
+            if !self.allow_category_change {
+                return self.set_status("REJECTED", Some("INCORRECT_CATEGORY"), None);
+            }
+            webhooks.extend(self.set_category("MARKETING"));
+        }
+        webhooks.extend(self.set_status("APPROVED", Some("NONE"), None));
+        webhooks
+    }
+
+    fn identity(&self) -> Value {
+        json!({
+            "message_template_id": self.id.parse::<u64>().unwrap_or_default(),
+            "message_template_name": self.name,
+            "message_template_language": self.language,
+        })
+    }
+
+    /// Moves to `status`, with the webhook Meta sends for it.
+    pub fn set_status(
+        &mut self,
+        status: &str,
+        reason: Option<&str>,
+        title: Option<&str>,
+    ) -> Vec<TemplateWebhook> {
+        self.status = status.to_owned();
+        self.rejected_reason = (status == "REJECTED").then(|| reason.unwrap_or("NONE").to_owned());
+        let mut value = self.identity();
+        value["event"] = json!(status);
+        value["reason"] = json!(reason.unwrap_or("NONE"));
+        value["message_template_category"] = json!(self.category);
+        if let Some(title) = title {
+            value["other_info"] = json!({ "title": title, "description": format!("{} {}", self.name, title.to_lowercase().replace('_', " ")) });
+        }
+        vec![("message_template_status_update", value)]
+    }
+
+    /// Pauses (3 h, then 6 h, as Meta does); the third pause disables the template.
+    pub fn pause(&mut self) -> Vec<TemplateWebhook> {
+        self.pauses += 1;
+        match self.pauses {
+            1 => self.set_status("PAUSED", None, Some("FIRST_PAUSE")),
+            2 => self.set_status("PAUSED", None, Some("SECOND_PAUSE")),
+            _ => self.set_status("DISABLED", None, Some("DISABLED")),
+        }
+    }
+
+    pub fn set_quality(&mut self, score: &str) -> Vec<TemplateWebhook> {
+        let mut value = self.identity();
+        value["previous_quality_score"] = json!(self.quality_score);
+        value["new_quality_score"] = json!(score);
+        self.quality_score = score.to_owned();
+        vec![("message_template_quality_update", value)]
+    }
+
+    pub fn set_category(&mut self, category: &str) -> Vec<TemplateWebhook> {
+        let mut value = self.identity();
+        value["previous_category"] = json!(self.category);
+        value["new_category"] = json!(category);
+        self.category = category.to_owned();
+        vec![("template_category_update", value)]
+    }
+
+    /// Meta's error for a send of this template with these parameters, if any.
+    pub fn send_failure(&self, message: &TemplateMessage) -> Option<(u32, &'static str, String)> {
+        match self.status.as_str() {
+            "APPROVED" | "FLAGGED" | "REINSTATED" => {}
+            "PAUSED" => {
+                return Some((
+                    132015,
+                    "Template is Paused",
+                    format!("template {} is paused", self.name),
+                ));
+            }
+            "DISABLED" => {
+                return Some((
+                    132016,
+                    "Template is Disabled",
+                    format!("template {} is disabled", self.name),
+                ));
+            }
+            other => {
+                return Some((
+                    132001,
+                    "Template name does not exist in the translation",
+                    format!("template {} is {other}", self.name),
+                ));
+            }
+        }
+        let body_needed = placeholders(&self.body_text()).len();
+        if message.body.len() != body_needed {
+            return Some((
+                132000,
+                "Number of parameters does not match the expected number of params",
+                format!(
+                    "body: expected {body_needed}, received {}",
+                    message.body.len()
+                ),
+            ));
+        }
+        None
+    }
+
+    /// What the phone shows for a send of this template.
+    pub fn bubble(&self, message: &TemplateMessage) -> Value {
+        let header = self.component("HEADER").map(|h| {
+            let format = h.get("format").and_then(Value::as_str).unwrap_or("TEXT");
+            match (format, &message.header) {
+                ("TEXT", param) => {
+                    let values: Vec<String> = match param {
+                        Some(parley_channels::template::HeaderParameter::Text { text }) => vec![text.clone()],
+                        _ => Vec::new(),
+                    };
+                    json!({"type": "text", "text": render(h.get("text").and_then(Value::as_str).unwrap_or(""), &values)})
+                }
+                (_, Some(param)) => serde_json::to_value(param).unwrap_or(Value::Null),
+                (format, None) => json!({ "type": format.to_ascii_lowercase() }),
+            }
+        });
+        let buttons: Vec<Value> = self
+            .buttons()
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let kind = b.get("type").and_then(Value::as_str).unwrap_or("");
+                let label = b.get("text").and_then(Value::as_str).unwrap_or(match kind {
+                    "COPY_CODE" => "Copy offer code",
+                    _ => "",
+                });
+                let mut button = json!({"index": i, "type": kind, "text": label});
+                if let Some(param) = message.buttons.iter().find(|p| p.index as usize == i) {
+                    button["parameter"] = serde_json::to_value(&param.value).unwrap_or(Value::Null);
+                }
+                button
+            })
+            .collect();
+        json!({
+            "name": self.name,
+            "language": self.language,
+            "category": self.category,
+            "header": header,
+            "body": render(&self.body_text(), &message.body),
+            "footer": self.footer_text(),
+            "buttons": buttons,
+            "cards": message.cards,
+        })
+    }
+
+    /// The quick-reply button at `index` and what tapping it sends back: its label and
+    /// the payload the business attached (the label when it attached none).
+    pub fn quick_reply(&self, message: &TemplateMessage, index: usize) -> Option<(String, String)> {
+        let button = self.buttons().get(index).cloned()?;
+        if button.get("type").and_then(Value::as_str) != Some("QUICK_REPLY") {
+            return None;
+        }
+        let label = button.get("text").and_then(Value::as_str)?.to_owned();
+        let payload = message
+            .buttons
+            .iter()
+            .find(|p| p.index as usize == index)
+            .and_then(|p| match &p.value {
+                Some(parley_channels::template::ButtonValue::Payload { payload }) => {
+                    Some(payload.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| label.clone());
+        Some((label, payload))
+    }
+}
+
+/// Reads Meta's creation payload; `Err` is the Graph error's details.
+pub fn from_create_payload(
+    id: String,
+    waba_id: &str,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Result<SimTemplate, String> {
+    let field = |key: &str| {
+        body.get(key)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("Param {key} is required"))
+    };
+    let category = field("category")?.to_ascii_uppercase();
+    if !["AUTHENTICATION", "MARKETING", "UTILITY"].contains(&category.as_str()) {
+        return Err("Param category must be one of AUTHENTICATION, MARKETING, UTILITY".to_owned());
+    }
+    let components = body
+        .get("components")
+        .and_then(Value::as_array)
+        .cloned()
+        .ok_or("Param components is required")?;
+    Ok(SimTemplate {
+        id,
+        waba_id: waba_id.to_owned(),
+        name: field("name")?,
+        language: field("language")?,
+        category,
+        status: "PENDING".into(),
+        quality_score: "UNKNOWN".into(),
+        rejected_reason: None,
+        allow_category_change: body
+            .get("allow_category_change")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        components,
+        created_at: now,
+        pauses: 0,
+    })
+}
