@@ -98,6 +98,14 @@ async fn every_documented_validation_error_has_its_code(app: TestApp) {
         ),
         (
             json!({"user": user, "type": "template", "content": {}}),
+            3030,
+        ),
+        (
+            json!({"user": user, "type": "template", "content": {"template": {"name": "nope", "language": "en"}}}),
+            3038,
+        ),
+        (
+            json!({"user": user, "type": "interactive", "content": {}}),
             2001,
         ),
     ];
