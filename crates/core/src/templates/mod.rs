@@ -43,8 +43,15 @@ pub struct TemplateService {
     store: SharedStore,
     adapter: Arc<dyn ChannelAdapter>,
     clock: SharedClock,
-    /// Each channel's templates, for sends and text matching.
-    by_channel: Arc<TtlCache<ChannelId, Arc<Vec<Template>>>>,
+    /// Each channel's templates with their definitions read once, for sends and text
+    /// matching (every text send looks here).
+    by_channel: Arc<TtlCache<ChannelId, Arc<Vec<Known>>>>,
+}
+
+/// A stored template and its definition.
+struct Known {
+    template: Template,
+    spec: TemplateSpec,
 }
 
 fn spec_of(template: &Template) -> Result<TemplateSpec> {
@@ -240,13 +247,25 @@ impl TemplateService {
         self.by_channel.forget(&channel);
     }
 
-    async fn templates_of(&self, channel: ChannelId) -> Result<Arc<Vec<Template>>> {
-        if let Some(templates) = self.by_channel.get(&channel) {
-            return Ok(templates);
+    async fn templates_of(&self, channel: ChannelId) -> Result<Arc<Vec<Known>>> {
+        if let Some(known) = self.by_channel.get(&channel) {
+            return Ok(known);
         }
-        let templates = Arc::new(self.store.templates(channel).await?);
-        self.by_channel.insert(channel, templates.clone());
-        Ok(templates)
+        let known = self
+            .store
+            .templates(channel)
+            .await?
+            .into_iter()
+            .map(|template| {
+                Ok(Known {
+                    spec: spec_of(&template)?,
+                    template,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let known = Arc::new(known);
+        self.by_channel.insert(channel, known.clone());
+        Ok(known)
     }
 
     /// The send checked against the template it names on the channel, with the text the
@@ -256,16 +275,17 @@ impl TemplateService {
         channel: ChannelId,
         message: TemplateMessage,
     ) -> Result<(TemplateMessage, Rendered)> {
-        let templates = self.templates_of(channel).await?;
-        let named = |t: &&Template| t.name == message.name && t.language == message.language;
-        let Some(template) = templates
+        let known = self.templates_of(channel).await?;
+        let named = |k: &&Known| k.template.name == message.name;
+        let Some(Known { template, spec }) = known
             .iter()
             .filter(named)
-            .find(|t| t.deleted_at.is_none())
+            .find(|k| k.template.language == message.language && k.template.deleted_at.is_none())
         else {
-            if templates
+            if known
                 .iter()
-                .any(|t| t.name == message.name && t.deleted_at.is_some())
+                .filter(named)
+                .any(|k| k.template.deleted_at.is_some())
             {
                 return Err(Error::invalid(
                     SyncCode::TemplateBeingDeleted,
@@ -283,7 +303,7 @@ impl TemplateService {
                 ),
             ));
         }
-        send::resolve(&spec_of(template)?, message)
+        send::resolve(spec, message)
     }
 
     /// The approved template a plain text matches, as a template send (8x8's text
@@ -293,13 +313,12 @@ impl TemplateService {
         channel: ChannelId,
         text: &str,
     ) -> Result<Option<(TemplateMessage, Rendered)>> {
-        let templates = self.templates_of(channel).await?;
-        for template in templates
+        let known = self.templates_of(channel).await?;
+        let approved = known
             .iter()
-            .filter(|t| t.status == "APPROVED" && t.deleted_at.is_none())
-        {
-            let spec = spec_of(template)?;
-            if let Some(values) = matching::body_values(&spec, text) {
+            .filter(|k| k.template.status == "APPROVED" && k.template.deleted_at.is_none());
+        for Known { spec, .. } in approved {
+            if let Some(values) = matching::body_values(spec, text) {
                 let message = TemplateMessage {
                     name: spec.name.clone(),
                     language: spec.language.clone(),
@@ -308,7 +327,7 @@ impl TemplateService {
                     buttons: Vec::new(),
                     cards: Vec::new(),
                 };
-                return send::resolve(&spec, message).map(Some);
+                return send::resolve(spec, message).map(Some);
             }
         }
         Ok(None)
