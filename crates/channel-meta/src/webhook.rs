@@ -89,21 +89,19 @@ fn template_event(
 }
 
 fn messages(value: Value, events: &mut Vec<ChannelEvent>) -> Result<(), MalformedWebhook> {
-    {
-        let value: MessagesValue =
-            serde_json::from_value(value).map_err(|e| MalformedWebhook(e.to_string()))?;
-        let pnid = value.metadata.phone_number_id.clone();
-        for message in value.messages {
-            let name = value
-                .contacts
-                .iter()
-                .find(|c| c.wa_id == message.from)
-                .map(|c| c.profile.name.clone());
-            events.push(ChannelEvent::Message(inbound(&pnid, message, name)?));
-        }
-        for status in value.statuses {
-            events.push(ChannelEvent::Status(status_report(&pnid, status)?));
-        }
+    let value: MessagesValue =
+        serde_json::from_value(value).map_err(|e| MalformedWebhook(e.to_string()))?;
+    let pnid = value.metadata.phone_number_id.clone();
+    for message in value.messages {
+        let name = value
+            .contacts
+            .iter()
+            .find(|c| c.wa_id == message.from)
+            .map(|c| c.profile.name.clone());
+        events.push(ChannelEvent::Message(inbound(&pnid, message, name)?));
+    }
+    for status in value.statuses {
+        events.push(ChannelEvent::Status(status_report(&pnid, status)?));
     }
     Ok(())
 }
