@@ -40,6 +40,9 @@ fn content_string(message: &Message) -> String {
     if let Some(body) = c.pointer("/rendered/body").and_then(Value::as_str) {
         return body.to_owned();
     }
+    if let Some(summary) = parley_core::interactive::summary(c) {
+        return summary;
+    }
     let text = c.get("text").and_then(Value::as_str);
     if let Some(url) = c.get("url").and_then(Value::as_str) {
         return match text {

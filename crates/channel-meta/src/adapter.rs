@@ -129,6 +129,10 @@ pub fn send_request(message: &OutboundMessage) -> SendRequest {
             req.kind = Some("template".into());
             req.template = Some(crate::templates::send_object(template));
         }
+        OutboundContent::Interactive(interactive) => {
+            req.kind = Some("interactive".into());
+            req.interactive = Some(crate::interactive::send_object(interactive));
+        }
     }
     req
 }

@@ -7,6 +7,7 @@
 //! Depends on `channels` and `types` only; knows nothing about storage or Parley's API.
 
 mod adapter;
+pub mod interactive;
 pub mod signature;
 pub mod templates;
 pub mod webhook;

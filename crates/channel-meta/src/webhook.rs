@@ -5,12 +5,14 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use parley_channels::{
-    ChannelEvent, InboundContent, InboundMessage, MediaKind, ProviderError, ProviderStatus,
-    StatusReport, TemplateChange, TemplateEvent,
+    ChannelEvent, InboundContent, InboundMessage, InteractiveReply, MediaKind, ProviderError,
+    ProviderStatus, StatusReport, TemplateChange, TemplateEvent,
 };
 use serde_json::Value;
 
-use crate::wire::{Envelope, InboundMedia, InboundWire, MessagesValue, StatusWire};
+use crate::wire::{
+    Envelope, InboundInteractive, InboundMedia, InboundWire, MessagesValue, StatusWire,
+};
 
 #[derive(Debug, thiserror::Error)]
 #[error("malformed webhook: {0}")]
@@ -124,6 +126,48 @@ fn media(kind: MediaKind, m: InboundMedia) -> InboundContent {
     }
 }
 
+/// An answer to an interactive message; kinds Parley does not know yet are kept as
+/// unsupported rather than refused, so the message is not lost.
+fn interactive_reply(interactive: InboundInteractive) -> InboundContent {
+    let reply = match interactive.kind.as_str() {
+        "button_reply" => interactive.button_reply.map(|r| InteractiveReply::Button {
+            id: r.id,
+            title: r.title,
+        }),
+        "list_reply" => interactive.list_reply.map(|r| InteractiveReply::ListRow {
+            id: r.id,
+            title: r.title,
+            description: r.description,
+        }),
+        "nfm_reply" => interactive.nfm_reply.map(|r| InteractiveReply::Flow {
+            name: r.name,
+            body: r.body,
+            response_json: r.response_json,
+        }),
+        "call_permission_reply" => {
+            interactive
+                .call_permission_reply
+                .map(|r| InteractiveReply::CallPermission {
+                    response: r.response,
+                    is_permanent: r.is_permanent,
+                    expiration_timestamp: r.expiration_timestamp.as_ref().and_then(|t| match t {
+                        serde_json::Value::Number(n) => n.as_i64(),
+                        serde_json::Value::String(s) => s.parse().ok(),
+                        _ => None,
+                    }),
+                    response_source: r.response_source,
+                })
+        }
+        _ => None,
+    };
+    match reply {
+        Some(reply) => InboundContent::Interactive(reply),
+        None => InboundContent::Unsupported {
+            kind: format!("interactive.{}", interactive.kind),
+        },
+    }
+}
+
 fn inbound(
     pnid: &str,
     m: InboundWire,
@@ -164,6 +208,13 @@ fn inbound(
                 text: button.text,
                 payload: button.payload,
             }
+        }
+        "interactive" => {
+            let interactive = m
+                .interactive
+                .clone()
+                .ok_or_else(|| missing("interactive"))?;
+            interactive_reply(interactive)
         }
         other => InboundContent::Unsupported {
             kind: other.to_owned(),

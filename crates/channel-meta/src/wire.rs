@@ -208,6 +208,55 @@ pub struct InboundWire {
     /// A tap on a template's quick-reply button.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub button: Option<ButtonReply>,
+    /// An answer to an interactive message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<InboundInteractive>,
+}
+
+/// `interactive` of an inbound message: which answer, and its object.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct InboundInteractive {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub button_reply: Option<ReplyWire>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_reply: Option<ReplyWire>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nfm_reply: Option<NfmReply>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_permission_reply: Option<CallPermissionReply>,
+}
+
+/// A tapped reply button or picked list row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyWire {
+    pub id: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A completed Flow (`name: "flow"`) or address form (`name: "address_message"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NfmReply {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    pub response_json: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallPermissionReply {
+    pub response: String,
+    #[serde(default)]
+    pub is_permanent: bool,
+    /// Unix seconds; Graph has sent it both as a number and as a string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_timestamp: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_source: Option<String>,
 }
 
 /// `button` of an inbound message: the tapped quick reply's payload and label.

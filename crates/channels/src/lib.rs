@@ -9,9 +9,24 @@ use chrono::{DateTime, Utc};
 use parley_types::Umid;
 use serde::{Deserialize, Serialize};
 
+pub mod interactive;
 pub mod template;
 
+pub use interactive::{InteractiveMessage, InteractiveReply};
 pub use template::{TemplateCategory, TemplateMessage, TemplateSpec};
+
+/// Whether `raw` is an absolute http(s) URL with a host and no whitespace.
+pub fn is_web_url(raw: &str) -> bool {
+    let has_host = |scheme: &str| {
+        raw.get(..scheme.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+            && raw[scheme.len()..]
+                .split(['/', '?', '#'])
+                .next()
+                .is_some_and(|host| !host.is_empty())
+    };
+    (has_host("https://") || has_host("http://")) && !raw.contains(char::is_whitespace)
+}
 
 /// The business number a message leaves from, as the provider knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +70,7 @@ pub enum OutboundContent {
     },
     Location(Location),
     Template(TemplateMessage),
+    Interactive(InteractiveMessage),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -141,6 +157,9 @@ pub enum InboundContent {
         text: String,
         payload: String,
     },
+    /// An answer to an interactive message: a reply button, a list row, a Flow, a
+    /// call-permission request.
+    Interactive(InteractiveReply),
     /// A type Parley does not handle yet; kept so the message is not lost.
     Unsupported {
         kind: String,

@@ -2,7 +2,8 @@
 //! normalised by the adapter, is stored once and moves outbound messages forward.
 
 use parley_channels::{
-    ChannelEvent, InboundContent, InboundMessage, MediaKind, ProviderStatus, StatusReport,
+    ChannelEvent, InboundContent, InboundMessage, InteractiveReply, MediaKind, ProviderStatus,
+    StatusReport,
 };
 use std::sync::Arc;
 
@@ -70,8 +71,51 @@ fn content_of(content: &InboundContent) -> (&'static str, Value) {
         InboundContent::Button { text, payload } => {
             ("Text", json!({ "text": text, "payload": payload }))
         }
+        InboundContent::Interactive(reply) => ("Interactive", interactive_reply(reply)),
         InboundContent::Unsupported { kind } => ("None", json!({ "unsupportedType": kind })),
     }
+}
+
+/// 8x8's `content.interactive` for an answer (`reference/chatapps-api.md` §6.3): Meta's
+/// snake_case for button and list replies, camelCase for Flow and call-permission replies.
+fn interactive_reply(reply: &InteractiveReply) -> Value {
+    let interactive = match reply {
+        InteractiveReply::Button { id, title } => json!({
+            "type": "button_reply",
+            "button_reply": { "id": id, "title": title },
+        }),
+        InteractiveReply::ListRow {
+            id,
+            title,
+            description,
+        } => {
+            let mut row = json!({ "id": id, "title": title });
+            if let Some(description) = description {
+                row["description"] = json!(description);
+            }
+            json!({ "type": "list_reply", "list_reply": row })
+        }
+        InteractiveReply::Flow { response_json, .. } => json!({
+            "type": "nfmReply",
+            "nfmReply": { "responseJson": response_json },
+        }),
+        InteractiveReply::CallPermission {
+            response,
+            is_permanent,
+            expiration_timestamp,
+            response_source,
+        } => {
+            let mut answer = json!({ "response": response, "isPermanent": is_permanent });
+            if let Some(expiry) = expiration_timestamp {
+                answer["expirationTimestamp"] = json!(expiry.to_string());
+            }
+            if let Some(source) = response_source {
+                answer["responseSource"] = json!(source);
+            }
+            json!({ "type": "callPermissionReply", "callPermissionReply": answer })
+        }
+    };
+    json!({ "interactive": interactive })
 }
 
 /// How a Meta receipt reads in 8x8's status model.

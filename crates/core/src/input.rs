@@ -119,20 +119,7 @@ pub fn char_count(text: &str) -> usize {
     text.chars().count()
 }
 
-/// Whether `raw` is an absolute http(s) URL with a host and no whitespace.
-pub fn is_web_url(raw: &str) -> bool {
-    url_has_host(raw, "https://") || url_has_host(raw, "http://")
-}
-
-fn url_has_host(raw: &str, scheme: &str) -> bool {
-    raw.get(..scheme.len())
-        .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
-        && raw[scheme.len()..]
-            .split(['/', '?', '#'])
-            .next()
-            .is_some_and(|host| !host.is_empty() && !host.contains(char::is_whitespace))
-        && !raw.contains(char::is_whitespace)
-}
+pub use parley_channels::is_web_url;
 
 /// A URL as 8x8's own published examples sometimes carry it, wrapped in Markdown link
 /// syntax by their documentation tooling: `[https://x/](https://x/){{1}}` is read as
@@ -232,5 +219,36 @@ mod tests {
         assert!(!is_web_url("ftp://x.test/a"));
         assert!(!is_web_url("https:// x"));
         assert!(!is_web_url("https:///path"));
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fuzz {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    /// Any JSON value nested up to `depth`, whose objects use `keys`, so fuzzing reaches
+    /// past the first "unknown field" check of a validator.
+    pub(crate) fn arbitrary_json(
+        keys: &'static [&'static str],
+        depth: u32,
+    ) -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-zA-Z0-9{}_ ]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(depth, 32, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                proptest::collection::btree_map(
+                    proptest::sample::select(keys).prop_map(str::to_owned),
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
     }
 }

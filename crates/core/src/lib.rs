@@ -12,6 +12,7 @@ pub mod dispatch;
 mod error;
 pub mod inbound;
 mod input;
+pub mod interactive;
 pub mod keys;
 pub mod messages;
 pub mod templates;

@@ -15,7 +15,7 @@ use rand::Rng;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::state::{PhoneMessage, Scheduled, display_name};
+use crate::state::{Scheduled, display_name};
 use crate::{NOT_ON_WHATSAPP_PREFIX, Simulator};
 
 pub fn router() -> Router<Simulator> {
@@ -236,37 +236,10 @@ pub(crate) async fn phone_sends(
         .business_for(send.channel_id.as_deref())
         .cloned()
         .ok_or_else(|| ControlError(StatusCode::NOT_FOUND, "no such business number".into()))?;
-    if let Some(context) = wire.context.as_mut() {
-        context.from = Some(business.display_number.trim_start_matches('+').to_owned());
-    }
     if let Some(name) = &send.name {
         state.phone(&wa_id).name = name.clone();
     }
-    let profile_name = state.phone(&wa_id).name.clone();
-    let bubble = PhoneMessage {
-        id: wamid,
-        direction: "from_user",
-        business_number: business.display_number.clone(),
-        phone_number_id: business.phone_number_id.clone(),
-        kind: wire.kind.clone(),
-        message,
-        status: "sent".into(),
-        timestamp: now,
-        context_id: send.reply_to,
-        typing: false,
-    };
-    state.push_bubble(&wa_id, bubble.clone());
-    state
-        .windows
-        .insert((business.phone_number_id.clone(), wa_id.clone()), now);
-    state.schedule(
-        now,
-        Scheduled::Inbound {
-            phone_number_id: business.phone_number_id,
-            profile_name,
-            message: Box::new(wire),
-        },
-    );
+    let bubble = state.user_sends(&business, &wa_id, wire, message, now);
     drop(state);
     inner.wake.notify_one();
     Ok(Json(serde_json::to_value(bubble).expect("serialises")))

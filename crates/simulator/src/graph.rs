@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::state::{AcceptedSend, Failure, PhoneMessage, Scheduled};
 use crate::{NOT_ON_WHATSAPP_PREFIX, Simulator};
+use parley_channel_meta::interactive::parse_send as parse_interactive;
 use parley_channel_meta::templates::parse_send;
 
 pub fn router() -> Router<Simulator> {
@@ -208,6 +209,19 @@ fn content(request: &SendRequest) -> Result<(String, Value), GraphFailure> {
                 )
             })?;
             Ok(template.clone())
+        }
+        "interactive" => {
+            let interactive = request.interactive.as_ref().ok_or_else(missing)?;
+            let message = parse_interactive(interactive).map_err(invalid)?;
+            message.check().map_err(|v| {
+                fail(
+                    StatusCode::BAD_REQUEST,
+                    131009,
+                    "Parameter value is not valid",
+                    v.to_string(),
+                )
+            })?;
+            Ok(interactive.clone())
         }
         other => {
             return Err(fail(

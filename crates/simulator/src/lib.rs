@@ -7,6 +7,7 @@
 //! State lives in memory. Depends on `channel-meta` for the wire types and signing, never
 //! on Parley's core or storage: it only talks HTTP, like Meta.
 
+mod answers;
 mod control;
 mod graph;
 mod pump;
@@ -42,7 +43,7 @@ pub use pump::PumpReport;
     template_api::remove,
     template_api::control_list,
     template_api::act,
-    template_api::tap,
+    answers::tap,
 ))]
 struct SimulatorDoc;
 
@@ -143,6 +144,7 @@ impl Simulator {
             .merge(template_api::graph_router())
             .merge(control::router())
             .merge(template_api::control_router())
+            .merge(answers::router())
             .with_state(self.clone())
     }
 

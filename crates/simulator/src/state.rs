@@ -213,6 +213,46 @@ impl State {
         self.phone(wa_id).messages.push(bubble);
     }
 
+    /// The user `wa_id` sends `wire` to `business`: the bubble appears on the phone, the
+    /// customer-service window (re)opens, and the webhook is queued for now.
+    pub fn user_sends(
+        &mut self,
+        business: &Business,
+        wa_id: &str,
+        mut wire: InboundWire,
+        message: Value,
+        now: DateTime<Utc>,
+    ) -> PhoneMessage {
+        if let Some(context) = wire.context.as_mut() {
+            context.from = Some(business.display_number.trim_start_matches('+').to_owned());
+        }
+        let bubble = PhoneMessage {
+            id: wire.id.clone(),
+            direction: "from_user",
+            business_number: business.display_number.clone(),
+            phone_number_id: business.phone_number_id.clone(),
+            kind: wire.kind.clone(),
+            message,
+            status: "sent".into(),
+            timestamp: now,
+            context_id: wire.context.as_ref().and_then(|c| c.id.clone()),
+            typing: false,
+        };
+        let profile_name = self.phone(wa_id).name.clone();
+        self.push_bubble(wa_id, bubble.clone());
+        self.windows
+            .insert((business.phone_number_id.clone(), wa_id.to_owned()), now);
+        self.schedule(
+            now,
+            Scheduled::Inbound {
+                phone_number_id: business.phone_number_id.clone(),
+                profile_name,
+                message: Box::new(wire),
+            },
+        );
+        bubble
+    }
+
     /// A bubble by wamid, with the wa_id of its chat.
     pub fn bubble_mut(&mut self, wamid: &str) -> Option<(&str, &mut PhoneMessage)> {
         let wa_id = self.owners.get(wamid)?;

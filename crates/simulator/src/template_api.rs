@@ -1,7 +1,6 @@
 //! HTTP for templates: Graph's `/{waba-id}/message_templates` (create, list, delete by
 //! name) and the control API a person or test uses to act as Meta's reviewers and users:
-//! approve, reject, pause, unpause, disable, change quality or category, and tap a
-//! template's quick-reply button on a phone.
+//! approve, reject, pause, unpause, disable, change quality or category.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -9,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
-use parley_channel_meta::wire::{ButtonReply, InboundContext, InboundWire};
 use parley_types::Clock;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,7 +15,7 @@ use serde_json::{Value, json};
 use crate::Simulator;
 use crate::control::{Answer, ControlError};
 use crate::graph::{GraphFailure, authorise, fail, invalid};
-use crate::state::{PhoneMessage, Scheduled};
+use crate::state::Scheduled;
 use crate::templates::from_create_payload;
 
 pub fn graph_router() -> Router<Simulator> {
@@ -31,7 +29,6 @@ pub fn control_router() -> Router<Simulator> {
     Router::new()
         .route("/api/templates", get(control_list))
         .route("/api/templates/{id}/actions", post(act))
-        .route("/api/phones/{msisdn}/tap", post(tap))
 }
 
 fn known_waba(sim: &Simulator, waba_id: &str) -> Result<(), GraphFailure> {
@@ -246,103 +243,4 @@ pub(crate) async fn act(
     drop(state);
     sim.inner.wake.notify_one();
     Ok(Json(snapshot))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Tap {
-    /// wamid of the business message whose button the user taps.
-    message_id: String,
-    /// The button's position (0-based).
-    index: usize,
-}
-
-/// The user taps a quick-reply button of a template message: WhatsApp sends a `button`
-/// message quoting the template.
-#[utoipa::path(post, path = "/sim/api/phones/{msisdn}/tap", tag = "Simulator: control", params(("msisdn" = String, Path)), request_body(content = Object, content_type = "application/json"), responses((status = 200, description = "the phone sent the tap")))]
-pub(crate) async fn tap(
-    State(sim): State<Simulator>,
-    Path(msisdn): Path<String>,
-    Json(tap): Json<Tap>,
-) -> Answer {
-    let wa_id = crate::control::wa_id(&msisdn)?;
-    let now = sim.clock().now();
-    let mut state = sim.inner.state();
-    let bad = |m: String| ControlError(StatusCode::BAD_REQUEST, m);
-    let (owner, bubble) = state
-        .bubble_mut(&tap.message_id)
-        .map(|(owner, b)| (owner.to_owned(), b.clone()))
-        .ok_or_else(|| bad(format!("no message {}", tap.message_id)))?;
-    if owner != wa_id || bubble.direction != "from_business" {
-        return Err(bad(format!(
-            "{} is not a business message on this phone",
-            tap.message_id
-        )));
-    }
-    let message = state
-        .template_sends
-        .get(&tap.message_id)
-        .cloned()
-        .ok_or_else(|| bad("only template messages have quick-reply buttons to tap".into()))?;
-    let business = state
-        .business(&bubble.phone_number_id)
-        .cloned()
-        .ok_or_else(|| bad("the business number is gone".into()))?;
-    let template = state
-        .templates
-        .iter()
-        .find(|t| {
-            t.waba_id == business.waba_id
-                && t.name == message.name
-                && t.language == message.language
-        })
-        .cloned()
-        .ok_or_else(|| bad("the template was deleted".into()))?;
-    let (label, payload) = template
-        .quick_reply(&message, tap.index)
-        .ok_or_else(|| bad(format!("button {} is not a quick reply", tap.index)))?;
-    let wamid = crate::graph::new_wamid();
-    let wire = InboundWire {
-        from: wa_id.clone(),
-        id: wamid.clone(),
-        timestamp: now.timestamp().to_string(),
-        kind: "button".into(),
-        context: Some(InboundContext {
-            from: Some(business.display_number.trim_start_matches('+').to_owned()),
-            id: Some(tap.message_id.clone()),
-        }),
-        button: Some(ButtonReply {
-            payload: payload.clone(),
-            text: label.clone(),
-        }),
-        ..InboundWire::default()
-    };
-    let bubble = PhoneMessage {
-        id: wamid,
-        direction: "from_user",
-        business_number: business.display_number.clone(),
-        phone_number_id: business.phone_number_id.clone(),
-        kind: "button".into(),
-        message: json!({"text": label, "payload": payload}),
-        status: "sent".into(),
-        timestamp: now,
-        context_id: Some(tap.message_id),
-        typing: false,
-    };
-    let profile_name = state.phone(&wa_id).name.clone();
-    state.push_bubble(&wa_id, bubble.clone());
-    state
-        .windows
-        .insert((business.phone_number_id.clone(), wa_id.clone()), now);
-    state.schedule(
-        now,
-        Scheduled::Inbound {
-            phone_number_id: business.phone_number_id,
-            profile_name,
-            message: Box::new(wire),
-        },
-    );
-    drop(state);
-    sim.inner.wake.notify_one();
-    Ok(Json(serde_json::to_value(bubble).expect("serialises")))
 }

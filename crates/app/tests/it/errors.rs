@@ -106,7 +106,7 @@ async fn every_documented_validation_error_has_its_code(app: TestApp) {
         ),
         (
             json!({"user": user, "type": "interactive", "content": {}}),
-            2001,
+            3004,
         ),
     ];
     for (body, code) in cases {

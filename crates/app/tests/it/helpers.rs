@@ -1,3 +1,4 @@
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use parley_app::config::{Config, Overrides};
@@ -373,4 +374,25 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// The payloads of one folder of `tests/fixtures/seeds` (see its INDEX.md), by file name.
+pub fn seed_files(folder: &str) -> Vec<(String, Value)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/seeds")
+        .join(folder);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("seed fixtures")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            let body = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+            (name, body)
+        })
+        .collect()
 }

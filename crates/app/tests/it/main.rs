@@ -4,6 +4,7 @@
 mod conversation;
 mod errors;
 mod helpers;
+mod interactive;
 mod pacing;
 mod process;
 mod templates;

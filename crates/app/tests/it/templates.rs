@@ -1,34 +1,12 @@
 //! Templates end to end: created through the 8x8 API, reviewed by the simulator, sent,
 //! and answered from the phone; every seed payload of 8x8's documentation included.
 
-use std::path::PathBuf;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, seed_files};
 
 const USER: &str = "+15552340001";
-
-fn seed_files(folder: &str) -> Vec<(String, Value)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/seeds")
-        .join(folder);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("seed fixtures")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            let body = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-            (name, body)
-        })
-        .collect()
-}
 
 /// Runs review (due after the configured delay) and delivers its webhooks.
 async fn review(app: &TestApp) {

@@ -2,11 +2,12 @@
 //! the channel's outbound content at dispatch time. Parsing goes through one function for
 //! both the API (validation) and the dispatcher (reading back what was stored).
 
-use parley_channels::{Location, MediaKind, OutboundContent, TemplateMessage};
+use parley_channels::{InteractiveMessage, Location, MediaKind, OutboundContent, TemplateMessage};
 use parley_types::codes::SyncCode;
 use serde_json::{Map, Value, json};
 
 use crate::input::is_web_url;
+use crate::interactive;
 use crate::templates::{Rendered, send as template_send};
 use crate::{Error, Result};
 
@@ -14,8 +15,7 @@ use crate::{Error, Result};
 pub const MAX_TEXT_CHARS: usize = 4096;
 pub const MAX_CAPTION_CHARS: usize = 1024;
 
-/// The content types this release sends. `interactive` is documented by 8x8 and arrives
-/// in a later release; it is refused clearly instead of half-sent.
+/// The WhatsApp content types 8x8 sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContentKind {
     Text,
@@ -25,6 +25,7 @@ pub enum ContentKind {
     File,
     Location,
     Template,
+    Interactive,
 }
 
 impl ContentKind {
@@ -38,11 +39,7 @@ impl ContentKind {
             "file" | "document" => Self::File,
             "location" => Self::Location,
             "template" => Self::Template,
-            "interactive" => {
-                return Err(Error::NotImplemented(format!(
-                    "messages of type '{raw}' are not supported by this Parley release yet"
-                )));
-            }
+            "interactive" => Self::Interactive,
             _ => {
                 return Err(Error::invalid(
                     SyncCode::InvalidContentType,
@@ -62,6 +59,7 @@ impl ContentKind {
             Self::File => "File",
             Self::Location => "Location",
             Self::Template => "Template",
+            Self::Interactive => "Interactive",
         }
     }
 
@@ -71,7 +69,7 @@ impl ContentKind {
             Self::Video => Some(MediaKind::Video),
             Self::Audio => Some(MediaKind::Audio),
             Self::File => Some(MediaKind::Document),
-            Self::Text | Self::Location | Self::Template => None,
+            Self::Text | Self::Location | Self::Template | Self::Interactive => None,
         }
     }
 }
@@ -91,6 +89,7 @@ pub enum Content {
         message: Box<TemplateMessage>,
         rendered: Option<Rendered>,
     },
+    Interactive(Box<InteractiveMessage>),
 }
 
 fn invalid(code: SyncCode, message: impl Into<String>) -> Error {
@@ -151,6 +150,9 @@ impl Content {
                     .get("rendered")
                     .and_then(|r| serde_json::from_value(r.clone()).ok()),
             }),
+            ContentKind::Interactive => Ok(Self::Interactive(Box::new(interactive::parse_send(
+                content,
+            )?))),
             ContentKind::Location => {
                 let bad = || {
                     invalid(
@@ -229,6 +231,7 @@ impl Content {
             Self::Media { kind, .. } => *kind,
             Self::Location(_) => ContentKind::Location,
             Self::Template { .. } => ContentKind::Template,
+            Self::Interactive(_) => ContentKind::Interactive,
         }
     }
 
@@ -251,6 +254,7 @@ impl Content {
                 }
                 obj
             }
+            Self::Interactive(message) => interactive::to_json(message),
         }
     }
 
@@ -265,6 +269,7 @@ impl Content {
             },
             Self::Location(location) => OutboundContent::Location(location.clone()),
             Self::Template { message, .. } => OutboundContent::Template(message.as_ref().clone()),
+            Self::Interactive(message) => OutboundContent::Interactive(message.as_ref().clone()),
         }
     }
 }
@@ -292,10 +297,10 @@ mod tests {
             ContentKind::parse("Template").unwrap(),
             ContentKind::Template
         );
-        assert!(matches!(
-            ContentKind::parse("interactive"),
-            Err(Error::NotImplemented(_))
-        ));
+        assert_eq!(
+            ContentKind::parse("Interactive").unwrap(),
+            ContentKind::Interactive
+        );
         assert!(matches!(
             ContentKind::parse("fax"),
             Err(Error::Invalid { .. })

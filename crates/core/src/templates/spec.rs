@@ -1719,38 +1719,22 @@ pub(crate) mod tests {
         }
     }
 
-    /// Any JSON value, nested up to `depth`.
+    pub(crate) const TEMPLATE_KEYS: &[&str] = &[
+        "name",
+        "language",
+        "category",
+        "components",
+        "type",
+        "text",
+        "format",
+        "buttons",
+        "cards",
+        "examples",
+        "url",
+    ];
+
+    /// Any JSON value with template-like keys, nested up to `depth`.
     pub(crate) fn arbitrary_json(depth: u32) -> impl proptest::strategy::Strategy<Value = Value> {
-        use proptest::prelude::*;
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            "[a-zA-Z0-9{}_ ]{0,12}".prop_map(Value::from),
-        ];
-        leaf.prop_recursive(depth, 32, 6, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-                proptest::collection::btree_map(
-                    proptest::sample::select(vec![
-                        "name",
-                        "language",
-                        "category",
-                        "components",
-                        "type",
-                        "text",
-                        "format",
-                        "buttons",
-                        "cards",
-                        "examples",
-                        "url"
-                    ])
-                    .prop_map(str::to_owned),
-                    inner,
-                    0..6
-                )
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
+        crate::input::fuzz::arbitrary_json(TEMPLATE_KEYS, depth)
     }
 }
