@@ -215,16 +215,52 @@ impl SimTemplate {
                 ));
             }
         }
+        let mismatch = |component: String, expected: usize, received: usize| {
+            (expected != received).then(|| {
+                (
+                    132000,
+                    "Number of parameters does not match the expected number of params",
+                    format!("{component}: expected {expected}, received {received}"),
+                )
+            })
+        };
+        if let Some(header) = self.component("HEADER") {
+            let format = header
+                .get("format")
+                .and_then(Value::as_str)
+                .unwrap_or("TEXT");
+            // A media or location header takes its one parameter at send time.
+            let expected = if format.eq_ignore_ascii_case("TEXT") {
+                placeholders(&self.text_of("HEADER")).len()
+            } else {
+                1
+            };
+            let received = usize::from(message.header.is_some());
+            if let Some(failure) = mismatch("header".into(), expected, received) {
+                return Some(failure);
+            }
+        }
         let body_needed = placeholders(&self.body_text()).len();
-        if message.body.len() != body_needed {
-            return Some((
-                132000,
-                "Number of parameters does not match the expected number of params",
-                format!(
-                    "body: expected {body_needed}, received {}",
-                    message.body.len()
-                ),
-            ));
+        if let Some(failure) = mismatch("body".into(), body_needed, message.body.len()) {
+            return Some(failure);
+        }
+        for (index, button) in self.buttons().iter().enumerate() {
+            let dynamic_url = button.get("type").and_then(Value::as_str) == Some("URL")
+                && button
+                    .get("url")
+                    .and_then(Value::as_str)
+                    .is_some_and(|url| url.contains("{{1}}"));
+            let received = message
+                .buttons
+                .iter()
+                .filter(|p| p.index as usize == index && p.value.is_some())
+                .count();
+            let failure = dynamic_url
+                .then(|| mismatch(format!("button {index}"), 1, received))
+                .flatten();
+            if failure.is_some() {
+                return failure;
+            }
         }
         None
     }
@@ -337,4 +373,60 @@ pub fn from_create_payload(
         created_at: now,
         pauses: 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use parley_channels::template::{ButtonParameter, ButtonSubType, ButtonValue, HeaderParameter};
+
+    use super::*;
+
+    fn approved() -> SimTemplate {
+        let payload = json!({"name": "welcome", "language": "en_US", "category": "UTILITY", "components": [
+            {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["https://x.test/a.png"]}},
+            {"type": "BODY", "text": "Hi {{1}}", "example": {"body_text": [["Ana"]]}},
+            {"type": "BUTTONS", "buttons": [
+                {"type": "QUICK_REPLY", "text": "Thanks"},
+                {"type": "URL", "text": "Open", "url": "https://x.test/{{1}}", "example": ["a"]}]}
+        ]});
+        let mut template = from_create_payload("1".into(), "waba", &payload, Utc::now()).unwrap();
+        template.status = "APPROVED".into();
+        template
+    }
+
+    fn send(header: bool, url_suffix: bool) -> TemplateMessage {
+        TemplateMessage {
+            name: "welcome".into(),
+            language: "en_US".into(),
+            header: header.then(|| HeaderParameter::Image {
+                url: "https://x.test/b.png".into(),
+            }),
+            body: vec!["Jo".into()],
+            buttons: url_suffix
+                .then(|| ButtonParameter {
+                    index: 1,
+                    sub_type: ButtonSubType::Url,
+                    value: Some(ButtonValue::Text { text: "b".into() }),
+                })
+                .into_iter()
+                .collect(),
+            cards: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_send_must_fill_the_media_header_and_the_dynamic_url_like_meta_requires() {
+        let template = approved();
+        assert_eq!(template.send_failure(&send(true, true)), None);
+        let (code, _, details) = template.send_failure(&send(false, true)).unwrap();
+        assert_eq!(
+            (code, details.as_str()),
+            (132000, "header: expected 1, received 0")
+        );
+        let (code, _, details) = template.send_failure(&send(true, false)).unwrap();
+        assert_eq!(
+            (code, details.as_str()),
+            (132000, "button 1: expected 1, received 0")
+        );
+    }
 }

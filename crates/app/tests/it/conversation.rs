@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, seed_files};
 
 const USER: &str = "+15551234567";
 
@@ -227,7 +227,57 @@ async fn mark_read_and_typing_reach_the_phone(app: TestApp) {
     );
 }
 
+/// The seeds' text and image sends (the template and interactive ones have their own
+/// tests): each is delivered and shown on the phone; the fragment without a user is refused.
+async fn every_seed_text_and_image_send_is_delivered_or_refused_as_documented(app: TestApp) {
+    let sends: Vec<_> = seed_files("sends")
+        .into_iter()
+        .filter(|(_, body)| {
+            let kind = body["type"].as_str().unwrap_or("").to_ascii_lowercase();
+            kind == "text" || kind == "image"
+        })
+        .collect();
+    assert_eq!(sends.len(), 8, "six text and two image sends");
+    for (file, body) in sends {
+        let Some(msisdn) = body["user"]["msisdn"].as_str() else {
+            let (status, answer) = app.send(body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{file}");
+            assert_eq!(answer["code"], 3001, "{file}: missed user");
+            continue;
+        };
+        app.phone_sends(msisdn, json!({"type": "text", "content": {"text": "Hi"}}))
+            .await;
+        let (status, answer) = app.send(body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{file}: {answer}");
+        let umid = answer["umid"].as_str().unwrap();
+        app.settle().await;
+        let details = app.details(umid).await;
+        assert_eq!(
+            details["status"]["state"], "delivered",
+            "{file}: {details:#}"
+        );
+        let wamid = app.stored(umid).await.provider_message_id.unwrap();
+        let chat = app.phone(msisdn).await;
+        let bubble = chat
+            .iter()
+            .find(|m| m["id"] == wamid)
+            .expect("on the phone");
+        match bubble["type"].as_str().unwrap() {
+            "text" => assert_eq!(bubble["message"]["body"], body["content"]["text"], "{file}"),
+            "image" => {
+                assert_eq!(bubble["message"]["link"], body["content"]["url"], "{file}");
+                assert_eq!(
+                    bubble["message"]["caption"], body["content"]["text"],
+                    "{file}"
+                );
+            }
+            other => panic!("{file}: shown as {other}"),
+        }
+    }
+}
+
 crate::on_both_backends!(
+    every_seed_text_and_image_send_is_delivered_or_refused_as_documented,
     a_message_to_a_user_who_never_wrote_is_undelivered_by_the_24_hour_rule,
     a_user_writes_and_the_business_replies_with_text_image_and_location,
     the_window_closes_25_hours_after_the_user_last_wrote,
