@@ -158,6 +158,9 @@ async fn a_tapped_button_and_a_picked_row_arrive_with_reply_to_umid(app: TestApp
         json!({"interactive": {"type": "button_reply", "button_reply": {"id": "opt-2", "title": "Agent"}}})
     );
     assert_eq!(reply.reply_to.map(|u| u.to_string()), Some(buttons_umid));
+    let logged = app.details(&reply.umid.to_string()).await;
+    assert_eq!(logged["contentType"], "Interactive");
+    assert_eq!(logged["content"], "Agent", "the log shows the label tapped");
 
     let (list_umid, list) = send_delivered(
         &app,

@@ -27,10 +27,22 @@ pub fn parse_send(content: &Object) -> Result<InteractiveMessage> {
     Ok(message)
 }
 
-/// The text a log line shows for the message: its header, body and footer.
+/// The text a log line shows for an interactive message (its header, body and footer) or
+/// for a user's answer to one (the label picked, the Flow's answers, the permission given).
 pub fn summary(content: &Value) -> Option<String> {
     let interactive = content.get("interactive")?;
     let text = |pointer: &str| interactive.pointer(pointer).and_then(Value::as_str);
+    let answer = [
+        "/button_reply/title",
+        "/list_reply/title",
+        "/nfmReply/responseJson",
+        "/callPermissionReply/response",
+    ]
+    .into_iter()
+    .find_map(text);
+    if let Some(answer) = answer {
+        return Some(answer.to_owned());
+    }
     let parts: Vec<&str> = [
         text("/header/text"),
         text("/body/text"),
