@@ -235,6 +235,7 @@ impl InboundService {
             // The window runs from when the user wrote, not from when the webhook arrived;
             // a future timestamp (clock skew) is capped at now.
             created_at: inbound.timestamp.min(self.clock.now()),
+            dlr_callback_url: None,
         };
         match self.store.record_inbound(&message).await? {
             InboundOutcome::Stored => {

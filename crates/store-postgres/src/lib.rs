@@ -11,6 +11,7 @@ mod dispatch;
 mod messages;
 mod templates;
 mod tenants;
+mod webhooks;
 
 use std::time::Duration;
 

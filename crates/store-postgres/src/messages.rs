@@ -30,7 +30,7 @@ fn insert_sql(conflict: &str, follow_up: &str) -> String {
         "WITH inserted AS ( \
             INSERT INTO messages ({MESSAGE_COLUMNS}, status_rank) \
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                    $17, $18, $19, $20, $21) \
+                    $17, $18, $19, $20, $21, $22) \
             ON CONFLICT {conflict} DO NOTHING \
             RETURNING umid, channel_id, msisdn, created_at, {STATUS_COLUMNS}), \
          history AS ( \
@@ -76,7 +76,8 @@ static ACCEPT: LazyLock<String> = LazyLock::new(|| {
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                 $12::text[], $13::text[], $14::text[], $15::text[], $16::bigint[], \
-                $17::text[], $18::text[], $19::bigint[], $20::bigint[], $21::int[]) \
+                $17::text[], $18::text[], $19::bigint[], $20::bigint[], $21::text[], \
+                $22::int[]) \
             ON CONFLICT (sub_account_id, client_message_id) \
                 WHERE client_message_id IS NOT NULL DO NOTHING \
             RETURNING umid, channel_id, msisdn, created_at, {STATUS_COLUMNS}), \
@@ -109,6 +110,7 @@ struct AcceptColumns {
     provider_error_code: Vec<Option<String>>,
     status_at: Vec<i64>,
     created_at: Vec<i64>,
+    dlr_callback_url: Vec<Option<String>>,
     status_rank: Vec<i32>,
 }
 
@@ -137,6 +139,7 @@ impl AcceptColumns {
             c.provider_error_code.push(s.provider_error_code);
             c.status_at.push(s.at);
             c.created_at.push(millis(m.created_at));
+            c.dlr_callback_url.push(m.dlr_callback_url.clone());
             c.status_rank.push(s.rank);
         }
         c
@@ -178,6 +181,7 @@ fn insert_message<'q>(sql: &'q str, m: &'q Message) -> QueryScalar<'q, Postgres,
         .bind(s.provider_error_code)
         .bind(s.at)
         .bind(millis(m.created_at))
+        .bind(&m.dlr_callback_url)
         .bind(s.rank)
 }
 
@@ -405,6 +409,7 @@ impl PostgresStore {
             .bind(columns.provider_error_code)
             .bind(columns.status_at)
             .bind(columns.created_at)
+            .bind(columns.dlr_callback_url)
             .bind(columns.status_rank)
             .fetch_all(&self.pool)
             .await

@@ -8,6 +8,7 @@ mod dispatch;
 mod messages;
 mod templates;
 mod tenants;
+mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -57,7 +57,7 @@ async fn insert_message(tx: &mut Transaction<'_, Sqlite>, m: &Message) -> StoreR
     let s = StatusColumns::from(&m.status);
     sqlx::query(&format!(
         "INSERT INTO messages ({MESSAGE_COLUMNS}, status_rank) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(m.umid.to_string())
     .bind(m.account_id.as_str())
@@ -79,6 +79,7 @@ async fn insert_message(tx: &mut Transaction<'_, Sqlite>, m: &Message) -> StoreR
     .bind(&s.provider_error_code)
     .bind(s.at)
     .bind(millis(m.created_at))
+    .bind(&m.dlr_callback_url)
     .bind(s.rank)
     .execute(&mut **tx)
     .await

@@ -175,6 +175,7 @@ where
             .bind(s.provider_error_code)?
             .bind(s.at)?
             .bind(millis(m.created_at))?
+            .bind(m.dlr_callback_url.clone())?
             .bind(s.rank)?;
         Ok(())
     })?;

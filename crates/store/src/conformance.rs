@@ -31,7 +31,11 @@ macro_rules! conformance_suite {
             tenants_are_created_apart,
             template_creation_keeps_to_the_limits,
             deleted_template_names_are_blocked_then_free,
-            provider_changes_update_templates_and_their_history
+            provider_changes_update_templates_and_their_history,
+            changes_reach_the_outbox_only_with_a_webhook_to_take_them,
+            webhook_events_of_a_recipient_leave_in_order_and_retry_in_place,
+            dead_events_are_redriven,
+            webhooks_are_replaced_and_deleted_by_key
         );
     };
     (@tests $factory:path; $($name:ident),*) => {
@@ -114,6 +118,7 @@ pub fn outbound(sandbox: &Sandbox, to: &str, cmid: Option<&str>, at: DateTime<Ut
         user_name: None,
         status: MessageStatus::new(MessageState::Queued, at),
         created_at: at,
+        dlr_callback_url: None,
     }
 }
 
@@ -952,4 +957,292 @@ pub async fn provider_changes_update_templates_and_their_history<S: Store>(store
             ("APPROVED", "RED", "MARKETING"),
         ]
     );
+}
+
+fn webhook(sb: &Sandbox, sub: &str, kind: WebhookKind, url: &str) -> Webhook {
+    Webhook {
+        account_id: sb.account.id.clone(),
+        sub_account_id: sub.into(),
+        kind,
+        url: url.into(),
+        enabled: true,
+        http_authorization: Some("Basic c2VjcmV0".into()),
+        oauth: None,
+        signing_secret: None,
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+async fn claim_events<S: Store>(store: &S, now: DateTime<Utc>) -> Vec<WebhookEvent> {
+    store
+        .claim_webhook_events(now, now + Duration::seconds(30), 100, &[])
+        .await
+        .unwrap()
+}
+
+pub async fn changes_reach_the_outbox_only_with_a_webhook_to_take_them<S: Store>(store: &S) {
+    let sb = seeded(store).await;
+    accept_one(store, outbound(&sb, "+15551110001", None, t0())).await;
+    assert_eq!(store.webhook_backlog().await.unwrap(), 0, "nobody listens");
+
+    store
+        .save_webhooks(&[webhook(&sb, "*", WebhookKind::Cadr, "https://x.test/dr")])
+        .await
+        .unwrap();
+    let sent = accept_one(store, outbound(&sb, "+15551110002", None, t0())).await;
+    let mut inbound = outbound(&sb, "+15551110003", None, t0());
+    inbound.direction = Direction::Inbound;
+    inbound.provider_message_id = Some("wamid.in".into());
+    inbound.status = MessageStatus::new(MessageState::Received, t0());
+    store.record_inbound(&inbound).await.unwrap();
+    // The receipt webhook takes the outbound message's status, not the inbound message.
+    let events = claim_events(store, t0()).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event = &events[0];
+    assert_eq!(
+        (event.kind, event.source),
+        (WebhookKind::Cadr, EventSource::Status)
+    );
+    assert_eq!(event.state, EventState::Pending);
+    match store.event_subject(event).await.unwrap() {
+        Some(EventSubject::Status { message, status }) => {
+            assert_eq!(message.umid, sent.umid);
+            assert_eq!(status.state, MessageState::Queued);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A per-message receipt URL is enough on its own.
+    store
+        .delete_webhooks(&sb.account.id, &[("*".into(), None)])
+        .await
+        .unwrap();
+    let mut own = outbound(&sb, "+15551110004", None, t0());
+    own.dlr_callback_url = Some("https://x.test/mine".into());
+    let own = accept_one(store, own).await;
+    assert_eq!(
+        store
+            .message(own.umid)
+            .await
+            .unwrap()
+            .unwrap()
+            .dlr_callback_url
+            .as_deref(),
+        Some("https://x.test/mine")
+    );
+    assert_eq!(store.webhook_backlog().await.unwrap(), 2);
+
+    // Inbound messages, once MSG is configured; template changes after creation, for CABM.
+    store
+        .save_webhooks(&[
+            webhook(&sb, "sub-1", WebhookKind::Msg, "https://x.test/mo"),
+            webhook(&sb, "*", WebhookKind::Cabm, "https://x.test/bm"),
+        ])
+        .await
+        .unwrap();
+    let mut second = inbound.clone();
+    second.umid = Umid::new();
+    second.provider_message_id = Some("wamid.in2".into());
+    store.record_inbound(&second).await.unwrap();
+    let t = created(
+        store
+            .create_template(&template(&sb, "notice", "en_US", t0()), &LIMITS, t0())
+            .await
+            .unwrap(),
+    );
+    let waba = sb.channel.waba_id.as_str();
+    let approve = TemplateUpdate::Status {
+        status: "APPROVED".into(),
+        reason: Some("NONE".into()),
+    };
+    store
+        .update_template(waba, "notice", "en_US", &approve, t0())
+        .await
+        .unwrap();
+    store
+        .record_business_event(&BusinessEvent {
+            account_id: sb.account.id.clone(),
+            waba_id: waba.into(),
+            event_type: "phone_number_quality_update".into(),
+            details: json!({"displayPhoneNumber": "+15550001111"}),
+            at: t0(),
+        })
+        .await
+        .unwrap();
+    let page = store
+        .webhook_events(
+            &sb.account.id,
+            &EventFilter {
+                limit: 10,
+                ..EventFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    let kinds: Vec<_> = page.iter().map(|e| (e.kind, e.source)).collect();
+    assert_eq!(
+        kinds[..3],
+        [
+            (WebhookKind::Cabm, EventSource::Business),
+            (WebhookKind::Cabm, EventSource::Template),
+            (WebhookKind::Msg, EventSource::Status),
+        ],
+        "newest first"
+    );
+    match store.event_subject(&page[1]).await.unwrap() {
+        Some(EventSubject::Template {
+            template,
+            change,
+            previous,
+        }) => {
+            assert_eq!(template.id, t.id);
+            assert_eq!(change.status, "APPROVED");
+            assert_eq!(previous.map(|p| p.status).as_deref(), Some("PENDING"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        store.event_subject(&page[0]).await.unwrap(),
+        Some(EventSubject::Business(b)) if b.event_type == "phone_number_quality_update"
+    ));
+}
+
+pub async fn webhook_events_of_a_recipient_leave_in_order_and_retry_in_place<S: Store>(store: &S) {
+    let sb = seeded(store).await;
+    store
+        .save_webhooks(&[webhook(&sb, "*", WebhookKind::Cadr, "https://x.test/dr")])
+        .await
+        .unwrap();
+    let user = "+15551110010";
+    let first = accept_one(store, outbound(&sb, user, None, t0())).await;
+    accept_one(store, outbound(&sb, user, None, t0())).await;
+    accept_one(store, outbound(&sb, "+15551110011", None, t0())).await;
+    let claimed = claim_events(store, t0()).await;
+    assert_eq!(claimed.len(), 2, "one head per recipient: {claimed:?}");
+    assert!(claim_events(store, t0()).await.is_empty(), "leased");
+    let head = claimed
+        .iter()
+        .find(|e| e.lane.ends_with(user))
+        .unwrap()
+        .clone();
+    match store.event_subject(&head).await.unwrap() {
+        Some(EventSubject::Status { message, .. }) => assert_eq!(message.umid, first.umid),
+        other => panic!("{other:?}"),
+    }
+    let attempt = WebhookAttempt {
+        at: t0(),
+        url: "https://x.test/dr".into(),
+        status_code: Some(500),
+        latency_ms: 12,
+        error: Some("HTTP 500".into()),
+    };
+    let later = t0() + Duration::seconds(10);
+    store
+        .finish_webhook_event(head.id, &WebhookOutcome::Retry(later), Some(&attempt), t0())
+        .await
+        .unwrap();
+    let other = claimed.iter().find(|e| e.id != head.id).unwrap();
+    store
+        .finish_webhook_event(other.id, &WebhookOutcome::Delivered, None, t0())
+        .await
+        .unwrap();
+    // The failed head keeps its place: nothing of that recipient leaves before it.
+    assert!(
+        claim_events(store, t0() + Duration::seconds(9))
+            .await
+            .is_empty()
+    );
+    let again = claim_events(store, later).await;
+    assert_eq!(again.iter().map(|e| e.id).collect::<Vec<_>>(), [head.id]);
+    assert_eq!(again[0].attempts, 1);
+    assert_eq!(again[0].last_error.as_deref(), Some("HTTP 500"));
+    store
+        .finish_webhook_event(head.id, &WebhookOutcome::Delivered, None, later)
+        .await
+        .unwrap();
+    let next = claim_events(store, later).await;
+    assert_eq!(next.len(), 1);
+    assert!(next[0].id > head.id && next[0].lane == head.lane);
+    assert_eq!(
+        store.webhook_attempts(head.id).await.unwrap(),
+        vec![attempt]
+    );
+}
+
+pub async fn dead_events_are_redriven<S: Store>(store: &S) {
+    let sb = seeded(store).await;
+    store
+        .save_webhooks(&[webhook(&sb, "*", WebhookKind::Cadr, "https://x.test/dr")])
+        .await
+        .unwrap();
+    accept_one(store, outbound(&sb, "+15551110020", None, t0())).await;
+    let event = claim_events(store, t0()).await.remove(0);
+    store
+        .finish_webhook_event(event.id, &WebhookOutcome::Dead, None, t0())
+        .await
+        .unwrap();
+    assert!(claim_events(store, t0()).await.is_empty());
+    let dead = store
+        .webhook_event(&sb.account.id, event.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dead.state, EventState::Dead);
+    let other = AccountId::parse("acct-other").unwrap();
+    assert_eq!(
+        store
+            .redrive_webhook_events(&other, &Redrive::Dead, t0())
+            .await
+            .unwrap(),
+        0,
+        "another account's redrive touches nothing"
+    );
+    let later = t0() + Duration::minutes(5);
+    assert_eq!(
+        store
+            .redrive_webhook_events(&sb.account.id, &Redrive::Dead, later)
+            .await
+            .unwrap(),
+        1
+    );
+    let again = claim_events(store, later).await;
+    assert_eq!(
+        again.iter().map(|e| (e.id, e.attempts)).collect::<Vec<_>>(),
+        [(event.id, 0)]
+    );
+}
+
+pub async fn webhooks_are_replaced_and_deleted_by_key<S: Store>(store: &S) {
+    let sb = seeded(store).await;
+    let mut dr = webhook(&sb, "*", WebhookKind::Cadr, "https://x.test/one");
+    store.save_webhooks(&[dr.clone()]).await.unwrap();
+    dr.url = "https://x.test/two".into();
+    dr.enabled = false;
+    dr.oauth = Some(json!({"url": "https://auth.test/token", "clientId": "c"}));
+    store
+        .save_webhooks(&[
+            dr.clone(),
+            webhook(&sb, "sub-1", WebhookKind::Msg, "https://x.test/mo"),
+        ])
+        .await
+        .unwrap();
+    let saved = store.webhooks(&sb.account.id).await.unwrap();
+    assert_eq!(saved.len(), 2);
+    assert_eq!(saved[0], dr, "replaced in place");
+    assert_eq!(
+        store
+            .delete_webhooks(&sb.account.id, &[("sub-1".into(), Some(WebhookKind::Cadr))])
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .delete_webhooks(&sb.account.id, &[("sub-1".into(), None)])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.webhooks(&sb.account.id).await.unwrap(), vec![dr]);
 }

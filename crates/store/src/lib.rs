@@ -10,6 +10,7 @@ mod error;
 mod models;
 mod status;
 mod traits;
+mod webhooks;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -18,6 +19,35 @@ pub use error::{StoreError, StoreResult};
 pub use models::*;
 pub use status::{MessageState, MessageStatus, StatusDetail};
 pub use traits::*;
+pub use webhooks::*;
+
+#[cfg(feature = "sql-rows")]
+/// Runs a statement built in the same expression. (A statement cannot be handed to a
+/// generic function: its arguments would have to outlive the text they are run with.)
+macro_rules! execute {
+    ($conn:expr, $statement:expr) => {{
+        let (sql, args) = $statement.parts();
+        sqlx::query_with(&sql, args)
+            .execute(&mut *$conn)
+            .await
+            .map_err(crate::rows::db_error)?;
+    }};
+}
+
+#[cfg(feature = "sql-rows")]
+/// Fetches the rows of a statement built in the same expression, as models.
+macro_rules! fetch {
+    ($row:ty, $conn:expr, $statement:expr) => {{
+        let (sql, args) = $statement.parts();
+        sqlx::query_as_with::<_, $row, _>(&sql, args)
+            .fetch_all(&mut *$conn)
+            .await
+            .map_err(crate::rows::db_error)?
+            .into_iter()
+            .map(<$row>::into_model)
+            .collect::<StoreResult<Vec<_>>>()?
+    }};
+}
 
 #[cfg(feature = "sql-rows")]
 pub mod accept_group;
@@ -25,3 +55,5 @@ pub mod accept_group;
 pub mod rows;
 #[cfg(feature = "sql-rows")]
 pub mod template_rows;
+#[cfg(feature = "sql-rows")]
+pub mod webhook_rows;

@@ -109,6 +109,8 @@ pub struct Message {
     pub user_name: Option<String>,
     pub status: MessageStatus,
     pub created_at: DateTime<Utc>,
+    /// Where this message's delivery receipts go instead of the account's CADR webhook.
+    pub dlr_callback_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -220,12 +220,13 @@ pub struct MessageRow {
     #[sqlx(flatten)]
     pub status: StatusRow,
     pub created_at: i64,
+    pub dlr_callback_url: Option<String>,
 }
 
 /// The column list matching [`MessageRow`], for `SELECT`s.
 pub const MESSAGE_COLUMNS: &str = "umid, account_id, sub_account_id, channel_id, direction, \
     msisdn, country, content_type, content, client_message_id, reply_to, provider_message_id, \
-    user_name, state, detail, error_code, error_message, provider_error_code, status_at, created_at";
+    user_name, state, detail, error_code, error_message, provider_error_code, status_at, created_at, dlr_callback_url";
 
 impl MessageRow {
     pub fn into_model(self) -> StoreResult<Message> {
@@ -251,6 +252,7 @@ impl MessageRow {
             user_name: self.user_name,
             status: self.status.into_model()?,
             created_at: from_millis(self.created_at)?,
+            dlr_callback_url: self.dlr_callback_url,
         })
     }
 }

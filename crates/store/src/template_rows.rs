@@ -381,32 +381,6 @@ pub mod ops {
     use super::*;
     use sqlx::{Executor, FromRow, IntoArguments};
 
-    /// Runs a statement built in the same expression. (A statement cannot be handed to a
-    /// generic function: its arguments would have to outlive the text they are run with.)
-    macro_rules! execute {
-        ($conn:expr, $statement:expr) => {{
-            let (sql, args) = $statement.parts();
-            sqlx::query_with(&sql, args)
-                .execute(&mut *$conn)
-                .await
-                .map_err(crate::rows::db_error)?;
-        }};
-    }
-
-    /// Fetches the rows of a statement built in the same expression, as models.
-    macro_rules! fetch {
-        ($row:ty, $conn:expr, $statement:expr) => {{
-            let (sql, args) = $statement.parts();
-            sqlx::query_as_with::<_, $row, _>(&sql, args)
-                .fetch_all(&mut *$conn)
-                .await
-                .map_err(crate::rows::db_error)?
-                .into_iter()
-                .map(<$row>::into_model)
-                .collect::<StoreResult<Vec<_>>>()?
-        }};
-    }
-
     /// The channel's templates, live and deleted.
     pub async fn of_channel<DB>(
         conn: &mut DB::Connection,

@@ -7,6 +7,7 @@ use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
 use crate::error::StoreResult;
 use crate::models::*;
 use crate::status::MessageStatus;
+use crate::webhooks::*;
 
 #[async_trait]
 pub trait TenantStore: Send + Sync {
@@ -156,9 +157,66 @@ pub trait TemplateStore: Send + Sync {
     async fn template_history(&self, id: uuid::Uuid) -> StoreResult<Vec<TemplateHistoryEntry>>;
 }
 
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Creates or replaces each webhook (keyed by account, subaccount and kind).
+    async fn save_webhooks(&self, webhooks: &[Webhook]) -> StoreResult<()>;
+    async fn webhooks(&self, account: &AccountId) -> StoreResult<Vec<Webhook>>;
+    /// Deletes the webhooks of these subaccounts (`*` included) and kinds (all kinds when
+    /// `None`); returns how many went.
+    async fn delete_webhooks(
+        &self,
+        account: &AccountId,
+        keys: &[(String, Option<WebhookKind>)],
+    ) -> StoreResult<u64>;
+    /// Records a business-management change; its event is written with it.
+    async fn record_business_event(&self, event: &BusinessEvent) -> StoreResult<()>;
+    /// Leases the head event of up to `limit` due lanes, oldest due first, skipping the
+    /// accounts in `skip` (their endpoints are busy).
+    async fn claim_webhook_events(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+        skip: &[AccountId],
+    ) -> StoreResult<Vec<WebhookEvent>>;
+    /// The change an event reports; `None` when its row is gone.
+    async fn event_subject(&self, event: &WebhookEvent) -> StoreResult<Option<EventSubject>>;
+    /// Records the attempt (if one was made) and the outcome, and moves the lane on.
+    async fn finish_webhook_event(
+        &self,
+        id: i64,
+        outcome: &WebhookOutcome,
+        attempt: Option<&WebhookAttempt>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn webhook_events(
+        &self,
+        account: &AccountId,
+        filter: &EventFilter,
+    ) -> StoreResult<Vec<WebhookEvent>>;
+    async fn webhook_event(
+        &self,
+        account: &AccountId,
+        id: i64,
+    ) -> StoreResult<Option<WebhookEvent>>;
+    async fn webhook_attempts(&self, event_id: i64) -> StoreResult<Vec<WebhookAttempt>>;
+    /// Makes finished events pending again (attempts reset); returns how many.
+    async fn redrive_webhook_events(
+        &self,
+        account: &AccountId,
+        which: &Redrive,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+    /// Events not yet delivered, dead-lettered or dropped (for `/metrics` and tests).
+    async fn webhook_backlog(&self) -> StoreResult<u64>;
+}
+
 /// A whole backend.
 #[async_trait]
-pub trait Store: TenantStore + ApiKeyStore + MessageStore + DispatchStore + TemplateStore {
+pub trait Store:
+    TenantStore + ApiKeyStore + MessageStore + DispatchStore + TemplateStore + WebhookStore
+{
     fn backend_name(&self) -> &'static str;
     /// Succeeds when the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

@@ -22,6 +22,8 @@ pub struct SendRequest {
     pub content: Content,
     pub client_message_id: Option<String>,
     pub reply_to: Option<Umid>,
+    /// Where this message's delivery receipts go instead of the CADR webhook.
+    pub dlr_callback_url: Option<String>,
 }
 
 fn invalid(code: SyncCode, message: impl Into<String>) -> Error {
@@ -109,9 +111,10 @@ impl SendRequest {
                 )
             }
         };
-        if let Some(url) = string(body, "dlrCallbackUrl", "dlrCallbackUrl")?
-            && !(url.starts_with("https://") || url.starts_with("http://"))
-        {
+        let dlr_callback_url = string(body, "dlrCallbackUrl", "dlrCallbackUrl")?
+            .map(str::trim)
+            .filter(|url| !url.is_empty());
+        if dlr_callback_url.is_some_and(|url| !crate::input::is_web_url(url)) {
             return Err(invalid(
                 SyncCode::InvalidDrCallbackUrl,
                 "Invalid DR callback URL: 'dlrCallbackUrl' must be an absolute http(s) URL",
@@ -130,6 +133,7 @@ impl SendRequest {
             content,
             client_message_id,
             reply_to,
+            dlr_callback_url: dlr_callback_url.map(str::to_owned),
         })
     }
 }

@@ -115,6 +115,7 @@ impl MessageService {
             user_name: None,
             status: MessageStatus::new(MessageState::Queued, now),
             created_at: now,
+            dlr_callback_url: request.dlr_callback_url,
         };
         let outcome = self.accept.accept(message).await?;
         if let AcceptOutcome::Accepted(_) = outcome {
