@@ -2,22 +2,10 @@
 
 use parley_store::{Direction, Message, MessageStatus};
 use parley_types::time::format_8x8;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 pub fn status(status: &MessageStatus) -> Value {
-    let mut obj = Map::new();
-    obj.insert("state".into(), json!(status.state.as_str()));
-    if let Some(detail) = status.detail {
-        obj.insert("detail".into(), json!(detail.as_str()));
-    }
-    obj.insert("timestamp".into(), json!(format_8x8(status.at)));
-    if let Some(code) = status.error_code {
-        obj.insert("errorCode".into(), json!(code));
-    }
-    if let Some(message) = &status.error_message {
-        obj.insert("errorMessage".into(), json!(message));
-    }
-    Value::Object(obj)
+    status.to_8x8()
 }
 
 /// The send response (`reference/chatapps-api.md` §2.5).

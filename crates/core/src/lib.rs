@@ -16,5 +16,6 @@ pub mod interactive;
 pub mod keys;
 pub mod messages;
 pub mod templates;
+pub mod webhooks;
 
 pub use error::{Error, Result};

@@ -84,6 +84,27 @@ pub struct MessageStatus {
 }
 
 impl MessageStatus {
+    /// 8x8's `status` object (`{state, detail, timestamp, errorCode, errorMessage}`), as
+    /// message details, send responses and receipts show it.
+    pub fn to_8x8(&self) -> serde_json::Value {
+        let mut obj = serde_json::Map::new();
+        obj.insert("state".into(), self.state.as_str().into());
+        if let Some(detail) = self.detail {
+            obj.insert("detail".into(), detail.as_str().into());
+        }
+        obj.insert(
+            "timestamp".into(),
+            parley_types::time::format_8x8(self.at).into(),
+        );
+        if let Some(code) = self.error_code {
+            obj.insert("errorCode".into(), code.into());
+        }
+        if let Some(message) = &self.error_message {
+            obj.insert("errorMessage".into(), message.clone().into());
+        }
+        serde_json::Value::Object(obj)
+    }
+
     pub fn new(state: MessageState, at: DateTime<Utc>) -> Self {
         Self {
             state,

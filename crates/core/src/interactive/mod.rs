@@ -75,3 +75,43 @@ fn violation_error(v: &Violation) -> crate::Error {
     };
     invalid(code, format!("{what}: {named}"))
 }
+
+/// v9's `outboundContent.actions` for a stored interactive message: what the user could
+/// tap (`reference/chatapps-api.md` §6.4).
+pub fn actions(content: &Value) -> Option<Value> {
+    let action = content.pointer("/interactive/action")?;
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    if let Some(buttons) = action.get("buttons").and_then(Value::as_array) {
+        let buttons: Vec<Value> = buttons
+            .iter()
+            .map(|b| {
+                serde_json::json!({
+                    "type": "quick_reply",
+                    "label": b.pointer("/reply/title"),
+                    "value": b.pointer("/reply/id"),
+                })
+            })
+            .collect();
+        return Some(serde_json::json!({ "buttons": buttons }));
+    }
+    if let Some(sections) = action.get("sections").and_then(Value::as_array) {
+        return Some(serde_json::json!({ "list": {
+            "buttonLabel": text(action, "button"),
+            "sections": sections,
+        }}));
+    }
+    let parameters = action.get("parameters")?;
+    if let Some(flow_id) = text(parameters, "flowId") {
+        return Some(serde_json::json!({ "flow": {
+            "flowId": flow_id,
+            "cta": text(parameters, "flowCta"),
+            "action": text(parameters, "flowAction"),
+            "screen": parameters.pointer("/flowActionPayload/screen"),
+        }}));
+    }
+    let url = text(parameters, "url")?;
+    Some(serde_json::json!({ "cta": {
+        "displayText": text(parameters, "display_text"),
+        "url": url,
+    }}))
+}

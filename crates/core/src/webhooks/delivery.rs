@@ -1,0 +1,321 @@
+//! Delivering the outbox: claim due lanes, find each event's webhook, build and sign the
+//! body, post it, and record the attempt with its outcome: delivered on a 2xx, otherwise
+//! again after 8x8's ladder (1 s, 10 s, 30 s, 90 s) and then an extended schedule, and
+//! dead-lettered (kept for redrive) after the last attempt.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use chrono::Duration;
+use parley_store::{
+    ALL_SUB_ACCOUNTS, EventSubject, SharedStore, Webhook, WebhookAttempt, WebhookEvent,
+    WebhookOutcome,
+};
+use parley_types::{AccountId, SharedClock};
+use rand::Rng;
+
+use super::{payload, signing};
+use crate::Result;
+
+/// A webhook request, ready to post.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRequest {
+    pub url: String,
+    /// `Content-Type`, `Authorization` (static), signature headers.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// 8x8's `oauth` object: the transport fetches (and caches) a token with it.
+    pub oauth: Option<serde_json::Value>,
+    pub timeout: StdDuration,
+}
+
+/// How a post ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Status(u16),
+    /// No answer: refused, timed out, broken off.
+    Failed(String),
+}
+
+/// Posts webhook requests (HTTP in production, a recorder in tests).
+#[async_trait]
+pub trait WebhookTransport: Send + Sync {
+    async fn post(&self, request: &WebhookRequest) -> Answer;
+}
+
+/// When failed deliveries are tried again.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// 8x8's documented gaps, kept exact.
+    pub ladder: Vec<Duration>,
+    /// Parley's extension after the ladder, each gap varied by ±10%.
+    pub extended: Vec<Duration>,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        let seconds = |s: i64| Duration::seconds(s);
+        let minutes = |m: i64| Duration::minutes(m);
+        Self {
+            ladder: vec![seconds(1), seconds(10), seconds(30), seconds(90)],
+            // About 24 hours in all.
+            extended: vec![
+                minutes(5),
+                minutes(15),
+                minutes(30),
+                minutes(60),
+                minutes(120),
+                minutes(240),
+                minutes(480),
+                minutes(480),
+            ],
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before the next attempt after `attempts` failed ones; `None` once they
+    /// are spent.
+    pub fn next_delay(&self, attempts: u32) -> Option<Duration> {
+        let index = attempts.checked_sub(1)? as usize;
+        if let Some(gap) = self.ladder.get(index) {
+            return Some(*gap);
+        }
+        let gap = *self.extended.get(index - self.ladder.len())?;
+        let jitter = rand::rng().random_range(0.9..1.1);
+        Some(Duration::milliseconds(
+            (gap.num_milliseconds() as f64 * jitter) as i64,
+        ))
+    }
+
+    /// How many attempts an event gets.
+    pub fn attempts(&self) -> u32 {
+        (1 + self.ladder.len() + self.extended.len()) as u32
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    pub timeout: StdDuration,
+    pub batch: u32,
+    pub lease: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            timeout: StdDuration::from_secs(5),
+            batch: 64,
+            lease: Duration::seconds(60),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// What one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub delivered: usize,
+    pub retried: usize,
+    pub dead: usize,
+    pub dropped: usize,
+}
+
+impl DeliveryReport {
+    pub fn is_idle(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+pub struct WebhookDeliverer {
+    store: SharedStore,
+    transport: Arc<dyn WebhookTransport>,
+    clock: SharedClock,
+    config: DeliveryConfig,
+}
+
+/// The webhook that takes an event: the subaccount's own before the account-wide one.
+fn target<'w>(webhooks: &'w [Webhook], event: &WebhookEvent) -> Option<&'w Webhook> {
+    let of = |sub: &str| {
+        webhooks
+            .iter()
+            .find(|w| w.kind == event.kind && w.sub_account_id == sub)
+    };
+    event
+        .sub_account_id
+        .as_ref()
+        .and_then(|sub| of(sub.as_str()))
+        .or_else(|| of(ALL_SUB_ACCOUNTS))
+}
+
+/// Where an event goes: a receipt with its own `dlrCallbackUrl` goes there (with the
+/// CADR webhook's credentials, if any); otherwise to the enabled webhook that takes it.
+fn destination(
+    webhook: Option<&Webhook>,
+    subject: &EventSubject,
+) -> Option<(String, Option<Webhook>)> {
+    if let EventSubject::Status { message, .. } = subject
+        && let Some(url) = &message.dlr_callback_url
+    {
+        return Some((url.clone(), webhook.filter(|w| w.enabled).cloned()));
+    }
+    let webhook = webhook.filter(|w| w.enabled)?;
+    Some((webhook.url.clone(), Some(webhook.clone())))
+}
+
+impl WebhookDeliverer {
+    pub fn new(
+        store: SharedStore,
+        transport: Arc<dyn WebhookTransport>,
+        clock: SharedClock,
+        config: DeliveryConfig,
+    ) -> Self {
+        Self {
+            store,
+            transport,
+            clock,
+            config,
+        }
+    }
+
+    /// One round: every due lane's head, delivered concurrently.
+    pub async fn run_once(&self) -> Result<DeliveryReport> {
+        let now = self.clock.now();
+        let events = self
+            .store
+            .claim_webhook_events(now, now + self.config.lease, self.config.batch, &[])
+            .await?;
+        let mut webhooks: HashMap<AccountId, Vec<Webhook>> = HashMap::new();
+        for event in &events {
+            if !webhooks.contains_key(&event.account_id) {
+                let of_account = self.store.webhooks(&event.account_id).await?;
+                webhooks.insert(event.account_id.clone(), of_account);
+            }
+        }
+        let outcomes = futures::future::join_all(events.iter().map(|event| {
+            let webhook = target(&webhooks[&event.account_id], event);
+            self.deliver(event, webhook)
+        }))
+        .await;
+        let mut report = DeliveryReport::default();
+        for outcome in outcomes {
+            match outcome? {
+                WebhookOutcome::Delivered => report.delivered += 1,
+                WebhookOutcome::Retry(_) => report.retried += 1,
+                WebhookOutcome::Dead => report.dead += 1,
+                WebhookOutcome::Dropped => report.dropped += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    async fn deliver(
+        &self,
+        event: &WebhookEvent,
+        webhook: Option<&Webhook>,
+    ) -> Result<WebhookOutcome> {
+        let subject = self.store.event_subject(event).await?;
+        let destination = subject
+            .as_ref()
+            .and_then(|subject| destination(webhook, subject).map(|d| (subject, d)));
+        let Some((subject, (url, webhook))) = destination else {
+            let now = self.clock.now();
+            self.store
+                .finish_webhook_event(event.id, &WebhookOutcome::Dropped, None, now)
+                .await?;
+            return Ok(WebhookOutcome::Dropped);
+        };
+        let request = self.request(event, subject, url, webhook.as_ref());
+        let started = std::time::Instant::now();
+        let at = self.clock.now();
+        let answer = self.transport.post(&request).await;
+        let attempt = WebhookAttempt {
+            at,
+            url: request.url.clone(),
+            status_code: match answer {
+                Answer::Status(code) => Some(code),
+                Answer::Failed(_) => None,
+            },
+            latency_ms: started.elapsed().as_millis() as u64,
+            error: match &answer {
+                Answer::Status(code) if (200..300).contains(code) => None,
+                Answer::Status(code) => Some(format!("HTTP {code}")),
+                Answer::Failed(why) => Some(why.clone()),
+            },
+        };
+        metrics::counter!("parley_webhook_attempts_total").increment(1);
+        let now = self.clock.now();
+        let outcome = if attempt.error.is_none() {
+            metrics::histogram!("parley_webhook_lag_seconds")
+                .record((now - event.created_at).num_milliseconds().max(0) as f64 / 1000.0);
+            WebhookOutcome::Delivered
+        } else {
+            metrics::counter!("parley_webhook_failures_total").increment(1);
+            match self.config.retry.next_delay(event.attempts + 1) {
+                Some(delay) => WebhookOutcome::Retry(now + delay),
+                None => WebhookOutcome::Dead,
+            }
+        };
+        self.store
+            .finish_webhook_event(event.id, &outcome, Some(&attempt), now)
+            .await?;
+        Ok(outcome)
+    }
+
+    fn request(
+        &self,
+        event: &WebhookEvent,
+        subject: &EventSubject,
+        url: String,
+        webhook: Option<&Webhook>,
+    ) -> WebhookRequest {
+        let body = payload::body(event, subject).to_string().into_bytes();
+        let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+        if let Some(authorization) = webhook.and_then(|w| w.http_authorization.as_ref()) {
+            headers.push(("authorization".to_owned(), authorization.clone()));
+        }
+        if let Some(secret) = webhook.and_then(|w| w.signing_secret.as_ref()) {
+            let id = format!("msg_{}", payload::event_uuid(event).simple());
+            let timestamp = self.clock.now().timestamp();
+            for (name, value) in signing::headers(secret, &id, timestamp, &body) {
+                headers.push((name.to_owned(), value));
+            }
+        }
+        WebhookRequest {
+            url,
+            headers,
+            body,
+            oauth: webhook.and_then(|w| w.oauth.clone()),
+            timeout: self.config.timeout,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ladder_is_exact_and_the_extension_ends() {
+        let policy = RetryPolicy::default();
+        let delays: Vec<_> = (1..=4).map(|n| policy.next_delay(n).unwrap()).collect();
+        assert_eq!(
+            delays,
+            [1, 10, 30, 90].map(Duration::seconds).to_vec(),
+            "8x8's documented gaps"
+        );
+        let fifth = policy.next_delay(5).unwrap();
+        assert!(fifth >= Duration::seconds(270) && fifth <= Duration::seconds(330));
+        assert!(policy.next_delay(policy.attempts()).is_none());
+        let total: i64 = (1..policy.attempts())
+            .map(|n| policy.next_delay(n).unwrap().num_minutes())
+            .sum();
+        assert!(
+            (20 * 60..=28 * 60).contains(&total),
+            "about a day: {total} min"
+        );
+    }
+}

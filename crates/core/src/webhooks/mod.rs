@@ -1,0 +1,77 @@
+//! Webhooks to the customer (`reference/chatapps-api.md` §6): the configuration API, the
+//! event bodies, signing, and delivery of the outbox the store fills in the transaction of
+//! every change.
+
+pub mod config;
+pub mod delivery;
+pub mod payload;
+pub mod signing;
+
+use parley_store::{ALL_SUB_ACCOUNTS, SharedStore, Webhook};
+use parley_types::{AccountId, SharedClock, SubAccountId};
+use serde_json::Value;
+
+pub use delivery::{
+    Answer, DeliveryConfig, DeliveryReport, RetryPolicy, WebhookDeliverer, WebhookRequest,
+    WebhookTransport,
+};
+
+use crate::Result;
+
+/// The configuration API's operations.
+pub struct WebhookService {
+    store: SharedStore,
+    clock: SharedClock,
+}
+
+impl WebhookService {
+    pub fn new(store: SharedStore, clock: SharedClock) -> Self {
+        Self { store, clock }
+    }
+
+    /// Every subaccount named must be the account's.
+    async fn check_sub_accounts<'a>(
+        &self,
+        account: &AccountId,
+        subs: impl Iterator<Item = &'a str>,
+    ) -> Result<()> {
+        for sub in subs.filter(|s| *s != ALL_SUB_ACCOUNTS) {
+            let owned = match SubAccountId::parse(sub) {
+                Ok(id) => self
+                    .store
+                    .sub_account(&id)
+                    .await?
+                    .is_some_and(|s| &s.account_id == account),
+                Err(_) => false,
+            };
+            if !owned {
+                return Err(config::foreign_sub_account(sub));
+            }
+        }
+        Ok(())
+    }
+
+    /// `POST`: creates or replaces; answers the account's webhooks as `GET` shows them.
+    pub async fn save(&self, account: &AccountId, body: &Value) -> Result<Value> {
+        let webhooks = config::parse_save(account, body, self.clock.now())?;
+        self.check_sub_accounts(account, webhooks.iter().map(|w| w.sub_account_id.as_str()))
+            .await?;
+        self.store.save_webhooks(&webhooks).await?;
+        self.list(account).await
+    }
+
+    /// `GET`: the account's webhooks, secrets masked.
+    pub async fn list(&self, account: &AccountId) -> Result<Value> {
+        let webhooks: Vec<Webhook> = self.store.webhooks(account).await?;
+        Ok(Value::Array(webhooks.iter().map(config::render).collect()))
+    }
+
+    /// `DELETE`: removes the named webhooks; answers what is left.
+    pub async fn delete(&self, account: &AccountId, body: &Value) -> Result<Value> {
+        let keys = config::parse_delete(body)?;
+        self.check_sub_accounts(account, keys.iter().map(|(s, _)| s.as_str()))
+            .await?;
+        self.store.delete_webhooks(account, &keys).await?;
+        self.list(account).await
+    }
+}
