@@ -14,6 +14,7 @@ mod meta_webhook;
 pub mod openapi;
 mod ops;
 mod templates;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use parley_core::inbound::InboundService;
 use parley_core::keys::KeyService;
 use parley_core::messages::MessageService;
 use parley_core::templates::TemplateService;
+use parley_core::webhooks::WebhookService;
 use parley_store::SharedStore;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -47,6 +49,7 @@ pub struct AppState {
     pub keys: KeyService,
     pub inbound: InboundService,
     pub templates: TemplateService,
+    pub webhooks: Arc<WebhookService>,
     pub meta: Arc<MetaWebhookConfig>,
     pub metrics: Option<PrometheusHandle>,
     /// Served at `/openapi.json`: [`openapi::document`] plus the app's other surfaces.
@@ -55,7 +58,9 @@ pub struct AppState {
 
 /// The 8x8 Chat Apps routes, relative to a product base URL.
 fn chatapps() -> Router<AppState> {
-    messages::router().merge(templates::router())
+    messages::router()
+        .merge(templates::router())
+        .merge(webhooks::router())
 }
 
 /// Every surface Parley serves on one listener. `simulator` is mounted under `/sim`.

@@ -23,6 +23,7 @@ pub struct Config {
     pub simulator: SimulatorSection,
     pub dispatch: DispatchSection,
     pub cache: CacheSection,
+    pub webhooks: WebhooksSection,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -59,6 +60,12 @@ pub struct DispatchSection {
     pub concurrency: usize,
     pub lease_seconds: u32,
     pub throughput_per_number: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebhooksSection {
+    pub timeout_ms: u64,
+    pub batch: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -164,6 +171,11 @@ impl Config {
                 }
             }
         }
+        if self.webhooks.batch == 0 || self.webhooks.timeout_ms == 0 {
+            return Err(ConfigError(
+                "webhooks.batch and webhooks.timeout_ms must be at least 1".into(),
+            ));
+        }
         if self.dispatch.batch == 0 || self.dispatch.concurrency == 0 {
             return Err(ConfigError(
                 "dispatch.batch and dispatch.concurrency must be at least 1".into(),
@@ -212,6 +224,7 @@ impl fmt::Debug for Config {
             .field("simulator", &self.simulator)
             .field("dispatch", &self.dispatch)
             .field("cache", &self.cache)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }

@@ -7,6 +7,7 @@
 pub mod bootstrap;
 pub mod config;
 pub mod telemetry;
+mod webhook_http;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,6 +24,7 @@ use parley_core::inbound::InboundService;
 use parley_core::keys::KeyService;
 use parley_core::messages::MessageService;
 use parley_core::templates::TemplateService;
+use parley_core::webhooks::{DeliveryConfig, WebhookDeliverer, WebhookService};
 use parley_simulator::{Business, DeliverySchedule, Simulator, SimulatorConfig};
 use parley_store::SharedStore;
 use parley_store_postgres::PostgresStore;
@@ -32,6 +34,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
 pub use config::Config;
+pub use webhook_http::HttpTransport;
 
 /// Opens the configured database (creating the data directory for SQLite).
 pub async fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
@@ -56,6 +59,7 @@ pub struct Platform {
     pub store: SharedStore,
     pub state: AppState,
     pub dispatcher: Arc<Dispatcher>,
+    pub webhooks: Arc<WebhookDeliverer>,
     /// The embedded WhatsApp simulator, unless Parley talks to Meta.
     pub simulator: Option<Simulator>,
     pub clock: SharedClock,
@@ -148,6 +152,16 @@ impl Platform {
                 ..DispatchConfig::default()
             },
         ));
+        let webhooks = Arc::new(WebhookDeliverer::new(
+            store.clone(),
+            Arc::new(HttpTransport::new().context("building the webhook client")?),
+            clock.clone(),
+            DeliveryConfig {
+                timeout: StdDuration::from_millis(config.webhooks.timeout_ms),
+                batch: config.webhooks.batch,
+                ..DeliveryConfig::default()
+            },
+        ));
         let mut openapi = parley_api::openapi::document();
         if simulator.is_some() {
             openapi.merge(parley_simulator::openapi());
@@ -173,6 +187,7 @@ impl Platform {
                 templates.clone(),
             ),
             templates,
+            webhooks: Arc::new(WebhookService::new(store.clone(), clock.clone())),
             meta: Arc::new(MetaWebhookConfig {
                 app_secret: meta.app_secret,
                 verify_token: meta.verify_token,
@@ -185,6 +200,7 @@ impl Platform {
             store,
             state,
             dispatcher,
+            webhooks,
             simulator,
             clock,
             adjustable_clock,
@@ -228,6 +244,7 @@ impl Platform {
         let (stop, stopped) = watch::channel(false);
         let mut workers = Vec::new();
         workers.push(tokio::spawn(self.dispatcher.clone().run(stopped.clone())));
+        workers.push(tokio::spawn(self.webhooks.clone().run(stopped.clone())));
         if let Some(simulator) = self.simulator.clone() {
             workers.push(tokio::spawn(simulator.run(stopped.clone())));
         }

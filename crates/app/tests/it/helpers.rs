@@ -29,6 +29,7 @@ pub struct TestApp {
     pub channel: String,
     pub store: parley_store::SharedStore,
     dispatcher: Arc<Dispatcher>,
+    pub webhooks: Arc<parley_core::webhooks::WebhookDeliverer>,
     simulator: Simulator,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -49,6 +50,8 @@ pub struct Setup {
     pub stopped_clock: bool,
     /// `dispatch.throughput_per_number`, when not the default.
     pub throughput_per_number: Option<u32>,
+    /// `webhooks.timeout_ms`, when not the default.
+    pub webhook_timeout_ms: Option<u64>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -73,6 +76,9 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
     let mut config = Config::load(None, &overrides).expect("config");
     if let Some(mps) = setup.throughput_per_number {
         config.dispatch.throughput_per_number = mps;
+    }
+    if let Some(timeout) = setup.webhook_timeout_ms {
+        config.webhooks.timeout_ms = timeout;
     }
     let clock = Arc::new(if setup.stopped_clock {
         AdjustableClock::stopped_at(chrono::Utc::now())
@@ -110,6 +116,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
         channel: sandbox.channel.id.to_string(),
         store: platform.store.clone(),
         dispatcher: platform.dispatcher.clone(),
+        webhooks: platform.webhooks.clone(),
         simulator: platform.simulator.clone().expect("simulator mode"),
         stop: Some(stop),
         server: Some(server),
@@ -303,13 +310,15 @@ impl TestApp {
         self.dispatcher.run_once().await.expect("dispatch round")
     }
 
-    /// Runs the dispatcher and the simulator's webhooks until neither has work.
+    /// Runs the dispatcher, the simulator's webhooks and the customer's webhooks until
+    /// none has work that is due.
     pub async fn settle(&self) {
         for _ in 0..100 {
             let dispatched = self.dispatch().await;
             let pumped = self.simulator.run_once().await;
             assert!(!pumped.blocked, "webhook delivery to parley failed");
-            if dispatched.is_idle() && pumped.delivered == 0 {
+            let delivered = self.webhooks.run_once().await.expect("webhook round");
+            if dispatched.is_idle() && pumped.delivered == 0 && delivered.is_idle() {
                 return;
             }
         }

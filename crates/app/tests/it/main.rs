@@ -8,3 +8,4 @@ mod interactive;
 mod pacing;
 mod process;
 mod templates;
+mod webhooks;

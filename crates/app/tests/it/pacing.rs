@@ -11,6 +11,7 @@ async fn paced_app(throughput_per_number: u32) -> TestApp {
         Setup {
             stopped_clock: true,
             throughput_per_number: Some(throughput_per_number),
+            ..Setup::default()
         },
     )
     .await

@@ -99,6 +99,8 @@ impl RetryPolicy {
 #[derive(Debug, Clone)]
 pub struct DeliveryConfig {
     pub timeout: StdDuration,
+    /// How often an idle deliverer looks for due events.
+    pub poll: StdDuration,
     pub batch: u32,
     pub lease: Duration,
     pub retry: RetryPolicy,
@@ -108,6 +110,7 @@ impl Default for DeliveryConfig {
     fn default() -> Self {
         Self {
             timeout: StdDuration::from_secs(5),
+            poll: StdDuration::from_millis(200),
             batch: 64,
             lease: Duration::seconds(60),
             retry: RetryPolicy::default(),
@@ -178,6 +181,23 @@ impl WebhookDeliverer {
             transport,
             clock,
             config,
+        }
+    }
+
+    /// Delivers until `shutdown` turns true, polling the outbox when there is nothing to
+    /// do (events are written by the database in the transactions of the changes, so
+    /// there is no one to wake the deliverer).
+    pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            match self.run_once().await {
+                Ok(report) if !report.is_idle() => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "webhook delivery round failed"),
+            }
+            tokio::select! {
+                _ = shutdown.changed() => {}
+                _ = tokio::time::sleep(self.config.poll) => {}
+            }
         }
     }
 

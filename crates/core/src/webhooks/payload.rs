@@ -3,8 +3,8 @@
 //! `outbound_message_status_changed` (v9) and the business-management envelope.
 
 use parley_store::{
-    BusinessEvent, Direction, EventSubject, Message, MessageState, MessageStatus, Template,
-    TemplateHistoryEntry, WebhookEvent,
+    BusinessEvent, Direction, EventSubject, Message, MessageState, MessageStatus, StatusDetail,
+    Template, TemplateHistoryEntry, WebhookEvent,
 };
 use parley_types::time::format_8x8;
 use serde_json::{Map, Value, json};
@@ -74,8 +74,9 @@ fn inbound(message: &Message) -> Value {
 
 fn receipt(message: &Message, status: &MessageStatus) -> Value {
     let mut user = json!({ "msisdn": message.msisdn });
-    // Only receipts that come from WhatsApp itself carry the user's WhatsApp id.
-    if matches!(status.state, MessageState::Delivered | MessageState::Read) {
+    let on_phone = status.detail == Some(StatusDetail::DeliveredToRecipient);
+    // Only receipts from the user's phone carry the user's WhatsApp id.
+    if on_phone || status.state == MessageState::Read {
         user["channelUserId"] = json!(channel_user_id(&message.msisdn));
     }
     let mut payload = json!({
@@ -95,7 +96,7 @@ fn receipt(message: &Message, status: &MessageStatus) -> Value {
     if !whatsapp.is_empty() {
         payload["whatsapp"] = Value::Object(whatsapp);
     }
-    if status.state == MessageState::Delivered {
+    if on_phone {
         payload["outboundContent"] = outbound_content(message);
     }
     json!({

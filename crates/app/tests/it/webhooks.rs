@@ -1,0 +1,384 @@
+//! Webhooks to the customer end to end: configured through 8x8's API, delivered to a real
+//! HTTP receiver in the test, retried on 8x8's ladder (checked on the injected clock),
+//! dead-lettered, redriven, and signed so an independent implementation verifies them.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::routing::post;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::helpers::{Backend, Setup, TestApp, spawn_app_with};
+
+const USER: &str = "+15552340077";
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("JSON body")
+    }
+}
+
+/// A customer's endpoint: answers each request with the next scripted status (200 once the
+/// script runs out), or hangs past the timeout for a scripted 0.
+#[derive(Clone, Default)]
+struct Receiver {
+    received: Arc<Mutex<Vec<Received>>>,
+    script: Arc<Mutex<VecDeque<u16>>>,
+}
+
+async fn receive(
+    State(r): State<Receiver>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> AxumStatus {
+    let answer = r.script.lock().unwrap().pop_front().unwrap_or(200);
+    r.received.lock().unwrap().push(Received {
+        headers,
+        body: body.to_vec(),
+    });
+    if answer == 0 {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        return AxumStatus::OK;
+    }
+    AxumStatus::from_u16(answer).unwrap()
+}
+
+impl Receiver {
+    async fn start() -> (Self, String) {
+        let receiver = Self::default();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let app = axum::Router::new()
+            .route("/hook", post(receive))
+            .with_state(receiver.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (receiver, url)
+    }
+
+    fn script(&self, answers: &[u16]) {
+        self.script.lock().unwrap().extend(answers);
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    fn events(&self) -> Vec<Value> {
+        self.received().iter().map(Received::json).collect()
+    }
+}
+
+async fn app(backend: Backend) -> TestApp {
+    spawn_app_with(
+        backend,
+        Setup {
+            stopped_clock: true,
+            webhook_timeout_ms: Some(300),
+            ..Setup::default()
+        },
+    )
+    .await
+}
+
+impl TestApp {
+    fn webhooks_url(&self) -> String {
+        self.url(&format!("/api/v1/accounts/{}/webhooks", self.account))
+    }
+
+    async fn configure(&self, method: reqwest::Method, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .request(method, self.webhooks_url())
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+}
+
+async fn configuration_round_trips_with_secrets_masked(backend: Backend) {
+    let app = app(backend).await;
+    let (status, saved) = app
+        .configure(
+            reqwest::Method::POST,
+            json!([{"subAccountId": "*", "url": "https://hooks.test/all", "httpAuthorization": "Basic dXNlcjpwYXNzd29yZA==", "signingSecret": SECRET},
+                   {"subAccountId": app.sub_account, "url": "https://hooks.test/bm", "type": "CABM", "enabled": false}]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(
+        saved.as_array().unwrap().len(),
+        3,
+        "no type is CADR and MSG: {saved}"
+    );
+    let (_, listed) = app.configure(reqwest::Method::GET, Value::Null).await;
+    assert_eq!(listed, saved);
+    let all = listed.as_array().unwrap();
+    let dr = all.iter().find(|w| w["type"] == "CADR").unwrap();
+    assert_eq!(dr["httpAuthorization"], "***");
+    assert_eq!(dr["signingSecret"], "***");
+    assert!(!listed.to_string().contains("dXNlcjpwYXNzd29yZA"));
+
+    let (status, refused) = app
+        .configure(
+            reqwest::Method::POST,
+            json!([{"subAccountId": "someone-else", "url": "https://hooks.test"}]),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(1001))
+    );
+    let (status, refused) = app
+        .configure(
+            reqwest::Method::POST,
+            json!([{"subAccountId": "*", "url": "not a url"}]),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(1005))
+    );
+    assert!(refused["message"].as_str().unwrap().contains("'[0].url'"));
+
+    let (status, left) = app
+        .configure(reqwest::Method::DELETE, json!([{"subAccountId": "*"}]))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        left.as_array().unwrap().len(),
+        1,
+        "only the CABM webhook is left: {left}"
+    );
+
+    let other = app.second_tenant_key().await;
+    let response = app
+        .http
+        .get(app.webhooks_url())
+        .bearer_auth(other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+/// Python's standard library, not Parley's code, checks the signature.
+fn verified_by_python(received: &Received) -> bool {
+    let header = |name: &str| received.headers[name].to_str().unwrap().to_owned();
+    let script = r#"
+import base64, hashlib, hmac, sys
+secret, msg_id, timestamp, signature = sys.argv[1:5]
+body = sys.stdin.buffer.read()
+key = base64.b64decode(secret.removeprefix("whsec_"))
+expected = base64.b64encode(hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()).decode()
+sys.exit(0 if any(s == "v1," + expected for s in signature.split(" ")) else 1)
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args([
+            "-c",
+            script,
+            SECRET,
+            &header("webhook-id"),
+            &header("webhook-timestamp"),
+            &header("webhook-signature"),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&received.body)
+        .unwrap();
+    child.wait().unwrap().success()
+}
+
+async fn inbound_messages_and_receipts_arrive_signed_and_in_order(backend: Backend) {
+    let app = app(backend).await;
+    let (receiver, url) = Receiver::start().await;
+    app.configure(
+        reqwest::Method::POST,
+        json!([{"subAccountId": "*", "url": url, "httpAuthorization": "Bearer t0ken", "signingSecret": SECRET}]),
+    )
+    .await;
+    let wrote = app
+        .phone_sends(
+            USER,
+            json!({"type": "text", "content": {"text": "Where is my order?"}}),
+        )
+        .await;
+    app.settle().await;
+    let (status, sent) = app
+        .send(
+            json!({"user": {"msisdn": USER}, "type": "text", "content": {"text": "On its way"},
+                     "clientMessageId": "cm-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.settle().await;
+    app.advance(5).await;
+    app.settle().await;
+
+    let events = receiver.events();
+    let inbound = &events[0];
+    assert_eq!(
+        inbound["eventType"], "inbound_message_received",
+        "{events:#?}"
+    );
+    assert_eq!(inbound["version"], 3);
+    assert_eq!(inbound["namespace"], "ChatApps");
+    assert_eq!(inbound["payload"]["type"], "Text");
+    assert_eq!(inbound["payload"]["content"]["text"], "Where is my order?");
+    assert_eq!(inbound["payload"]["user"]["msisdn"], USER);
+    assert_eq!(inbound["payload"]["recipient"]["channelId"], app.channel);
+    assert!(wrote["id"].is_string());
+    let states: Vec<String> = events[1..]
+        .iter()
+        .map(|e| {
+            assert_eq!(e["eventType"], "outbound_message_status_changed");
+            assert_eq!(e["version"], 9);
+            assert_eq!(e["payload"]["umid"], sent["umid"]);
+            assert_eq!(e["payload"]["clientMessageId"], "cm-1");
+            let status = &e["payload"]["status"];
+            format!(
+                "{}/{}",
+                status["state"].as_str().unwrap(),
+                status["detail"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "queued/-",
+            "sent/-",
+            "delivered/delivered_to_operator",
+            "delivered/delivered_to_recipient",
+            "read/-"
+        ],
+        "every status change, in order"
+    );
+    assert!(events[3]["payload"].get("outboundContent").is_none());
+    assert!(events[3]["payload"]["user"].get("channelUserId").is_none());
+    let delivered = &events[4]["payload"];
+    assert_eq!(delivered["outboundContent"]["body"]["text"], "On its way");
+    assert_eq!(
+        delivered["user"]["channelUserId"],
+        USER.trim_start_matches('+')
+    );
+    for received in receiver.received() {
+        assert_eq!(received.headers["authorization"], "Bearer t0ken");
+        assert!(verified_by_python(&received), "signature verifies");
+    }
+}
+
+async fn failures_are_retried_on_the_ladder_then_dead_lettered_and_redriven(backend: Backend) {
+    let app = app(backend).await;
+    let (receiver, url) = Receiver::start().await;
+    app.configure(
+        reqwest::Method::POST,
+        json!([{"subAccountId": "*", "url": url, "type": "MSG"}]),
+    )
+    .await;
+    // 500, a timeout, 503, 404, 500: the first try and the four of 8x8's ladder.
+    receiver.script(&[500, 0, 503, 404, 500]);
+    app.phone_sends(USER, json!({"type": "text", "content": {"text": "hello?"}}))
+        .await;
+    app.settle().await;
+    assert_eq!(receiver.received().len(), 1);
+    for (gap, tries) in [(1, 2), (10, 3), (30, 4), (90, 5)] {
+        app.advance(gap - 1).await;
+        app.settle().await;
+        assert_eq!(receiver.received().len(), tries - 1, "not before {gap} s");
+        app.advance(1).await;
+        app.settle().await;
+        assert_eq!(receiver.received().len(), tries, "after {gap} s");
+    }
+    let receiver_now = receiver.received().len();
+    // Beyond 8x8's ladder, Parley keeps trying for about a day before giving up.
+    receiver.script(&[500; 8]);
+    for _ in 0..8 {
+        app.advance(9 * 3600).await;
+        app.settle().await;
+    }
+    assert_eq!(receiver.received().len(), receiver_now + 8);
+    let events = app
+        .store
+        .webhook_events(
+            &parley_types::AccountId::parse(&app.account).unwrap(),
+            &parley_store::EventFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let dead = &events[0];
+    assert_eq!(dead.state, parley_store::EventState::Dead, "{events:#?}");
+    let attempts = app.store.webhook_attempts(dead.id).await.unwrap();
+    assert_eq!(attempts.len(), 13);
+    assert_eq!(attempts[0].status_code, Some(500));
+    assert_eq!(
+        attempts[1].status_code, None,
+        "timed out: {:?}",
+        attempts[1].error
+    );
+    assert!(attempts[1].error.as_deref().unwrap().contains("no answer"));
+
+    // Redriven once the endpoint is healthy again: delivered, nothing lost.
+    let redriven = app
+        .store
+        .redrive_webhook_events(
+            &dead.account_id,
+            &parley_store::Redrive::Dead,
+            chrono::Utc::now() + chrono::Duration::days(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(redriven, 1);
+    app.settle().await;
+    let last = receiver.events().pop().unwrap();
+    assert_eq!(last["payload"]["content"]["text"], "hello?");
+}
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name(crate::helpers::Backend::Sqlite).await;
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name(crate::helpers::Backend::Postgres).await;
+                }
+            }
+        )*
+    };
+}
+
+on_both!(
+    configuration_round_trips_with_secrets_masked,
+    inbound_messages_and_receipts_arrive_signed_and_in_order,
+    failures_are_retried_on_the_ladder_then_dead_lettered_and_redriven,
+);
