@@ -433,8 +433,9 @@ pub mod statements {
                 q.push("ready_at = ").bind(millis(*at))?;
             }
             _ => {
-                q.push(NEXT_HEAD)
-                    .push(", ready_at = CASE WHEN (")
+                q.push("head_id = (")
+                    .push(NEXT_ID)
+                    .push("), ready_at = CASE WHEN (")
                     .push(NEXT_ID)
                     .push(") IS NULL THEN NULL ELSE ");
                 q.bind(millis(now))?.push(" END");
@@ -449,8 +450,6 @@ pub mod statements {
     /// The oldest pending event of the lane being updated.
     const NEXT_ID: &str = "SELECT MIN(e.id) FROM webhook_events e \
         WHERE e.lane = webhook_lanes.lane AND e.state = 'pending'";
-    const NEXT_HEAD: &str = "head_id = (SELECT MIN(e.id) FROM webhook_events e \
-        WHERE e.lane = webhook_lanes.lane AND e.state = 'pending')";
 
     pub fn list_events<'q, DB>(
         account: &AccountId,
@@ -535,8 +534,9 @@ pub mod statements {
         for<'a> i64: Encode<'a, DB> + Type<DB>,
     {
         let mut q = Statement::new("UPDATE webhook_lanes SET ");
-        q.push(NEXT_HEAD)
-            .push(", ready_at = ")
+        q.push("head_id = (")
+            .push(NEXT_ID)
+            .push("), ready_at = ")
             .bind(millis(now))?
             .push(" WHERE lane = ")
             .bind(lane.to_owned())?

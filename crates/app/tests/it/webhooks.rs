@@ -350,7 +350,7 @@ async fn failures_are_retried_on_the_ladder_then_dead_lettered_and_redriven(back
         .redrive_webhook_events(
             &dead.account_id,
             &parley_store::Redrive::Dead,
-            chrono::Utc::now() + chrono::Duration::days(2),
+            app_now(&app).await,
         )
         .await
         .unwrap();
@@ -358,6 +358,12 @@ async fn failures_are_retried_on_the_ladder_then_dead_lettered_and_redriven(back
     app.settle().await;
     let last = receiver.events().pop().unwrap();
     assert_eq!(last["payload"]["content"]["text"], "hello?");
+}
+
+/// The platform's (injected) clock.
+async fn app_now(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
+    let clock = app.get_json("/sim/api/clock").await;
+    clock["now"].as_str().unwrap().parse().unwrap()
 }
 
 macro_rules! on_both {
