@@ -1,12 +1,13 @@
-//! Graph webhooks in: `messages` changes (user messages and receipts) and template changes
+//! Graph webhooks in: `messages` changes (user messages and receipts), template changes
 //! (`message_template_status_update`, `message_template_quality_update`,
-//! `template_category_update`) turned into [`ChannelEvent`]s. Other fields (account and
-//! number updates) are not handled yet and are skipped.
+//! `template_category_update`) and business updates (`phone_number_quality_update`,
+//! `account_update`) turned into [`ChannelEvent`]s. Other fields are skipped.
 
 use chrono::{DateTime, TimeZone, Utc};
 use parley_channels::{
-    ChannelEvent, InboundContent, InboundMessage, InteractiveReply, MediaKind, ProviderError,
-    ProviderStatus, StatusReport, TemplateChange, TemplateEvent,
+    BusinessUpdate, BusinessUpdateKind, ChannelEvent, InboundContent, InboundMessage,
+    InteractiveReply, MediaKind, ProviderError, ProviderStatus, StatusReport, TemplateChange,
+    TemplateEvent,
 };
 use serde_json::Value;
 
@@ -31,10 +32,56 @@ pub fn parse(body: &[u8]) -> Result<Vec<ChannelEvent>, MalformedWebhook> {
             }
             if change.field == "messages" {
                 messages(change.value, &mut events)?;
+                continue;
+            }
+            if let Some(kind) = business_kind(&change.field) {
+                events.push(ChannelEvent::Business(BusinessUpdate {
+                    waba_id: entry.id.clone(),
+                    kind,
+                    fields: camel_case_keys(change.value),
+                    timestamp: time,
+                }));
             }
         }
     }
     Ok(events)
+}
+
+fn business_kind(field: &str) -> Option<BusinessUpdateKind> {
+    match field {
+        "phone_number_quality_update" => Some(BusinessUpdateKind::NumberQuality),
+        "account_update" => Some(BusinessUpdateKind::Account),
+        _ => None,
+    }
+}
+
+/// Graph's snake_case keys in camelCase, at every depth (values untouched).
+fn camel_case_keys(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| (camel_case(&key), camel_case_keys(value)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(camel_case_keys).collect()),
+        other => other,
+    }
+}
+
+fn camel_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        match c {
+            '_' if !out.is_empty() => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn text(value: &Value, key: &str) -> Option<String> {
@@ -256,6 +303,34 @@ fn status_report(pnid: &str, s: StatusWire) -> Result<StatusReport, MalformedWeb
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_business_updates_with_camel_case_fields() {
+        let body = br#"{"object":"whatsapp_business_account","entry":[{"id":"WABA","time":1749416383,"changes":[
+            {"field":"phone_number_quality_update","value":{"display_phone_number":"15550001111","event":"UPGRADE","current_limit":"TIER_10K","old_limit":"TIER_2K"}},
+            {"field":"account_update","value":{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"RESTRICTED_ADD_PHONE_NUMBER_ACTION","expiration":1}]}},
+            {"field":"security","value":{"event":"PIN_CHANGED"}}]}]}"#;
+        let events = parse(body).unwrap();
+        let [
+            ChannelEvent::Business(quality),
+            ChannelEvent::Business(account),
+        ] = &events[..]
+        else {
+            panic!("{events:?}")
+        };
+        assert_eq!(quality.kind, BusinessUpdateKind::NumberQuality);
+        assert_eq!(quality.waba_id, "WABA");
+        assert_eq!(
+            quality.fields,
+            serde_json::json!({"displayPhoneNumber":"15550001111","event":"UPGRADE","currentLimit":"TIER_10K","oldLimit":"TIER_2K"})
+        );
+        assert_eq!(account.kind, BusinessUpdateKind::Account);
+        assert_eq!(
+            account.fields["restrictionInfo"][0]["restrictionType"],
+            "RESTRICTED_ADD_PHONE_NUMBER_ACTION"
+        );
+        assert_eq!(quality.timestamp.unwrap().timestamp(), 1749416383);
+    }
 
     #[test]
     fn reads_an_inbound_text_with_its_sender_name_and_quote() {

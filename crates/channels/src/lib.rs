@@ -231,9 +231,30 @@ pub struct TemplateEvent {
     pub timestamp: Option<DateTime<Utc>>,
 }
 
+/// What a business update is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BusinessUpdateKind {
+    /// A number's quality or messaging limit changed (upgrade, downgrade, flagged, …).
+    NumberQuality,
+    /// The business account changed (violation, restriction, verification, …).
+    Account,
+}
+
+/// A change to the business account or one of its numbers, other than a template's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BusinessUpdate {
+    pub waba_id: String,
+    pub kind: BusinessUpdateKind,
+    /// The provider's fields as it sent them, keys in camelCase.
+    pub fields: serde_json::Value,
+    /// When the provider says it happened, if it says.
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChannelEvent {
     Message(InboundMessage),
     Status(StatusReport),
     Template(TemplateEvent),
+    Business(BusinessUpdate),
 }

@@ -2,15 +2,15 @@
 //! normalised by the adapter, is stored once and moves outbound messages forward.
 
 use parley_channels::{
-    ChannelEvent, InboundContent, InboundMessage, InteractiveReply, MediaKind, ProviderStatus,
-    StatusReport,
+    BusinessUpdate, ChannelEvent, InboundContent, InboundMessage, InteractiveReply, MediaKind,
+    ProviderStatus, StatusReport,
 };
 use std::sync::Arc;
 
 use chrono::Duration;
 use parley_store::{
-    Channel, Direction, InboundOutcome, Message, MessageState, MessageStatus, Receipt, SharedStore,
-    StatusDetail,
+    BusinessEvent, Channel, Direction, InboundOutcome, Message, MessageState, MessageStatus,
+    Receipt, SharedStore, StatusDetail,
 };
 use parley_types::{Msisdn, SharedClock, Umid};
 use serde_json::{Value, json};
@@ -36,6 +36,7 @@ pub struct InboundReport {
     pub duplicates: usize,
     pub statuses_applied: usize,
     pub templates_updated: usize,
+    pub business_events: usize,
     pub ignored: usize,
 }
 
@@ -187,6 +188,10 @@ impl InboundService {
                     true => report.templates_updated += 1,
                     false => report.ignored += 1,
                 },
+                ChannelEvent::Business(update) => match self.business(update).await? {
+                    true => report.business_events += 1,
+                    false => report.ignored += 1,
+                },
             }
         }
         if !receipts.is_empty() {
@@ -198,6 +203,26 @@ impl InboundService {
             }
         }
         Ok(report)
+    }
+
+    /// Records a number or account update for the account that owns the business account
+    /// (the CABM webhook reports it); `false` for a business account Parley does not know.
+    async fn business(&self, update: BusinessUpdate) -> Result<bool> {
+        let channels = self.store.channels().await?;
+        let Some(channel) = channels.iter().find(|c| c.waba_id == update.waba_id) else {
+            tracing::warn!(waba_id = %update.waba_id, "update for an unknown business account");
+            return Ok(false);
+        };
+        let (event_type, details) = crate::webhooks::payload::business_details(&update);
+        let event = BusinessEvent {
+            account_id: channel.account_id.clone(),
+            waba_id: update.waba_id,
+            event_type: event_type.to_owned(),
+            details,
+            at: update.timestamp.unwrap_or_else(|| self.clock.now()),
+        };
+        self.store.record_business_event(&event).await?;
+        Ok(true)
     }
 
     /// `Some(true)` stored, `Some(false)` duplicate, `None` for an unknown business number.

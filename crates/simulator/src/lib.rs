@@ -14,6 +14,7 @@ mod pump;
 mod state;
 mod template_api;
 mod templates;
+mod updates;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
@@ -38,6 +39,7 @@ pub use pump::PumpReport;
     control::advance_clock,
     control::sends,
     control::businesses,
+    updates::update,
     template_api::create,
     template_api::list,
     template_api::remove,
@@ -143,6 +145,7 @@ impl Simulator {
             .merge(graph::router())
             .merge(template_api::graph_router())
             .merge(control::router())
+            .merge(updates::router())
             .merge(template_api::control_router())
             .merge(answers::router())
             .with_state(self.clone())

@@ -86,8 +86,8 @@ const MAX_STATUSES_PER_WEBHOOK: usize = 100;
 enum Part {
     Status(StatusWire),
     Inbound(Box<MessagesValue>),
-    /// A template change: a webhook of its own.
-    Template(String),
+    /// A template, number or account change: a webhook of its own.
+    Management(String),
 }
 
 /// One event in wire terms, updating the phone's view on the way.
@@ -156,7 +156,7 @@ fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Busi
             state.report(&waba_id, now, webhooks);
             None
         }
-        Scheduled::TemplateWebhook {
+        Scheduled::ManagementWebhook {
             waba_id,
             field,
             value,
@@ -166,8 +166,8 @@ fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Busi
                 .iter()
                 .find(|b| b.waba_id == waba_id)?
                 .clone();
-            let body = change_envelope(&waba_id, Some(now.timestamp()), field, value);
-            Some((business, Part::Template(body)))
+            let body = change_envelope(&waba_id, Some(now.timestamp()), &field, value);
+            Some((business, Part::Management(body)))
         }
     }
 }
@@ -207,7 +207,7 @@ fn webhooks(parts: Vec<(Business, Part)>) -> Vec<String> {
                 flush(&mut receipts, &mut bodies);
                 bodies.push(envelope(&business, *value));
             }
-            Part::Template(body) => {
+            Part::Management(body) => {
                 flush(&mut receipts, &mut bodies);
                 bodies.push(body);
             }

@@ -94,10 +94,11 @@ pub enum Scheduled {
     },
     /// Review of a pending template comes due.
     TemplateReview { id: String },
-    /// A template change to report to the business.
-    TemplateWebhook {
+    /// A change of the business account, its numbers or its templates, reported on the
+    /// webhook `field` (`message_template_status_update`, `account_update`, …).
+    ManagementWebhook {
         waba_id: String,
-        field: &'static str,
+        field: String,
         value: Value,
     },
 }
@@ -175,19 +176,19 @@ impl State {
         self.templates.iter_mut().find(|t| t.id == id)
     }
 
-    /// Queues the webhooks of a template change for delivery now.
+    /// Queues the webhooks of a management change (a template's, the account's) for now.
     pub fn report(
         &mut self,
         waba_id: &str,
         now: DateTime<Utc>,
-        webhooks: Vec<crate::templates::TemplateWebhook>,
+        webhooks: impl IntoIterator<Item = (impl Into<String>, Value)>,
     ) {
         for (field, value) in webhooks {
             self.schedule(
                 now,
-                Scheduled::TemplateWebhook {
+                Scheduled::ManagementWebhook {
                     waba_id: waba_id.to_owned(),
-                    field,
+                    field: field.into(),
                     value,
                 },
             );

@@ -360,6 +360,105 @@ async fn failures_are_retried_on_the_ladder_then_dead_lettered_and_redriven(back
     assert_eq!(last["payload"]["content"]["text"], "hello?");
 }
 
+async fn every_business_management_event_arrives_in_8x8_shape(backend: Backend) {
+    let app = app(backend).await;
+    let (receiver, url) = Receiver::start().await;
+    app.configure(
+        reqwest::Method::POST,
+        json!([{"subAccountId": "*", "url": url, "type": "CABM"}]),
+    )
+    .await;
+    let (status, created) = app
+        .create_template(
+            &json!({"name": "hook_notice", "language": "en_US", "category": "utility",
+            "components": [{"type": "body", "text": "Your visit is confirmed."}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let id = app.simulator_template_id("hook_notice", "en_US").await;
+    let act = |body: Value| {
+        let path = format!("/sim/api/templates/{id}/actions");
+        let app = &app;
+        async move { app.control(&path, body).await }
+    };
+    act(json!({"action": "approve"})).await;
+    act(json!({"action": "quality", "score": "YELLOW"})).await;
+    act(json!({"action": "category", "category": "MARKETING"})).await;
+    let update = |field: &str, value: Value| {
+        let path = format!("/sim/api/businesses/{}/updates", app.channel);
+        let body = json!({"field": field, "value": value});
+        let app = &app;
+        async move { app.control(&path, body).await }
+    };
+    update(
+        "phone_number_quality_update",
+        json!({"event": "UPGRADE", "current_limit": "TIER_10K", "old_limit": "TIER_2K",
+               "max_daily_conversations_per_business": "TIER_10K"}),
+    )
+    .await;
+    update(
+        "account_update",
+        json!({"event": "ACCOUNT_VIOLATION", "violation_info": {"violation_type": "SCAM"}}),
+    )
+    .await;
+    app.settle().await;
+
+    // Template and business events travel on lanes of their own, in any order between them.
+    let mut events = receiver.events();
+    let order = [
+        "template_status_update",
+        "template_quality_update",
+        "template_category_update",
+        "phone_number_quality_update",
+        "account_update",
+    ];
+    events.sort_by_key(|e| order.iter().position(|t| e["eventType"] == *t));
+    let types: Vec<&str> = events
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, order, "each once: {events:#?}");
+    for event in &events {
+        for field in ["eventId", "timestamp", "businessAccountId", "eventDetails"] {
+            assert!(!event[field].is_null(), "{field} in {event}");
+        }
+        assert_eq!(event["provider"], "WhatsApp");
+        assert_eq!(event["accountId"], app.account);
+        assert!(uuid::Uuid::parse_str(event["eventId"].as_str().unwrap()).is_ok());
+    }
+    let meta = |i: usize| &events[i]["eventDetails"]["meta"];
+    assert_eq!(events[0]["eventDetails"]["templateName"], "hook_notice");
+    assert_eq!(events[0]["eventDetails"]["templateLanguage"], "en_US");
+    assert!(events[0]["eventDetails"]["templateId"].is_i64());
+    assert_eq!(meta(0)["status"], "APPROVED");
+    assert_eq!(
+        (
+            &meta(1)["previousQualityScore"],
+            &meta(1)["newQualityScore"]
+        ),
+        (&json!("UNKNOWN"), &json!("YELLOW"))
+    );
+    assert_eq!(
+        (&meta(2)["previousCategory"], &meta(2)["newCategory"]),
+        (&json!("UTILITY"), &json!("MARKETING"))
+    );
+    let number = &events[3]["eventDetails"];
+    let display = app.get_json("/sim/api/businesses").await["businesses"][0]["displayNumber"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches('+')
+        .to_owned();
+    assert_eq!(number["displayPhoneNumber"], display);
+    assert_eq!(
+        number["meta"],
+        json!({"event": "UPGRADE", "currentLimit": "TIER_10K", "oldLimit": "TIER_2K",
+               "maxDailyConversationsPerBusiness": "TIER_10K"})
+    );
+    let account = &events[4]["eventDetails"];
+    assert_eq!(account["event"], "ACCOUNT_VIOLATION");
+    assert_eq!(account["violationInfo"]["violationType"], "SCAM");
+}
+
 /// The platform's (injected) clock.
 async fn app_now(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
     let clock = app.get_json("/sim/api/clock").await;
@@ -387,4 +486,5 @@ on_both!(
     configuration_round_trips_with_secrets_masked,
     inbound_messages_and_receipts_arrive_signed_and_in_order,
     failures_are_retried_on_the_ladder_then_dead_lettered_and_redriven,
+    every_business_management_event_arrives_in_8x8_shape,
 );

@@ -2,6 +2,7 @@
 //! the change an outbox event points at: `inbound_message_received` (v3),
 //! `outbound_message_status_changed` (v9) and the business-management envelope.
 
+use parley_channels::{BusinessUpdate, BusinessUpdateKind};
 use parley_store::{
     BusinessEvent, Direction, EventSubject, Message, MessageState, MessageStatus, StatusDetail,
     Template, TemplateHistoryEntry, WebhookEvent,
@@ -278,6 +279,26 @@ fn business_event(event: &WebhookEvent, business: &BusinessEvent) -> Value {
         &business.event_type,
         business.details.clone(),
     )
+}
+
+/// 8x8's `eventType` and `eventDetails` for a provider's business update: a number's
+/// quality event keeps its display number on top and the rest under `meta`; an account
+/// update passes its fields through (`event`, `phoneNumber`, `violationInfo`, …).
+pub fn business_details(update: &BusinessUpdate) -> (&'static str, Value) {
+    match update.kind {
+        BusinessUpdateKind::NumberQuality => {
+            let mut meta = match &update.fields {
+                Value::Object(fields) => fields.clone(),
+                _ => Map::new(),
+            };
+            let display = meta.remove("displayPhoneNumber").unwrap_or(Value::Null);
+            (
+                "phone_number_quality_update",
+                json!({ "displayPhoneNumber": display, "meta": meta }),
+            )
+        }
+        BusinessUpdateKind::Account => ("account_update", update.fields.clone()),
+    }
 }
 
 #[cfg(test)]
