@@ -1192,7 +1192,7 @@ pub async fn dead_events_are_redriven<S: Store>(store: &S) {
     let other = AccountId::parse("acct-other").unwrap();
     assert_eq!(
         store
-            .redrive_webhook_events(&other, &Redrive::Dead, t0())
+            .redrive_webhook_events(&other, &Redrive::ALL_DEAD, t0())
             .await
             .unwrap(),
         0,
@@ -1201,7 +1201,7 @@ pub async fn dead_events_are_redriven<S: Store>(store: &S) {
     let later = t0() + Duration::minutes(5);
     assert_eq!(
         store
-            .redrive_webhook_events(&sb.account.id, &Redrive::Dead, later)
+            .redrive_webhook_events(&sb.account.id, &Redrive::ALL_DEAD, later)
             .await
             .unwrap(),
         1

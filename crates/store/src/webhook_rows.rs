@@ -474,6 +474,15 @@ pub mod statements {
         if let Some(kind) = filter.kind {
             q.push(" AND kind = ").bind(kind.as_str().to_owned())?;
         }
+        if let Some(sub) = &filter.sub_account_id {
+            q.push(" AND sub_account_id = ").bind(sub.to_string())?;
+        }
+        if let Some(from) = filter.from {
+            q.push(" AND created_at >= ").bind(millis(from))?;
+        }
+        if let Some(to) = filter.to {
+            q.push(" AND created_at < ").bind(millis(to))?;
+        }
         if let Some(before) = filter.before_id {
             q.push(" AND id < ").bind(before)?;
         }
@@ -511,8 +520,17 @@ pub mod statements {
             Redrive::Event(id) => {
                 q.push(" AND state <> 'pending' AND id = ").bind(*id)?;
             }
-            Redrive::Dead => {
+            Redrive::Dead {
+                kind,
+                sub_account_id,
+            } => {
                 q.push(" AND state = 'dead'");
+                if let Some(kind) = kind {
+                    q.push(" AND kind = ").bind(kind.as_str().to_owned())?;
+                }
+                if let Some(sub) = sub_account_id {
+                    q.push(" AND sub_account_id = ").bind(sub.to_string())?;
+                }
             }
             Redrive::Range { from, to } => {
                 q.push(" AND state = 'dead' AND created_at >= ")

@@ -183,8 +183,12 @@ pub enum WebhookOutcome {
 pub enum Redrive {
     /// One event (dead, delivered or dropped).
     Event(i64),
-    /// Every dead event of the account.
-    Dead,
+    /// Every dead event of the account, or only of one webhook: its type and, for a
+    /// subaccount's own webhook, its subaccount.
+    Dead {
+        kind: Option<WebhookKind>,
+        sub_account_id: Option<SubAccountId>,
+    },
     /// Every dead event created in `[from, to)`.
     Range {
         from: DateTime<Utc>,
@@ -192,11 +196,24 @@ pub enum Redrive {
     },
 }
 
+impl Redrive {
+    /// Every dead event of the account.
+    pub const ALL_DEAD: Self = Self::Dead {
+        kind: None,
+        sub_account_id: None,
+    };
+}
+
 /// Filters for listing events, newest first.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventFilter {
     pub state: Option<EventState>,
     pub kind: Option<WebhookKind>,
+    pub sub_account_id: Option<SubAccountId>,
+    /// Created at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub to: Option<DateTime<Utc>>,
     /// Only events older than this id (the cursor of the previous page).
     pub before_id: Option<i64>,
     pub limit: u32,

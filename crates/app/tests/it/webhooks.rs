@@ -93,6 +93,31 @@ async fn app(backend: Backend) -> TestApp {
 }
 
 impl TestApp {
+    /// `GET …/webhooks/deliveries{rest}`.
+    async fn deliveries(&self, rest: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}/deliveries{rest}", self.webhooks_url()))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "deliveries{rest}");
+        response.json().await.unwrap()
+    }
+
+    async fn redrive(&self, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/deliveries/redrive", self.webhooks_url()))
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
     fn webhooks_url(&self) -> String {
         self.url(&format!("/api/v1/accounts/{}/webhooks", self.account))
     }
@@ -321,40 +346,38 @@ async fn failures_are_retried_on_the_ladder_then_dead_lettered_and_redriven(back
         app.settle().await;
     }
     assert_eq!(receiver.received().len(), receiver_now + 8);
-    let events = app
-        .store
-        .webhook_events(
-            &parley_types::AccountId::parse(&app.account).unwrap(),
-            &parley_store::EventFilter {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let dead = &events[0];
-    assert_eq!(dead.state, parley_store::EventState::Dead, "{events:#?}");
-    let attempts = app.store.webhook_attempts(dead.id).await.unwrap();
-    assert_eq!(attempts.len(), 13);
-    assert_eq!(attempts[0].status_code, Some(500));
+    let dead = app.deliveries("?state=dead").await;
+    let dead = &dead["deliveries"].as_array().unwrap()[..];
+    assert_eq!(dead.len(), 1, "{dead:#?}");
     assert_eq!(
-        attempts[1].status_code, None,
-        "timed out: {:?}",
-        attempts[1].error
+        (&dead[0]["type"], &dead[0]["attempts"]),
+        (&json!("MSG"), &json!(13))
     );
-    assert!(attempts[1].error.as_deref().unwrap().contains("no answer"));
+    let id = dead[0]["id"].as_str().unwrap();
+    let detail = app.deliveries(&format!("/{id}")).await;
+    let attempts = detail["attemptLog"].as_array().unwrap();
+    assert_eq!(attempts.len(), 13);
+    assert_eq!(attempts[0]["statusCode"], 500);
+    assert_eq!(attempts[0]["url"], url);
+    assert!(
+        attempts[1]["statusCode"].is_null(),
+        "timed out: {}",
+        attempts[1]
+    );
+    assert!(attempts[1]["error"].as_str().unwrap().contains("no answer"));
+    assert_eq!(detail["payload"]["payload"]["content"]["text"], "hello?");
 
+    // A time range without it redrives nothing.
+    let (_, redriven) = app
+        .redrive(json!({"from": "2020-01-01T00:00:00Z", "to": "2020-01-02T00:00:00Z"}))
+        .await;
+    assert_eq!(redriven["redriven"], 0);
     // Redriven once the endpoint is healthy again: delivered, nothing lost.
-    let redriven = app
-        .store
-        .redrive_webhook_events(
-            &dead.account_id,
-            &parley_store::Redrive::Dead,
-            app_now(&app).await,
-        )
-        .await
-        .unwrap();
-    assert_eq!(redriven, 1);
+    let (status, redriven) = app
+        .redrive(json!({"type": "MSG", "subAccountId": "*"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(redriven["redriven"], 1);
     app.settle().await;
     let last = receiver.events().pop().unwrap();
     assert_eq!(last["payload"]["content"]["text"], "hello?");
@@ -459,10 +482,72 @@ async fn every_business_management_event_arrives_in_8x8_shape(backend: Backend) 
     assert_eq!(account["violationInfo"]["violationType"], "SCAM");
 }
 
-/// The platform's (injected) clock.
-async fn app_now(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
-    let clock = app.get_json("/sim/api/clock").await;
-    clock["now"].as_str().unwrap().parse().unwrap()
+async fn deliveries_are_listed_by_filter_and_page_and_redriven_one_by_one(backend: Backend) {
+    let app = app(backend).await;
+    let (receiver, url) = Receiver::start().await;
+    app.configure(
+        reqwest::Method::POST,
+        json!([{"subAccountId": "*", "url": url}]),
+    )
+    .await;
+    for text in ["one", "two", "three"] {
+        app.phone_sends(USER, json!({"type": "text", "content": {"text": text}}))
+            .await;
+    }
+    app.settle().await;
+    app.send_text(USER, "got them").await;
+    app.settle().await;
+
+    let inbound = app.deliveries("?type=MSG&limit=2").await;
+    let page = inbound["deliveries"].as_array().unwrap();
+    assert_eq!(page.len(), 2);
+    assert!(
+        page.iter()
+            .all(|d| d["state"] == "delivered" && d["attempts"] == 1)
+    );
+    let cursor = inbound["nextCursor"].as_str().unwrap();
+    let rest = app
+        .deliveries(&format!("?type=MSG&limit=2&cursor={cursor}"))
+        .await;
+    assert_eq!(rest["deliveries"].as_array().unwrap().len(), 1);
+    assert!(rest["nextCursor"].is_null());
+    let receipts = app
+        .deliveries(&format!("?type=CADR&subAccountId={}", app.sub_account))
+        .await;
+    assert!(!receipts["deliveries"].as_array().unwrap().is_empty());
+    let refused = app
+        .http
+        .get(format!("{}/deliveries?state=lost", app.webhooks_url()))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(refused.json::<Value>().await.unwrap()["code"], 1005);
+
+    // A delivered event sent once more, as it was.
+    let oldest = &rest["deliveries"][0];
+    let before = receiver.received().len();
+    let (_, redriven) = app.redrive(json!({"id": oldest["id"]})).await;
+    assert_eq!(redriven["redriven"], 1);
+    app.settle().await;
+    let again = receiver.events();
+    assert_eq!(again.len(), before + 1);
+    assert_eq!(again.last().unwrap()["payload"]["content"]["text"], "one");
+
+    let other = app.second_tenant_key().await;
+    let hidden = app
+        .http
+        .get(format!(
+            "{}/deliveries/{}",
+            app.webhooks_url(),
+            oldest["id"].as_str().unwrap()
+        ))
+        .bearer_auth(other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
 }
 
 macro_rules! on_both {
@@ -487,4 +572,5 @@ on_both!(
     inbound_messages_and_receipts_arrive_signed_and_in_order,
     failures_are_retried_on_the_ladder_then_dead_lettered_and_redriven,
     every_business_management_event_arrives_in_8x8_shape,
+    deliveries_are_listed_by_filter_and_page_and_redriven_one_by_one,
 );

@@ -3,6 +3,7 @@
 //! every change.
 
 pub mod config;
+pub mod deliveries;
 pub mod delivery;
 pub mod payload;
 pub mod signing;
@@ -64,6 +65,54 @@ impl WebhookService {
     pub async fn list(&self, account: &AccountId) -> Result<Value> {
         let webhooks: Vec<Webhook> = self.store.webhooks(account).await?;
         Ok(Value::Array(webhooks.iter().map(config::render).collect()))
+    }
+
+    /// A page of deliveries, newest first.
+    pub async fn deliveries(
+        &self,
+        account: &AccountId,
+        query: &deliveries::DeliveryQuery,
+    ) -> Result<Value> {
+        let filter = deliveries::parse_query(query)?;
+        let events = self.store.webhook_events(account, &filter).await?;
+        Ok(deliveries::render_page(&events, filter.limit))
+    }
+
+    /// One delivery with every attempt and the body it posts.
+    pub async fn delivery(&self, account: &AccountId, id: &str) -> Result<Value> {
+        let not_found = || crate::Error::NotFound("Delivery not found.".into());
+        let id: i64 = id.parse().map_err(|_| not_found())?;
+        let event = self
+            .store
+            .webhook_event(account, id)
+            .await?
+            .ok_or_else(not_found)?;
+        let attempts = self.store.webhook_attempts(event.id).await?;
+        let subject = self.store.event_subject(&event).await?;
+        let mut rendered = deliveries::render(&event);
+        rendered["attemptLog"] = attempts.iter().map(deliveries::render_attempt).collect();
+        rendered["payload"] = subject
+            .map(|s| payload::body(&event, &s))
+            .unwrap_or(Value::Null);
+        Ok(rendered)
+    }
+
+    /// Makes finished deliveries pending again, due now; answers how many.
+    pub async fn redrive(&self, account: &AccountId, body: &Value) -> Result<Value> {
+        let which = deliveries::parse_redrive(body)?;
+        if let parley_store::Redrive::Dead {
+            sub_account_id: Some(sub),
+            ..
+        } = &which
+        {
+            self.check_sub_accounts(account, std::iter::once(sub.as_str()))
+                .await?;
+        }
+        let redriven = self
+            .store
+            .redrive_webhook_events(account, &which, self.clock.now())
+            .await?;
+        Ok(serde_json::json!({ "redriven": redriven }))
     }
 
     /// `DELETE`: removes the named webhooks; answers what is left.
