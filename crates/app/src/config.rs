@@ -65,7 +65,8 @@ pub struct DispatchSection {
 #[derive(Debug, Clone, Deserialize)]
 pub struct WebhooksSection {
     pub timeout_ms: u64,
-    pub batch: u32,
+    pub concurrency: u32,
+    pub per_account: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -171,9 +172,12 @@ impl Config {
                 }
             }
         }
-        if self.webhooks.batch == 0 || self.webhooks.timeout_ms == 0 {
+        if self.webhooks.concurrency == 0
+            || self.webhooks.per_account == 0
+            || self.webhooks.timeout_ms == 0
+        {
             return Err(ConfigError(
-                "webhooks.batch and webhooks.timeout_ms must be at least 1".into(),
+                "webhooks.concurrency, webhooks.per_account and webhooks.timeout_ms must be at least 1".into(),
             ));
         }
         if self.dispatch.batch == 0 || self.dispatch.concurrency == 0 {

@@ -158,7 +158,8 @@ impl Platform {
             clock.clone(),
             DeliveryConfig {
                 timeout: StdDuration::from_millis(config.webhooks.timeout_ms),
-                batch: config.webhooks.batch,
+                concurrency: config.webhooks.concurrency,
+                per_account: config.webhooks.per_account,
                 ..DeliveryConfig::default()
             },
         ));

@@ -550,6 +550,124 @@ async fn deliveries_are_listed_by_filter_and_page_and_redriven_one_by_one(backen
     assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
 }
 
+/// An endpoint that takes requests and never answers until released.
+#[derive(Clone, Default)]
+struct StuckEndpoint {
+    arrived: Arc<std::sync::atomic::AtomicUsize>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+async fn stuck(State(endpoint): State<StuckEndpoint>) -> AxumStatus {
+    endpoint
+        .arrived
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    endpoint.release.notified().await;
+    AxumStatus::OK
+}
+
+impl StuckEndpoint {
+    async fn start() -> (Self, String) {
+        let endpoint = Self::default();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/stuck", listener.local_addr().unwrap());
+        let app = axum::Router::new()
+            .route("/stuck", post(stuck))
+            .with_state(endpoint.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (endpoint, url)
+    }
+
+    fn arrived(&self) -> usize {
+        self.arrived.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The platform's (injected) clock.
+async fn app_now(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
+    let clock = app.get_json("/sim/api/clock").await;
+    clock["now"].as_str().unwrap().parse().unwrap()
+}
+
+/// A tenant whose endpoint hangs has 30 events due before another tenant's one; the other
+/// tenant's event is delivered while the hanging requests are still open, and the first
+/// tenant never holds more than its share of the deliverer.
+async fn a_tenants_hanging_endpoint_never_delays_another_tenant(backend: Backend) {
+    use parley_core::webhooks::{DeliveryConfig, WebhookDeliverer};
+    use parley_store::{BusinessEvent, Webhook, WebhookKind};
+
+    let app = app(backend).await;
+    let (stuck, stuck_url) = StuckEndpoint::start().await;
+    let (receiver, url) = Receiver::start().await;
+    let now = app_now(&app).await;
+    let heavy = parley_types::AccountId::parse(&app.account).unwrap();
+    let other = parley_core::bootstrap::generate(now).sandbox;
+    app.store.create_tenant(&other).await.unwrap();
+    let light = other.account.id.clone();
+    for (account, url) in [(&heavy, &stuck_url), (&light, &url)] {
+        app.store
+            .save_webhooks(&[Webhook {
+                account_id: account.clone(),
+                sub_account_id: "*".into(),
+                kind: WebhookKind::Cabm,
+                url: url.clone(),
+                enabled: true,
+                http_authorization: None,
+                oauth: None,
+                signing_secret: None,
+                created_at: now,
+                updated_at: now,
+            }])
+            .await
+            .unwrap();
+    }
+    let update = |account: &parley_types::AccountId, waba: String, seconds: i64| BusinessEvent {
+        account_id: account.clone(),
+        waba_id: waba,
+        event_type: "account_update".into(),
+        details: json!({"event": "ACCOUNT_VIOLATION"}),
+        at: now - chrono::Duration::seconds(seconds),
+    };
+    for i in 0..30 {
+        let event = update(&heavy, format!("heavy-{i}"), 100 - i);
+        app.store.record_business_event(&event).await.unwrap();
+    }
+    app.store
+        .record_business_event(&update(&light, "light".into(), 1))
+        .await
+        .unwrap();
+
+    let deliverer = Arc::new(WebhookDeliverer::new(
+        app.store.clone(),
+        Arc::new(parley_app::HttpTransport::new().unwrap()),
+        Arc::new(parley_types::AdjustableClock::stopped_at(now)),
+        DeliveryConfig {
+            timeout: std::time::Duration::from_secs(60),
+            concurrency: 8,
+            per_account: 2,
+            ..DeliveryConfig::default()
+        },
+    ));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(deliverer.run(stopped));
+    let delivered = async {
+        while receiver.received().is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), delivered)
+        .await
+        .expect("the light tenant's event is delivered while the heavy tenant's hang");
+    assert_eq!(receiver.events()[0]["accountId"], light.to_string());
+    assert!(
+        (1..=2).contains(&stuck.arrived()),
+        "the hanging tenant holds at most its share: {}",
+        stuck.arrived()
+    );
+    stop.send(true).unwrap();
+    stuck.release.notify_waiters();
+    running.await.unwrap();
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         $(
@@ -573,4 +691,5 @@ on_both!(
     failures_are_retried_on_the_ladder_then_dead_lettered_and_redriven,
     every_business_management_event_arrives_in_8x8_shape,
     deliveries_are_listed_by_filter_and_page_and_redriven_one_by_one,
+    a_tenants_hanging_endpoint_never_delays_another_tenant,
 );

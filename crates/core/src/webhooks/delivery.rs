@@ -101,7 +101,10 @@ pub struct DeliveryConfig {
     pub timeout: StdDuration,
     /// How often an idle deliverer looks for due events.
     pub poll: StdDuration,
-    pub batch: u32,
+    /// Requests in flight at once.
+    pub concurrency: u32,
+    /// Requests in flight at once for one account (see [`WebhookDeliverer::run`]).
+    pub per_account: u32,
     pub lease: Duration,
     pub retry: RetryPolicy,
 }
@@ -111,7 +114,8 @@ impl Default for DeliveryConfig {
         Self {
             timeout: StdDuration::from_secs(5),
             poll: StdDuration::from_millis(200),
-            batch: 64,
+            concurrency: 64,
+            per_account: 16,
             lease: Duration::seconds(60),
             retry: RetryPolicy::default(),
         }
@@ -184,37 +188,120 @@ impl WebhookDeliverer {
         }
     }
 
-    /// Delivers until `shutdown` turns true, polling the outbox when there is nothing to
-    /// do (events are written by the database in the transactions of the changes, so
-    /// there is no one to wake the deliverer).
+    /// Delivers until `shutdown` turns true, then finishes the requests in flight.
+    ///
+    /// A pipeline rather than rounds: whenever a request ends, the freed slot takes the
+    /// next due event, so one slow endpoint never holds up the rest. Claims skip accounts
+    /// that already have `per_account` requests in flight, which keeps a tenant whose
+    /// endpoint hangs from taking every slot (a single claim may overshoot that cap by
+    /// less than its size). Events are written by the database in the transactions of
+    /// the changes, so there is no one to wake the deliverer: an idle one polls.
     pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut in_flight = tokio::task::JoinSet::new();
+        let mut per_account: HashMap<AccountId, u32> = HashMap::new();
         while !*shutdown.borrow() {
-            match self.run_once().await {
-                Ok(report) if !report.is_idle() => continue,
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "webhook delivery round failed"),
+            if let Err(e) = self.fill(&mut in_flight, &mut per_account).await {
+                tracing::error!(error = %e, "claiming webhook events failed");
             }
             tokio::select! {
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    self.settled(done, &mut per_account);
+                }
                 _ = shutdown.changed() => {}
                 _ = tokio::time::sleep(self.config.poll) => {}
             }
         }
+        while let Some(done) = in_flight.join_next().await {
+            self.settled(done, &mut per_account);
+        }
     }
 
-    /// One round: every due lane's head, delivered concurrently.
-    pub async fn run_once(&self) -> Result<DeliveryReport> {
+    /// Claims due events into the free slots and starts their requests.
+    async fn fill(
+        self: &Arc<Self>,
+        in_flight: &mut tokio::task::JoinSet<(AccountId, Result<WebhookOutcome>)>,
+        per_account: &mut HashMap<AccountId, u32>,
+    ) -> Result<()> {
+        let cap = self.config.per_account;
+        loop {
+            let free = (self.config.concurrency as usize).saturating_sub(in_flight.len());
+            if free == 0 {
+                return Ok(());
+            }
+            let busy: Vec<AccountId> = per_account
+                .iter()
+                .filter(|(_, n)| **n >= cap)
+                .map(|(account, _)| account.clone())
+                .collect();
+            let events = self.claim(free.min(cap as usize) as u32, &busy).await?;
+            if events.is_empty() {
+                return Ok(());
+            }
+            let webhooks = self.webhooks_of(&events).await?;
+            for event in events {
+                *per_account.entry(event.account_id.clone()).or_default() += 1;
+                let webhook = target(&webhooks[&event.account_id], &event).cloned();
+                let this = Arc::clone(self);
+                in_flight.spawn(async move {
+                    let outcome = this.deliver(&event, webhook.as_ref()).await;
+                    (event.account_id, outcome)
+                });
+            }
+        }
+    }
+
+    fn settled(
+        &self,
+        done: std::result::Result<(AccountId, Result<WebhookOutcome>), tokio::task::JoinError>,
+        per_account: &mut HashMap<AccountId, u32>,
+    ) {
+        match done {
+            Ok((account, outcome)) => {
+                if let Some(n) = per_account.get_mut(&account) {
+                    *n -= 1;
+                    if *n == 0 {
+                        per_account.remove(&account);
+                    }
+                }
+                if let Err(e) = outcome {
+                    // The lease runs out and the event is tried again.
+                    tracing::error!(error = %e, "recording a webhook delivery failed");
+                }
+            }
+            // A panicked delivery: its account's count is lost with it, which only makes
+            // that account's cap stricter; the lease brings the event back.
+            Err(e) => tracing::error!(error = %e, "webhook delivery task failed"),
+        }
+    }
+
+    async fn claim(&self, limit: u32, skip: &[AccountId]) -> Result<Vec<WebhookEvent>> {
         let now = self.clock.now();
-        let events = self
+        Ok(self
             .store
-            .claim_webhook_events(now, now + self.config.lease, self.config.batch, &[])
-            .await?;
+            .claim_webhook_events(now, now + self.config.lease, limit, skip)
+            .await?)
+    }
+
+    /// The webhooks of every account among `events`.
+    async fn webhooks_of(
+        &self,
+        events: &[WebhookEvent],
+    ) -> Result<HashMap<AccountId, Vec<Webhook>>> {
         let mut webhooks: HashMap<AccountId, Vec<Webhook>> = HashMap::new();
-        for event in &events {
+        for event in events {
             if !webhooks.contains_key(&event.account_id) {
                 let of_account = self.store.webhooks(&event.account_id).await?;
                 webhooks.insert(event.account_id.clone(), of_account);
             }
         }
+        Ok(webhooks)
+    }
+
+    /// One round, for tests and tools: every due lane's head (up to `concurrency`),
+    /// delivered concurrently and awaited.
+    pub async fn run_once(&self) -> Result<DeliveryReport> {
+        let events = self.claim(self.config.concurrency, &[]).await?;
+        let webhooks = self.webhooks_of(&events).await?;
         let outcomes = futures::future::join_all(events.iter().map(|event| {
             let webhook = target(&webhooks[&event.account_id], event);
             self.deliver(event, webhook)
