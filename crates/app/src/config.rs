@@ -67,6 +67,7 @@ pub struct WebhooksSection {
     pub timeout_ms: u64,
     pub concurrency: u32,
     pub per_account: u32,
+    pub lease_seconds: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -175,9 +176,16 @@ impl Config {
         if self.webhooks.concurrency == 0
             || self.webhooks.per_account == 0
             || self.webhooks.timeout_ms == 0
+            || self.webhooks.lease_seconds == 0
         {
             return Err(ConfigError(
-                "webhooks.concurrency, webhooks.per_account and webhooks.timeout_ms must be at least 1".into(),
+                "webhooks.concurrency, per_account, timeout_ms and lease_seconds must be at least 1".into(),
+            ));
+        }
+        if u64::from(self.webhooks.lease_seconds) * 1000 <= self.webhooks.timeout_ms {
+            // Otherwise another worker could take an event while its attempt still runs.
+            return Err(ConfigError(
+                "webhooks.lease_seconds must be longer than webhooks.timeout_ms".into(),
             ));
         }
         if self.dispatch.batch == 0 || self.dispatch.concurrency == 0 {

@@ -160,6 +160,7 @@ impl Platform {
                 timeout: StdDuration::from_millis(config.webhooks.timeout_ms),
                 concurrency: config.webhooks.concurrency,
                 per_account: config.webhooks.per_account,
+                lease: Duration::seconds(i64::from(config.webhooks.lease_seconds)),
                 ..DeliveryConfig::default()
             },
         ));

@@ -8,4 +8,5 @@ mod interactive;
 mod pacing;
 mod process;
 mod templates;
+mod webhook_crash;
 mod webhooks;

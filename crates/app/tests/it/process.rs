@@ -19,14 +19,14 @@ use axum::routing::post;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-type Sends = Arc<Mutex<HashMap<String, u32>>>;
+pub(crate) type Sends = Arc<Mutex<HashMap<String, u32>>>;
 
 /// How long the servers here remember a valid key: a key revoked from the command line
 /// while a server runs must stop working within this time.
 const KEY_CACHE_SECONDS: u64 = 1;
 
 /// A Graph API that accepts every send after a short delay and counts it by umid.
-async fn counting_graph() -> (SocketAddr, Sends) {
+pub(crate) async fn counting_graph() -> (SocketAddr, Sends) {
     async fn messages(State(sends): State<Sends>, body: axum::Json<Value>) -> axum::Json<Value> {
         tokio::time::sleep(Duration::from_millis(5)).await;
         let umid = body["biz_opaque_callback_data"]
@@ -55,9 +55,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -68,6 +68,11 @@ impl Drop for Server {
 }
 
 async fn start(data: &Path, graph: SocketAddr) -> Server {
+    start_with(data, graph, &[]).await
+}
+
+/// Parley in live mode against `graph`, with extra `PARLEY_…` settings.
+pub(crate) async fn start_with(data: &Path, graph: SocketAddr, env: &[(&str, &str)]) -> Server {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_parley"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -89,6 +94,7 @@ async fn start(data: &Path, graph: SocketAddr) -> Server {
         .env("PARLEY_DISPATCH__LEASE_SECONDS", "2")
         // The fastest WhatsApp allows, so the backlog left by the kill drains in seconds.
         .env("PARLEY_DISPATCH__THROUGHPUT_PER_NUMBER", "1000")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
