@@ -68,6 +68,8 @@ pub struct WebhooksSection {
     pub concurrency: u32,
     pub per_account: u32,
     pub lease_seconds: u32,
+    /// Internal hosts, addresses or networks webhooks may reach outside the sandbox.
+    pub allow_targets: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

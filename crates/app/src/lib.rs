@@ -24,6 +24,7 @@ use parley_core::inbound::InboundService;
 use parley_core::keys::KeyService;
 use parley_core::messages::MessageService;
 use parley_core::templates::TemplateService;
+use parley_core::webhooks::targets::TargetPolicy;
 use parley_core::webhooks::{DeliveryConfig, WebhookDeliverer, WebhookService};
 use parley_simulator::{Business, DeliverySchedule, Simulator, SimulatorConfig};
 use parley_store::SharedStore;
@@ -152,9 +153,16 @@ impl Platform {
                 ..DispatchConfig::default()
             },
         ));
+        // The sandbox delivers anywhere; live, internal addresses only when allowed.
+        let targets = if config.live() {
+            TargetPolicy::guarded(&config.webhooks.allow_targets)
+                .map_err(|e| anyhow::anyhow!("webhooks.allow_targets: {e}"))?
+        } else {
+            TargetPolicy::open()
+        };
         let webhooks = Arc::new(WebhookDeliverer::new(
             store.clone(),
-            Arc::new(HttpTransport::new().context("building the webhook client")?),
+            Arc::new(HttpTransport::new(targets.clone()).context("building the webhook client")?),
             clock.clone(),
             DeliveryConfig {
                 timeout: StdDuration::from_millis(config.webhooks.timeout_ms),
@@ -189,7 +197,7 @@ impl Platform {
                 templates.clone(),
             ),
             templates,
-            webhooks: Arc::new(WebhookService::new(store.clone(), clock.clone())),
+            webhooks: Arc::new(WebhookService::new(store.clone(), clock.clone(), targets)),
             meta: Arc::new(MetaWebhookConfig {
                 app_secret: meta.app_secret,
                 verify_token: meta.verify_token,

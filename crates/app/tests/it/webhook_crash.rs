@@ -73,9 +73,10 @@ impl Endpoint {
 
 /// Settings both runs share: short leases so the restarted server takes over what the
 /// killed one had claimed within seconds, and loopback webhook targets allowed.
-const SETTINGS: [(&str, &str); 2] = [
+const SETTINGS: [(&str, &str); 3] = [
     ("PARLEY_WEBHOOKS__LEASE_SECONDS", "2"),
     ("PARLEY_WEBHOOKS__TIMEOUT_MS", "1000"),
+    ("PARLEY_WEBHOOKS__ALLOW_TARGETS", r#"["127.0.0.1"]"#),
 ];
 
 #[tokio::test]
@@ -91,6 +92,30 @@ async fn a_server_killed_mid_delivery_delivers_every_receipt_after_restart() {
     let key = bootstrap["apiKey"].as_str().unwrap().to_owned();
     let account = bootstrap["accountId"].as_str().unwrap().to_owned();
     let http = reqwest::Client::new();
+    // Live, internal targets are refused unless allowed (127.0.0.1 is, here).
+    for internal in [
+        "http://10.0.0.7/hook",
+        "http://localhost:9/hook",
+        "http://[::1]/hook",
+    ] {
+        let refused = http
+            .post(format!(
+                "{}/api/v1/accounts/{account}/webhooks",
+                server.base
+            ))
+            .bearer_auth(&key)
+            .json(&json!([{"subAccountId": "*", "url": internal}]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400, "{internal}");
+        let refused: Value = refused.json().await.unwrap();
+        assert_eq!(refused["code"], 1005);
+        assert!(
+            refused["message"].as_str().unwrap().contains("'[0].url'"),
+            "{refused}"
+        );
+    }
     let configured = http
         .post(format!(
             "{}/api/v1/accounts/{account}/webhooks",

@@ -638,7 +638,10 @@ async fn a_tenants_hanging_endpoint_never_delays_another_tenant(backend: Backend
 
     let deliverer = Arc::new(WebhookDeliverer::new(
         app.store.clone(),
-        Arc::new(parley_app::HttpTransport::new().unwrap()),
+        Arc::new(
+            parley_app::HttpTransport::new(parley_core::webhooks::targets::TargetPolicy::open())
+                .unwrap(),
+        ),
         Arc::new(parley_types::AdjustableClock::stopped_at(now)),
         DeliveryConfig {
             timeout: std::time::Duration::from_secs(60),

@@ -8,6 +8,7 @@ use parley_types::AccountId;
 use parley_types::codes::SyncCode;
 use serde_json::{Map, Value, json};
 
+use super::targets::TargetPolicy;
 use crate::Result;
 use crate::input::{Object, bad_field, boolean, invalid, is_web_url, join, object, string};
 
@@ -58,7 +59,18 @@ pub fn foreign_sub_account(sub: &str) -> crate::Error {
     )
 }
 
-fn oauth(item: &Object, parent: &str) -> Result<Option<Value>> {
+/// An absolute http(s) URL the target policy lets webhooks reach.
+fn check_url(url: &str, path: &str, targets: &TargetPolicy) -> Result<()> {
+    if !is_web_url(url) {
+        return Err(bad_field(path, "must be an absolute http(s) URL"));
+    }
+    match targets.refuse_url(url) {
+        Some(why) => Err(bad_field(path, why)),
+        None => Ok(()),
+    }
+}
+
+fn oauth(item: &Object, parent: &str, targets: &TargetPolicy) -> Result<Option<Value>> {
     let path = join(parent, "oauth");
     let Some(oauth) = object(item, &["oauth"], parent)? else {
         return Ok(None);
@@ -70,12 +82,7 @@ fn oauth(item: &Object, parent: &str) -> Result<Option<Value>> {
             .ok_or_else(|| bad_field(&join(&path, key), "is required"))
     };
     let url = required("url")?;
-    if !is_web_url(&url) {
-        return Err(bad_field(
-            &join(&path, "url"),
-            "must be an absolute http(s) URL",
-        ));
-    }
+    check_url(&url, &join(&path, "url"), targets)?;
     let location = string(oauth, &["credentialsLocation"], &path)?
         .unwrap_or("header")
         .to_ascii_lowercase();
@@ -99,7 +106,12 @@ fn oauth(item: &Object, parent: &str) -> Result<Option<Value>> {
 
 /// Reads a `POST` body into the webhooks to create or replace. (Whether each subaccount
 /// is the account's is for the caller to check.)
-pub fn parse_save(account: &AccountId, body: &Value, now: DateTime<Utc>) -> Result<Vec<Webhook>> {
+pub fn parse_save(
+    account: &AccountId,
+    body: &Value,
+    now: DateTime<Utc>,
+    targets: &TargetPolicy,
+) -> Result<Vec<Webhook>> {
     let mut webhooks = Vec::new();
     for (path, item) in items(body)? {
         let sub_account_id = sub_account(item, &path)?;
@@ -107,12 +119,7 @@ pub fn parse_save(account: &AccountId, body: &Value, now: DateTime<Utc>) -> Resu
             .map(str::trim)
             .filter(|u| !u.is_empty())
             .ok_or_else(|| bad_field(&join(&path, "url"), "is required"))?;
-        if !is_web_url(url) {
-            return Err(bad_field(
-                &join(&path, "url"),
-                "must be an absolute http(s) URL",
-            ));
-        }
+        check_url(url, &join(&path, "url"), targets)?;
         let secret = |key: &'static str| -> Result<Option<String>> {
             Ok(string(item, &[key], &path)?
                 .filter(|s| !s.is_empty())
@@ -133,7 +140,7 @@ pub fn parse_save(account: &AccountId, body: &Value, now: DateTime<Utc>) -> Resu
                 url: url.to_owned(),
                 enabled: boolean(item, &["enabled"], &path)?.unwrap_or(true),
                 http_authorization: secret("httpAuthorization")?,
-                oauth: oauth(item, &path)?,
+                oauth: oauth(item, &path, targets)?,
                 signing_secret: signing_secret.clone(),
                 created_at: now,
                 updated_at: now,
@@ -186,7 +193,7 @@ mod tests {
     }
 
     fn save(body: Value) -> Result<Vec<Webhook>> {
-        parse_save(&account(), &body, Utc::now())
+        parse_save(&account(), &body, Utc::now(), &TargetPolicy::open())
     }
 
     fn code(r: Result<Vec<Webhook>>) -> (u32, String) {

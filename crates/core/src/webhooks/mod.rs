@@ -7,6 +7,7 @@ pub mod deliveries;
 pub mod delivery;
 pub mod payload;
 pub mod signing;
+pub mod targets;
 
 use parley_store::{ALL_SUB_ACCOUNTS, SharedStore, Webhook};
 use parley_types::{AccountId, SharedClock, SubAccountId};
@@ -18,16 +19,22 @@ pub use delivery::{
 };
 
 use crate::Result;
+use targets::TargetPolicy;
 
 /// The configuration API's operations.
 pub struct WebhookService {
     store: SharedStore,
     clock: SharedClock,
+    targets: TargetPolicy,
 }
 
 impl WebhookService {
-    pub fn new(store: SharedStore, clock: SharedClock) -> Self {
-        Self { store, clock }
+    pub fn new(store: SharedStore, clock: SharedClock, targets: TargetPolicy) -> Self {
+        Self {
+            store,
+            clock,
+            targets,
+        }
     }
 
     /// Every subaccount named must be the account's.
@@ -54,7 +61,7 @@ impl WebhookService {
 
     /// `POST`: creates or replaces; answers the account's webhooks as `GET` shows them.
     pub async fn save(&self, account: &AccountId, body: &Value) -> Result<Value> {
-        let webhooks = config::parse_save(account, body, self.clock.now())?;
+        let webhooks = config::parse_save(account, body, self.clock.now(), &self.targets)?;
         self.check_sub_accounts(account, webhooks.iter().map(|w| w.sub_account_id.as_str()))
             .await?;
         self.store.save_webhooks(&webhooks).await?;
