@@ -21,6 +21,7 @@ use utoipa::OpenApi;
         crate::webhooks::deliveries,
         crate::webhooks::delivery,
         crate::webhooks::redrive,
+        crate::webhooks::endpoints,
         crate::meta_webhook::verify,
         crate::meta_webhook::receive,
         crate::ops::healthz,

@@ -33,6 +33,10 @@ pub fn router() -> Router<AppState> {
             "/api/v1/accounts/{accountId}/webhooks/deliveries/{id}",
             get(delivery),
         )
+        .route(
+            "/api/v1/accounts/{accountId}/webhooks/endpoints",
+            get(endpoints),
+        )
 }
 
 /// The account in the path, which must be the caller's: anything else is the same 404
@@ -160,4 +164,18 @@ pub async fn redrive(
 ) -> Result<Json<Value>, ApiError> {
     let account = account(&path, &caller.account_id)?;
     Ok(Json(state.webhooks.redrive(&account, &body).await?))
+}
+
+/// The account's endpoints that have failed at some point: `failing` (failing for longer
+/// than `webhooks.failing_after_seconds`, probed at a slow pace), `degraded` or `healthy`.
+#[utoipa::path(get, path = "/api/v1/accounts/{accountId}/webhooks/endpoints", tag = "Configuration: webhooks",
+    params(("accountId" = String, Path)),
+    responses((status = 200, description = "`{endpoints: [{url, state, failingSince, lastError, updatedAt}]}`")))]
+pub async fn endpoints(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(path): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let account = account(&path, &caller.account_id)?;
+    Ok(Json(state.webhooks.endpoints(&account).await?))
 }

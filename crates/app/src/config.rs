@@ -70,6 +70,8 @@ pub struct WebhooksSection {
     pub lease_seconds: u32,
     /// Internal hosts, addresses or networks webhooks may reach outside the sandbox.
     pub allow_targets: Vec<String>,
+    pub failing_after_seconds: u32,
+    pub failing_probe_seconds: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

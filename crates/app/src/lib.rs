@@ -24,6 +24,7 @@ use parley_core::inbound::InboundService;
 use parley_core::keys::KeyService;
 use parley_core::messages::MessageService;
 use parley_core::templates::TemplateService;
+use parley_core::webhooks::health::HealthConfig;
 use parley_core::webhooks::targets::TargetPolicy;
 use parley_core::webhooks::{DeliveryConfig, WebhookDeliverer, WebhookService};
 use parley_simulator::{Business, DeliverySchedule, Simulator, SimulatorConfig};
@@ -169,6 +170,14 @@ impl Platform {
                 concurrency: config.webhooks.concurrency,
                 per_account: config.webhooks.per_account,
                 lease: Duration::seconds(i64::from(config.webhooks.lease_seconds)),
+                health: HealthConfig {
+                    failing_after: Duration::seconds(i64::from(
+                        config.webhooks.failing_after_seconds,
+                    )),
+                    probe_every: Duration::seconds(i64::from(
+                        config.webhooks.failing_probe_seconds,
+                    )),
+                },
                 ..DeliveryConfig::default()
             },
         ));

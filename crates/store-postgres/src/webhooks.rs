@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use parley_store::rows::millis;
 use parley_store::webhook_rows::ops;
 use parley_store::{
-    BusinessEvent, EventFilter, EventSubject, Redrive, StoreResult, Webhook, WebhookAttempt,
-    WebhookEvent, WebhookKind, WebhookOutcome, WebhookStore,
+    BusinessEvent, EndpointHealth, EventFilter, EventSubject, Redrive, StoreResult, Webhook,
+    WebhookAttempt, WebhookEvent, WebhookKind, WebhookOutcome, WebhookStore,
 };
 use parley_types::AccountId;
 use sqlx::Postgres;
@@ -142,5 +142,28 @@ impl WebhookStore for PostgresStore {
                 .await
                 .map_err(db)?;
         Ok(u64::try_from(pending).unwrap_or(0))
+    }
+
+    async fn release_webhook_lanes(
+        &self,
+        account: &AccountId,
+        url: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let released = ops::release::<Postgres>(&mut tx, account, url, now).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(released)
+    }
+
+    async fn save_endpoint_health(&self, health: &EndpointHealth) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        ops::save_endpoint::<Postgres>(&mut tx, health).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn endpoint_health(&self, account: &AccountId) -> StoreResult<Vec<EndpointHealth>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        ops::endpoints::<Postgres>(&mut conn, account).await
     }
 }

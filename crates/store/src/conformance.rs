@@ -35,7 +35,8 @@ macro_rules! conformance_suite {
             changes_reach_the_outbox_only_with_a_webhook_to_take_them,
             webhook_events_of_a_recipient_leave_in_order_and_retry_in_place,
             dead_events_are_redriven,
-            webhooks_are_replaced_and_deleted_by_key
+            webhooks_are_replaced_and_deleted_by_key,
+            endpoint_health_is_replaced_per_account_and_url
         );
     };
     (@tests $factory:path; $($name:ident),*) => {
@@ -1245,4 +1246,34 @@ pub async fn webhooks_are_replaced_and_deleted_by_key<S: Store>(store: &S) {
         1
     );
     assert_eq!(store.webhooks(&sb.account.id).await.unwrap(), vec![dr]);
+}
+
+pub async fn endpoint_health_is_replaced_per_account_and_url<S: Store>(store: &S) {
+    let sb = seeded(store).await;
+    let mut health = EndpointHealth {
+        account_id: sb.account.id.clone(),
+        url: "https://x.test/hook".into(),
+        failing_since: Some(t0()),
+        failing: false,
+        last_error: Some("HTTP 500".into()),
+        updated_at: t0(),
+    };
+    store.save_endpoint_health(&health).await.unwrap();
+    health.failing = true;
+    health.updated_at = t0() + Duration::minutes(15);
+    store.save_endpoint_health(&health).await.unwrap();
+    assert_eq!(
+        store.endpoint_health(&sb.account.id).await.unwrap(),
+        vec![health.clone()]
+    );
+    let other = AccountId::parse("someone-else").unwrap();
+    assert!(store.endpoint_health(&other).await.unwrap().is_empty());
+    health.failing_since = None;
+    health.failing = false;
+    health.last_error = None;
+    store.save_endpoint_health(&health).await.unwrap();
+    assert_eq!(
+        store.endpoint_health(&sb.account.id).await.unwrap(),
+        vec![health]
+    );
 }

@@ -210,6 +210,18 @@ pub trait WebhookStore: Send + Sync {
     ) -> StoreResult<u64>;
     /// Events not yet delivered, dead-lettered or dropped (for `/metrics` and tests).
     async fn webhook_backlog(&self) -> StoreResult<u64>;
+    /// Makes the account's lanes whose head waits to go to `url` (or has not been tried
+    /// yet) due now, once `url` answers again; answers how many.
+    async fn release_webhook_lanes(
+        &self,
+        account: &AccountId,
+        url: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+    /// Records how an endpoint answers now (replacing what was recorded).
+    async fn save_endpoint_health(&self, health: &EndpointHealth) -> StoreResult<()>;
+    /// The account's endpoints that have failed at some point, by URL.
+    async fn endpoint_health(&self, account: &AccountId) -> StoreResult<Vec<EndpointHealth>>;
 }
 
 /// A whole backend.

@@ -11,8 +11,8 @@ use crate::accept_group::Statement;
 use crate::rows::{MESSAGE_COLUMNS, from_millis, millis};
 use crate::template_rows::TEMPLATE_COLUMNS;
 use crate::{
-    BusinessEvent, EventFilter, EventSource, EventState, Redrive, StoreError, StoreResult, Webhook,
-    WebhookAttempt, WebhookEvent, WebhookKind, WebhookOutcome,
+    BusinessEvent, EndpointHealth, EventFilter, EventSource, EventState, Redrive, StoreError,
+    StoreResult, Webhook, WebhookAttempt, WebhookEvent, WebhookKind, WebhookOutcome,
 };
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -146,6 +146,29 @@ impl BusinessRow {
     }
 }
 
+#[derive(Debug, sqlx::FromRow)]
+pub struct EndpointRow {
+    pub account_id: String,
+    pub url: String,
+    pub failing_since: Option<i64>,
+    pub failing: bool,
+    pub last_error: Option<String>,
+    pub updated_at: i64,
+}
+
+impl EndpointRow {
+    pub fn into_model(self) -> StoreResult<EndpointHealth> {
+        Ok(EndpointHealth {
+            account_id: account(&self.account_id)?,
+            url: self.url,
+            failing_since: self.failing_since.map(from_millis).transpose()?,
+            failing: self.failing,
+            last_error: self.last_error,
+            updated_at: from_millis(self.updated_at)?,
+        })
+    }
+}
+
 /// The status row of a `status` event: its message and the status as recorded.
 #[derive(Debug, sqlx::FromRow)]
 pub struct StatusSourceRow {
@@ -255,6 +278,78 @@ pub mod statements {
             .push(", ")
             .bind(millis(event.at))?
             .push(")");
+        Ok(q)
+    }
+
+    pub fn upsert_endpoint<'q, DB>(health: &EndpointHealth) -> StoreResult<Statement<'q, DB>>
+    where
+        DB: Database,
+        for<'a> String: Encode<'a, DB> + Type<DB>,
+        for<'a> Option<String>: Encode<'a, DB> + Type<DB>,
+        for<'a> i64: Encode<'a, DB> + Type<DB>,
+        for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
+        for<'a> bool: Encode<'a, DB> + Type<DB>,
+    {
+        let mut q = Statement::new(
+            "INSERT INTO webhook_endpoints \
+             (account_id, url, failing_since, failing, last_error, updated_at) VALUES (",
+        );
+        q.bind(health.account_id.to_string())?
+            .push(", ")
+            .bind(health.url.clone())?
+            .push(", ")
+            .bind(health.failing_since.map(millis))?
+            .push(", ")
+            .bind(health.failing)?
+            .push(", ")
+            .bind(health.last_error.clone())?
+            .push(", ")
+            .bind(millis(health.updated_at))?
+            .push(
+                ") ON CONFLICT (account_id, url) DO UPDATE SET \
+                 failing_since = excluded.failing_since, failing = excluded.failing, \
+                 last_error = excluded.last_error, updated_at = excluded.updated_at",
+            );
+        Ok(q)
+    }
+
+    pub fn release_lanes<'q, DB>(
+        account: &AccountId,
+        url: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Statement<'q, DB>>
+    where
+        DB: Database,
+        for<'a> String: Encode<'a, DB> + Type<DB>,
+        for<'a> i64: Encode<'a, DB> + Type<DB>,
+    {
+        let mut q = Statement::new("UPDATE webhook_lanes SET ready_at = ");
+        q.bind(millis(now))?
+            .push(" WHERE account_id = ")
+            .bind(account.to_string())?
+            .push(" AND ready_at > ")
+            .bind(millis(now))?
+            .push(" AND (lease_until IS NULL OR lease_until <= ")
+            .bind(millis(now))?
+            .push(
+                ") AND head_id IN (SELECT e.id FROM webhook_events e \
+                 WHERE e.state = 'pending' AND (e.url IS NULL OR e.url = ",
+            )
+            .bind(url.to_owned())?
+            .push(")) RETURNING lane");
+        Ok(q)
+    }
+
+    pub fn endpoints_of<'q, DB>(account: &AccountId) -> StoreResult<Statement<'q, DB>>
+    where
+        DB: Database,
+        for<'a> String: Encode<'a, DB> + Type<DB>,
+    {
+        let mut q = Statement::new(
+            "SELECT account_id, url, failing_since, failing, last_error, updated_at \
+             FROM webhook_endpoints WHERE account_id = ",
+        );
+        q.bind(account.to_string())?.push(" ORDER BY url");
         Ok(q)
     }
 
@@ -647,6 +742,54 @@ pub mod ops {
     {
         execute!(conn, insert_business_event::<DB>(event)?);
         Ok(())
+    }
+
+    pub async fn save_endpoint<DB>(
+        conn: &mut DB::Connection,
+        health: &EndpointHealth,
+    ) -> StoreResult<()>
+    where
+        DB: Database,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+        for<'a> String: Encode<'a, DB> + Type<DB>,
+        for<'a> Option<String>: Encode<'a, DB> + Type<DB>,
+        for<'a> i64: Encode<'a, DB> + Type<DB>,
+        for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
+        for<'a> bool: Encode<'a, DB> + Type<DB>,
+    {
+        execute!(conn, upsert_endpoint::<DB>(health)?);
+        Ok(())
+    }
+
+    pub async fn release<DB>(
+        conn: &mut DB::Connection,
+        account: &AccountId,
+        url: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>
+    where
+        DB: Database,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+        for<'a> String: Encode<'a, DB> + Type<DB>,
+        for<'a> i64: Encode<'a, DB> + Type<DB>,
+    {
+        Ok(count!(conn, release_lanes::<DB>(account, url, now)?))
+    }
+
+    pub async fn endpoints<DB>(
+        conn: &mut DB::Connection,
+        account: &AccountId,
+    ) -> StoreResult<Vec<EndpointHealth>>
+    where
+        DB: Database,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+        EndpointRow: for<'r> FromRow<'r, DB::Row>,
+        for<'a> String: Encode<'a, DB> + Type<DB>,
+    {
+        Ok(fetch!(EndpointRow, conn, endpoints_of::<DB>(account)?))
     }
 
     pub async fn by_id<DB>(conn: &mut DB::Connection, ids: &[i64]) -> StoreResult<Vec<WebhookEvent>>

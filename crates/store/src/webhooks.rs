@@ -218,3 +218,16 @@ pub struct EventFilter {
     pub before_id: Option<i64>,
     pub limit: u32,
 }
+
+/// How a customer's endpoint has been answering.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointHealth {
+    pub account_id: AccountId,
+    pub url: String,
+    /// Every attempt since then failed; `None` once one succeeds.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// Failing for longer than the configured period: probed at a slow pace.
+    pub failing: bool,
+    pub last_error: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}

@@ -550,6 +550,79 @@ async fn deliveries_are_listed_by_filter_and_page_and_redriven_one_by_one(backen
     assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
 }
 
+impl TestApp {
+    async fn endpoint_state(&self) -> Value {
+        let response = self
+            .http
+            .get(format!("{}/endpoints", self.webhooks_url()))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        body["endpoints"][0]["state"].clone()
+    }
+}
+
+/// An endpoint failing for 15 minutes is marked failing and then gets one request per
+/// 5 minutes, however many events wait for it; its first success marks it healthy and
+/// the waiting events follow.
+async fn a_failing_endpoint_is_reported_probed_slowly_and_reset_by_a_success(backend: Backend) {
+    let app = app(backend).await;
+    let (receiver, url) = Receiver::start().await;
+    app.configure(
+        reqwest::Method::POST,
+        json!([{"subAccountId": "*", "url": url, "type": "MSG"}]),
+    )
+    .await;
+    receiver.script(&[500; 40]);
+    for n in 0..3 {
+        let user = format!("+1555234010{n}");
+        app.phone_sends(&user, json!({"type": "text", "content": {"text": "hi"}}))
+            .await;
+    }
+    app.settle().await;
+    assert_eq!(app.endpoint_state().await, "degraded");
+    // Through 8x8's ladder and two extended steps (up to 5.5 and 16.5 minutes): over 15
+    // minutes of failures.
+    for step in [1, 10, 30, 90, 330, 990] {
+        app.advance(step).await;
+        app.settle().await;
+    }
+    assert_eq!(app.endpoint_state().await, "failing");
+    let before = receiver.received().len();
+    assert_eq!(
+        before,
+        3 * 7,
+        "every event tried on its own schedule so far"
+    );
+    // Every event's next try (30 minutes ±10%) comes due: one probe goes, the rest wait.
+    app.advance(33 * 60).await;
+    app.settle().await;
+    assert_eq!(receiver.received().len(), before + 1, "one probe");
+    app.advance(5 * 60).await;
+    app.settle().await;
+    assert_eq!(receiver.received().len(), before + 2, "the next probe");
+
+    receiver.script.lock().unwrap().clear();
+    app.advance(5 * 60).await;
+    app.settle().await;
+    assert_eq!(app.endpoint_state().await, "healthy");
+    let delivered = app.deliveries("?state=delivered").await;
+    assert_eq!(
+        delivered["deliveries"].as_array().unwrap().len(),
+        3,
+        "the successful probe, and at once every event that waited, even those whose next \
+         try was an hour away"
+    );
+    assert_eq!(receiver.received().len(), before + 5);
+    assert!(
+        app.metrics()
+            .await
+            .contains("parley_webhook_failing_endpoints")
+    );
+}
+
 /// An endpoint that takes requests and never answers until released.
 #[derive(Clone, Default)]
 struct StuckEndpoint {
@@ -695,4 +768,5 @@ on_both!(
     every_business_management_event_arrives_in_8x8_shape,
     deliveries_are_listed_by_filter_and_page_and_redriven_one_by_one,
     a_tenants_hanging_endpoint_never_delays_another_tenant,
+    a_failing_endpoint_is_reported_probed_slowly_and_reset_by_a_success,
 );

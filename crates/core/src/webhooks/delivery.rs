@@ -16,6 +16,7 @@ use parley_store::{
 use parley_types::{AccountId, SharedClock};
 use rand::Rng;
 
+use super::health::{Gate, HealthConfig, HealthTracker};
 use super::{payload, signing};
 use crate::Result;
 
@@ -90,6 +91,14 @@ impl RetryPolicy {
         ))
     }
 
+    /// The whole schedule, without jitter: how long an event is tried for.
+    pub fn span(&self) -> Duration {
+        self.ladder
+            .iter()
+            .chain(&self.extended)
+            .fold(Duration::zero(), |total, gap| total + *gap)
+    }
+
     /// How many attempts an event gets.
     pub fn attempts(&self) -> u32 {
         (1 + self.ladder.len() + self.extended.len()) as u32
@@ -107,6 +116,7 @@ pub struct DeliveryConfig {
     pub per_account: u32,
     pub lease: Duration,
     pub retry: RetryPolicy,
+    pub health: HealthConfig,
 }
 
 impl Default for DeliveryConfig {
@@ -118,6 +128,7 @@ impl Default for DeliveryConfig {
             per_account: 16,
             lease: Duration::seconds(60),
             retry: RetryPolicy::default(),
+            health: HealthConfig::default(),
         }
     }
 }
@@ -142,6 +153,7 @@ pub struct WebhookDeliverer {
     transport: Arc<dyn WebhookTransport>,
     clock: SharedClock,
     config: DeliveryConfig,
+    health: HealthTracker,
 }
 
 /// The webhook that takes an event: the subaccount's own before the account-wide one.
@@ -184,6 +196,7 @@ impl WebhookDeliverer {
             store,
             transport,
             clock,
+            health: HealthTracker::new(config.health.clone()),
             config,
         }
     }
@@ -336,8 +349,11 @@ impl WebhookDeliverer {
             return Ok(WebhookOutcome::Dropped);
         };
         let request = self.request(event, subject, url, webhook.as_ref());
-        let started = std::time::Instant::now();
         let at = self.clock.now();
+        if let Gate::Hold(until) = self.health.gate(&event.account_id, &request.url, at) {
+            return self.hold(event, request.url, until).await;
+        }
+        let started = std::time::Instant::now();
         let answer = self.transport.post(&request).await;
         let attempt = WebhookAttempt {
             at,
@@ -369,7 +385,54 @@ impl WebhookDeliverer {
         self.store
             .finish_webhook_event(event.id, &outcome, Some(&attempt), now)
             .await?;
+        let change = self.health.record(
+            &event.account_id,
+            &attempt.url,
+            attempt.error.as_deref(),
+            now,
+        );
+        if let Some(change) = change {
+            self.store.save_endpoint_health(&change).await?;
+            if change.failing_since.is_none() {
+                // Back: what waited for this endpoint goes now, not at its next retry.
+                self.store
+                    .release_webhook_lanes(&event.account_id, &attempt.url, now)
+                    .await?;
+            }
+        }
         Ok(outcome)
+    }
+
+    /// An event for a failing endpoint between its probes waits for the next probe. That
+    /// is not an attempt (nothing was sent, and waiting must not use up the event's
+    /// tries), until the event is older than the whole retry schedule: then it is dead.
+    async fn hold(
+        &self,
+        event: &WebhookEvent,
+        url: String,
+        next_probe: chrono::DateTime<chrono::Utc>,
+    ) -> Result<WebhookOutcome> {
+        let now = self.clock.now();
+        if now - event.created_at < self.config.retry.span() {
+            let outcome = WebhookOutcome::Retry(next_probe);
+            self.store
+                .finish_webhook_event(event.id, &outcome, None, now)
+                .await?;
+            return Ok(outcome);
+        }
+        let attempt = WebhookAttempt {
+            at: now,
+            url,
+            status_code: None,
+            latency_ms: 0,
+            error: Some(
+                "not sent: the endpoint has failed for longer than the retry schedule".into(),
+            ),
+        };
+        self.store
+            .finish_webhook_event(event.id, &WebhookOutcome::Dead, Some(&attempt), now)
+            .await?;
+        Ok(WebhookOutcome::Dead)
     }
 
     fn request(

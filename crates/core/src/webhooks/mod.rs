@@ -5,6 +5,7 @@
 pub mod config;
 pub mod deliveries;
 pub mod delivery;
+pub mod health;
 pub mod payload;
 pub mod signing;
 pub mod targets;
@@ -120,6 +121,31 @@ impl WebhookService {
             .redrive_webhook_events(account, &which, self.clock.now())
             .await?;
         Ok(serde_json::json!({ "redriven": redriven }))
+    }
+
+    /// Endpoints that have failed at some point, with their standing now: `failing`
+    /// (probed at a slow pace), `degraded` (failing, not for long enough yet) or
+    /// `healthy` (answered since).
+    pub async fn endpoints(&self, account: &AccountId) -> Result<Value> {
+        let endpoints = self.store.endpoint_health(account).await?;
+        let rendered: Vec<Value> = endpoints
+            .iter()
+            .map(|e| {
+                let state = match (e.failing, e.failing_since) {
+                    (true, _) => "failing",
+                    (false, Some(_)) => "degraded",
+                    (false, None) => "healthy",
+                };
+                serde_json::json!({
+                    "url": e.url,
+                    "state": state,
+                    "failingSince": e.failing_since.map(parley_types::time::format_8x8),
+                    "lastError": e.last_error,
+                    "updatedAt": parley_types::time::format_8x8(e.updated_at),
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({ "endpoints": rendered }))
     }
 
     /// `DELETE`: removes the named webhooks; answers what is left.
