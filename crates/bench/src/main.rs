@@ -13,6 +13,7 @@
 mod cpu;
 mod load;
 mod targets;
+mod webhooks;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -45,6 +46,14 @@ enum Command {
     BareServer {
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: SocketAddr,
+    },
+    /// Measure webhook delivery (see `webhooks.rs`) instead of the send endpoint.
+    Webhooks {
+        #[command(flatten)]
+        args: webhooks::WebhookArgs,
+        /// The parley binary (as for the send benchmark).
+        #[arg(long)]
+        parley_bin: Option<PathBuf>,
     },
 }
 
@@ -134,6 +143,20 @@ fn main() -> ExitCode {
                     bail!("the bare server only listens on loopback");
                 }
                 targets::serve_bare(&listen.to_string()).await
+            }
+            Some(Command::Webhooks { args, parley_bin }) => {
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let bin = crate::parley_bin(parley_bin.as_deref())?;
+                let mut out = machine_description();
+                let _ = writeln!(out, "- parley binary: {}\n", bin.display());
+                tokio::select! {
+                    result = webhooks::run(&bin, &args) => {
+                        out.push_str(&result?);
+                        print!("{out}");
+                        Ok(())
+                    }
+                    _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+                }
             }
             None => {
                 // Ctrl-C drops the run's future, and with it every child and directory.

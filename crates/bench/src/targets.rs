@@ -146,6 +146,7 @@ pub async fn spawn_bare() -> Result<Server> {
 /// What `parley serve` writes to `bootstrap.json` on first start.
 #[derive(Debug, Clone)]
 pub struct Bootstrap {
+    pub account_id: String,
     pub sub_account_id: String,
     pub api_key: String,
 }
@@ -252,6 +253,7 @@ fn read_bootstrap(path: &Path) -> Result<Bootstrap> {
             .with_context(|| format!("bootstrap.json has no {name}"))
     };
     Ok(Bootstrap {
+        account_id: field("accountId")?,
         sub_account_id: field("subAccountId")?,
         api_key: field("apiKey")?,
     })

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use parley_store::rows::millis;
 use parley_store::webhook_rows::ops;
 use parley_store::{
-    BusinessEvent, EndpointHealth, EventFilter, EventSubject, Redrive, StoreResult, Webhook,
-    WebhookAttempt, WebhookEvent, WebhookKind, WebhookOutcome, WebhookStore,
+    BusinessEvent, EndpointHealth, EventFilter, EventSubject, FinishedEvent, Redrive, StoreResult,
+    Webhook, WebhookAttempt, WebhookEvent, WebhookKind, WebhookStore,
 };
 use parley_types::AccountId;
 use sqlx::Postgres;
@@ -80,15 +80,22 @@ impl WebhookStore for PostgresStore {
         ops::subject::<Postgres>(&mut conn, event).await
     }
 
-    async fn finish_webhook_event(
+    async fn finish_webhook_events(
         &self,
-        id: i64,
-        outcome: &WebhookOutcome,
-        attempt: Option<&WebhookAttempt>,
+        finished: &[FinishedEvent],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        ops::finish::<Postgres>(&mut tx, id, outcome, attempt, now).await?;
+        for event in finished {
+            ops::finish::<Postgres>(
+                &mut tx,
+                event.id,
+                &event.outcome,
+                event.attempt.as_ref(),
+                now,
+            )
+            .await?;
+        }
         tx.commit().await.map_err(db)
     }
 

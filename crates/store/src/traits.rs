@@ -182,14 +182,29 @@ pub trait WebhookStore: Send + Sync {
     ) -> StoreResult<Vec<WebhookEvent>>;
     /// The change an event reports; `None` when its row is gone.
     async fn event_subject(&self, event: &WebhookEvent) -> StoreResult<Option<EventSubject>>;
-    /// Records the attempt (if one was made) and the outcome, and moves the lane on.
+    /// Records each event's attempt (if one was made) and outcome, and moves its lane on,
+    /// all in one transaction (deliveries that end together share a commit).
+    async fn finish_webhook_events(
+        &self,
+        finished: &[FinishedEvent],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// [`Self::finish_webhook_events`] for one event.
     async fn finish_webhook_event(
         &self,
         id: i64,
         outcome: &WebhookOutcome,
         attempt: Option<&WebhookAttempt>,
         now: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        let finished = FinishedEvent {
+            id,
+            outcome: outcome.clone(),
+            attempt: attempt.cloned(),
+        };
+        self.finish_webhook_events(std::slice::from_ref(&finished), now)
+            .await
+    }
     async fn webhook_events(
         &self,
         account: &AccountId,

@@ -178,6 +178,15 @@ pub enum WebhookOutcome {
     Dropped,
 }
 
+/// How one claimed event ended, to be recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishedEvent {
+    pub id: i64,
+    pub outcome: WebhookOutcome,
+    /// The attempt made, if a request was sent (or given up on).
+    pub attempt: Option<WebhookAttempt>,
+}
+
 /// Which finished events to deliver again.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Redrive {

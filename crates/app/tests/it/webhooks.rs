@@ -591,10 +591,12 @@ async fn a_failing_endpoint_is_reported_probed_slowly_and_reset_by_a_success(bac
     }
     assert_eq!(app.endpoint_state().await, "failing");
     let before = receiver.received().len();
-    assert_eq!(
-        before,
-        3 * 7,
-        "every event tried on its own schedule so far"
+    // Each event's first try, the ladder and the first extended step; the second extended
+    // step of the event that marked the endpoint failing, and of those that came due
+    // before it in the same round (jitter decides which).
+    assert!(
+        (3 * 6 + 1..=3 * 7).contains(&before),
+        "every event tried on its own schedule until the endpoint was marked: {before}"
     );
     // Every event's next try (30 minutes ±10%) comes due: one probe goes, the rest wait.
     app.advance(33 * 60).await;

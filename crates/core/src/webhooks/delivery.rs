@@ -10,8 +10,8 @@ use std::time::Duration as StdDuration;
 use async_trait::async_trait;
 use chrono::Duration;
 use parley_store::{
-    ALL_SUB_ACCOUNTS, EventSubject, SharedStore, Webhook, WebhookAttempt, WebhookEvent,
-    WebhookOutcome,
+    ALL_SUB_ACCOUNTS, EndpointHealth, EventSubject, FinishedEvent, SharedStore, Webhook,
+    WebhookAttempt, WebhookEvent, WebhookOutcome,
 };
 use parley_types::{AccountId, SharedClock};
 use rand::Rng;
@@ -133,6 +133,13 @@ impl Default for DeliveryConfig {
     }
 }
 
+/// A delivery that ended, waiting to be recorded.
+struct Settled {
+    finished: FinishedEvent,
+    /// The endpoint's standing, when this delivery changed it.
+    health: Option<EndpointHealth>,
+}
+
 /// What one round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DeliveryReport {
@@ -218,21 +225,26 @@ impl WebhookDeliverer {
             }
             tokio::select! {
                 Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    self.settled(done, &mut per_account);
+                    // Everything else that ended meanwhile shares the commit.
+                    let mut ended = vec![done];
+                    while let Some(more) = in_flight.try_join_next() {
+                        ended.push(more);
+                    }
+                    self.record_ended(ended, &mut per_account).await;
                 }
                 _ = shutdown.changed() => {}
                 _ = tokio::time::sleep(self.config.poll) => {}
             }
         }
         while let Some(done) = in_flight.join_next().await {
-            self.settled(done, &mut per_account);
+            self.record_ended(vec![done], &mut per_account).await;
         }
     }
 
     /// Claims due events into the free slots and starts their requests.
     async fn fill(
         self: &Arc<Self>,
-        in_flight: &mut tokio::task::JoinSet<(AccountId, Result<WebhookOutcome>)>,
+        in_flight: &mut tokio::task::JoinSet<(AccountId, Result<Settled>)>,
         per_account: &mut HashMap<AccountId, u32>,
     ) -> Result<()> {
         let cap = self.config.per_account;
@@ -263,27 +275,35 @@ impl WebhookDeliverer {
         }
     }
 
-    fn settled(
+    /// Frees the slots of deliveries that ended and records them. Whatever fails to be
+    /// recorded comes back when its lease runs out (delivered again: at least once).
+    async fn record_ended(
         &self,
-        done: std::result::Result<(AccountId, Result<WebhookOutcome>), tokio::task::JoinError>,
+        ended: Vec<std::result::Result<(AccountId, Result<Settled>), tokio::task::JoinError>>,
         per_account: &mut HashMap<AccountId, u32>,
     ) {
-        match done {
-            Ok((account, outcome)) => {
-                if let Some(n) = per_account.get_mut(&account) {
-                    *n -= 1;
-                    if *n == 0 {
-                        per_account.remove(&account);
+        let mut settled = Vec::with_capacity(ended.len());
+        for done in ended {
+            match done {
+                Ok((account, outcome)) => {
+                    if let Some(n) = per_account.get_mut(&account) {
+                        *n -= 1;
+                        if *n == 0 {
+                            per_account.remove(&account);
+                        }
+                    }
+                    match outcome {
+                        Ok(s) => settled.push(s),
+                        Err(e) => tracing::error!(error = %e, "webhook delivery failed"),
                     }
                 }
-                if let Err(e) = outcome {
-                    // The lease runs out and the event is tried again.
-                    tracing::error!(error = %e, "recording a webhook delivery failed");
-                }
+                // A panicked delivery: its account's count is lost with it, which only
+                // makes that account's cap stricter.
+                Err(e) => tracing::error!(error = %e, "webhook delivery task failed"),
             }
-            // A panicked delivery: its account's count is lost with it, which only makes
-            // that account's cap stricter; the lease brings the event back.
-            Err(e) => tracing::error!(error = %e, "webhook delivery task failed"),
+        }
+        if let Err(e) = self.record(&settled).await {
+            tracing::error!(error = %e, "recording webhook deliveries failed");
         }
     }
 
@@ -315,14 +335,17 @@ impl WebhookDeliverer {
     pub async fn run_once(&self) -> Result<DeliveryReport> {
         let events = self.claim(self.config.concurrency, &[]).await?;
         let webhooks = self.webhooks_of(&events).await?;
-        let outcomes = futures::future::join_all(events.iter().map(|event| {
+        let settled = futures::future::join_all(events.iter().map(|event| {
             let webhook = target(&webhooks[&event.account_id], event);
             self.deliver(event, webhook)
         }))
-        .await;
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+        self.record(&settled).await?;
         let mut report = DeliveryReport::default();
-        for outcome in outcomes {
-            match outcome? {
+        for outcome in settled.iter().map(|s| &s.finished.outcome) {
+            match outcome {
                 WebhookOutcome::Delivered => report.delivered += 1,
                 WebhookOutcome::Retry(_) => report.retried += 1,
                 WebhookOutcome::Dead => report.dead += 1,
@@ -332,26 +355,28 @@ impl WebhookDeliverer {
         Ok(report)
     }
 
-    async fn deliver(
-        &self,
-        event: &WebhookEvent,
-        webhook: Option<&Webhook>,
-    ) -> Result<WebhookOutcome> {
+    /// Delivers one event (or decides it needs no request); what to record comes back.
+    async fn deliver(&self, event: &WebhookEvent, webhook: Option<&Webhook>) -> Result<Settled> {
+        let settled = |outcome, attempt| Settled {
+            finished: FinishedEvent {
+                id: event.id,
+                outcome,
+                attempt,
+            },
+            health: None,
+        };
         let subject = self.store.event_subject(event).await?;
         let destination = subject
             .as_ref()
             .and_then(|subject| destination(webhook, subject).map(|d| (subject, d)));
         let Some((subject, (url, webhook))) = destination else {
-            let now = self.clock.now();
-            self.store
-                .finish_webhook_event(event.id, &WebhookOutcome::Dropped, None, now)
-                .await?;
-            return Ok(WebhookOutcome::Dropped);
+            return Ok(settled(WebhookOutcome::Dropped, None));
         };
         let request = self.request(event, subject, url, webhook.as_ref());
         let at = self.clock.now();
         if let Gate::Hold(until) = self.health.gate(&event.account_id, &request.url, at) {
-            return self.hold(event, request.url, until).await;
+            let (outcome, attempt) = self.hold(event, request.url, until);
+            return Ok(settled(outcome, attempt));
         }
         let started = std::time::Instant::now();
         let answer = self.transport.post(&request).await;
@@ -382,43 +407,51 @@ impl WebhookDeliverer {
                 None => WebhookOutcome::Dead,
             }
         };
-        self.store
-            .finish_webhook_event(event.id, &outcome, Some(&attempt), now)
-            .await?;
-        let change = self.health.record(
+        let health = self.health.record(
             &event.account_id,
             &attempt.url,
             attempt.error.as_deref(),
             now,
         );
-        if let Some(change) = change {
-            self.store.save_endpoint_health(&change).await?;
+        Ok(Settled {
+            health,
+            ..settled(outcome, Some(attempt))
+        })
+    }
+
+    /// Records deliveries that ended, in one transaction; then the endpoints whose
+    /// standing changed.
+    async fn record(&self, settled: &[Settled]) -> Result<()> {
+        if settled.is_empty() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let finished: Vec<FinishedEvent> = settled.iter().map(|s| s.finished.clone()).collect();
+        self.store.finish_webhook_events(&finished, now).await?;
+        for change in settled.iter().filter_map(|s| s.health.as_ref()) {
+            self.store.save_endpoint_health(change).await?;
             if change.failing_since.is_none() {
                 // Back: what waited for this endpoint goes now, not at its next retry.
                 self.store
-                    .release_webhook_lanes(&event.account_id, &attempt.url, now)
+                    .release_webhook_lanes(&change.account_id, &change.url, now)
                     .await?;
             }
         }
-        Ok(outcome)
+        Ok(())
     }
 
     /// An event for a failing endpoint between its probes waits for the next probe. That
     /// is not an attempt (nothing was sent, and waiting must not use up the event's
     /// tries), until the event is older than the whole retry schedule: then it is dead.
-    async fn hold(
+    fn hold(
         &self,
         event: &WebhookEvent,
         url: String,
         next_probe: chrono::DateTime<chrono::Utc>,
-    ) -> Result<WebhookOutcome> {
+    ) -> (WebhookOutcome, Option<WebhookAttempt>) {
         let now = self.clock.now();
         if now - event.created_at < self.config.retry.span() {
-            let outcome = WebhookOutcome::Retry(next_probe);
-            self.store
-                .finish_webhook_event(event.id, &outcome, None, now)
-                .await?;
-            return Ok(outcome);
+            return (WebhookOutcome::Retry(next_probe), None);
         }
         let attempt = WebhookAttempt {
             at: now,
@@ -429,10 +462,7 @@ impl WebhookDeliverer {
                 "not sent: the endpoint has failed for longer than the retry schedule".into(),
             ),
         };
-        self.store
-            .finish_webhook_event(event.id, &WebhookOutcome::Dead, Some(&attempt), now)
-            .await?;
-        Ok(WebhookOutcome::Dead)
+        (WebhookOutcome::Dead, Some(attempt))
     }
 
     fn request(
