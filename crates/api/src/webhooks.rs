@@ -166,8 +166,9 @@ pub async fn redrive(
     Ok(Json(state.webhooks.redrive(&account, &body).await?))
 }
 
-/// The account's endpoints that have failed at some point: `failing` (failing for longer
-/// than `webhooks.failing_after_seconds`, probed at a slow pace), `degraded` or `healthy`.
+/// The account's endpoints that have been marked failing at some point: `failing`
+/// (failing for longer than `webhooks.failing_after_seconds`, probed at a slow pace) or
+/// `healthy` (answered since).
 #[utoipa::path(get, path = "/api/v1/accounts/{accountId}/webhooks/endpoints", tag = "Configuration: webhooks",
     params(("accountId" = String, Path)),
     responses((status = 200, description = "`{endpoints: [{url, state, failingSince, lastError, updatedAt}]}`")))]

@@ -14,8 +14,9 @@
 //! receiver over `connections` connections, back to back (what the machine's HTTP stack
 //! allows without a database); the drain rate is reported as a ratio to it.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -57,13 +58,33 @@ pub enum Database {
 struct Sink {
     requests: AtomicU64,
     failed: AtomicU64,
-    /// Only the answers in 2xx count from here on.
-    queued: AtomicUsize,
+    /// Only the answers in 2xx count from here on: receipts that are not `queued`.
     other: AtomicUsize,
-    /// Lag of each `queued` receipt, ms, while `recording`.
-    lags: Mutex<Vec<i64>>,
-    recording: AtomicBool,
-    last_queued: Mutex<Option<Instant>>,
+    /// Each message's first `queued` receipt: its lag (ms) and when it came.
+    queued: Mutex<HashMap<String, (i64, Instant)>>,
+}
+
+impl Sink {
+    /// How many of `umids` have their `queued` receipt.
+    fn arrived(&self, umids: &[String]) -> usize {
+        let queued = self.queued.lock().unwrap();
+        umids.iter().filter(|u| queued.contains_key(*u)).count()
+    }
+
+    async fn wait_for(&self, umids: &[String], limit: Duration) -> Result<()> {
+        let deadline = Instant::now() + limit;
+        while self.arrived(umids) < umids.len() {
+            if Instant::now() > deadline {
+                bail!(
+                    "only {} of {} queued receipts arrived",
+                    self.arrived(umids),
+                    umids.len()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
 }
 
 async fn receive(State(sink): State<Arc<Sink>>, body: axum::body::Bytes) -> StatusCode {
@@ -71,26 +92,28 @@ async fn receive(State(sink): State<Arc<Sink>>, body: axum::body::Bytes) -> Stat
         sink.failed.fetch_add(1, Ordering::Relaxed);
         return StatusCode::INTERNAL_SERVER_ERROR;
     }
-    let Ok(event) = serde_json::from_slice::<Value>(&body) else {
+    let event = serde_json::from_slice::<Value>(&body).unwrap_or_default();
+    let status = &event["payload"]["status"];
+    let (Some(umid), Some(at)) = (
+        event["payload"]["umid"].as_str(),
+        status["timestamp"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()),
+    ) else {
         return StatusCode::OK;
     };
-    let status = &event["payload"]["status"];
     if status["state"] != "queued" {
         sink.other.fetch_add(1, Ordering::Relaxed);
         return StatusCode::OK;
     }
-    sink.queued.fetch_add(1, Ordering::Relaxed);
-    *sink.last_queued.lock().unwrap() = Some(Instant::now());
-    if sink.recording.load(Ordering::Relaxed)
-        && let Some(at) = status["timestamp"]
-            .as_str()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-    {
-        let lag = chrono::Utc::now()
-            .signed_duration_since(at)
-            .num_milliseconds();
-        sink.lags.lock().unwrap().push(lag);
-    }
+    let lag = chrono::Utc::now()
+        .signed_duration_since(at)
+        .num_milliseconds();
+    sink.queued
+        .lock()
+        .unwrap()
+        .entry(umid.to_owned())
+        .or_insert((lag, Instant::now()));
     StatusCode::OK
 }
 
@@ -158,7 +181,6 @@ struct Run {
     requests: u64,
     failed: u64,
     other: usize,
-    steady_sent: usize,
     lags: Vec<i64>,
 }
 
@@ -169,13 +191,22 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-async fn send_text(client: &reqwest::Client, url: &str, key: &str, n: usize) -> bool {
+/// Sends one text; the umid when accepted.
+async fn send_text(client: &reqwest::Client, url: &str, key: &str, n: usize) -> Option<String> {
     let body = json!({"user": {"msisdn": crate::load::msisdn_for(n % 1000)},
                       "type": "text", "content": {"text": format!("webhook bench {n}")}});
-    matches!(
-        client.post(url).bearer_auth(key).json(&body).send().await,
-        Ok(r) if r.status() == 200
-    )
+    let answer = client
+        .post(url)
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
+    if answer.status() != 200 {
+        return None;
+    }
+    let answer: Value = answer.json().await.ok()?;
+    answer["umid"].as_str().map(str::to_owned)
 }
 
 async fn measure(database: Database, bin: &std::path::Path, args: &WebhookArgs) -> Result<Run> {
@@ -217,7 +248,7 @@ async fn drive(parley: &targets::Parley, args: &WebhookArgs, database: Database)
 
     // Burst.
     let next = Arc::new(AtomicUsize::new(0));
-    let accepted = Arc::new(AtomicUsize::new(0));
+    let accepted: Arc<Mutex<Vec<String>>> = Arc::default();
     let started = Instant::now();
     let mut senders = Vec::new();
     for _ in 0..args.connections {
@@ -229,8 +260,8 @@ async fn drive(parley: &targets::Parley, args: &WebhookArgs, database: Database)
                 if n >= total {
                     return;
                 }
-                if send_text(&client, &url, &key, n).await {
-                    accepted.fetch_add(1, Ordering::Relaxed);
+                if let Some(umid) = send_text(&client, &url, &key, n).await {
+                    accepted.lock().unwrap().push(umid);
                 }
             }
         }));
@@ -239,26 +270,22 @@ async fn drive(parley: &targets::Parley, args: &WebhookArgs, database: Database)
         sender.await?;
     }
     let accept_seconds = started.elapsed().as_secs_f64();
-    let accepted = accepted.load(Ordering::Relaxed);
+    let burst = accepted.lock().unwrap().clone();
     let accepts_done = Instant::now();
-    let queued_at_end = sink.queued.load(Ordering::Relaxed);
-    let deadline = accepts_done + Duration::from_secs(300);
-    while sink.queued.load(Ordering::Relaxed) < accepted {
-        if Instant::now() > deadline {
-            bail!(
-                "only {} of {accepted} queued receipts arrived",
-                sink.queued.load(Ordering::Relaxed)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let arrived_at_end = sink.arrived(&burst);
+    sink.wait_for(&burst, Duration::from_secs(300)).await?;
+    let last = {
+        let queued = sink.queued.lock().unwrap();
+        burst
+            .iter()
+            .filter_map(|u| queued.get(u).map(|q| q.1))
+            .max()
     }
-    let last = sink.last_queued.lock().unwrap().context("no receipt")?;
+    .context("no receipt")?;
     let drain_seconds = last.saturating_duration_since(accepts_done).as_secs_f64();
-    let drained = accepted - queued_at_end;
+    let drained = burst.len() - arrived_at_end;
 
     // Steady.
-    sink.recording.store(true, Ordering::Relaxed);
-    let before = sink.queued.load(Ordering::Relaxed);
     let mut tick = tokio::time::interval(Duration::from_secs(1) / args.rate.max(1));
     let steady_end = Instant::now() + Duration::from_secs(args.seconds);
     let mut in_flight = tokio::task::JoinSet::new();
@@ -269,27 +296,29 @@ async fn drive(parley: &targets::Parley, args: &WebhookArgs, database: Database)
         n += 1;
         in_flight.spawn(async move { send_text(&client, &url, &key, n).await });
     }
-    let mut steady_sent = 0;
+    let mut steady = Vec::new();
     while let Some(sent) = in_flight.join_next().await {
-        steady_sent += usize::from(sent?);
+        steady.extend(sent?);
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while sink.queued.load(Ordering::Relaxed) < before + steady_sent && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let mut lags = sink.lags.lock().unwrap().clone();
+    sink.wait_for(&steady, Duration::from_secs(120)).await?;
+    let mut lags: Vec<i64> = {
+        let queued = sink.queued.lock().unwrap();
+        steady
+            .iter()
+            .filter_map(|u| queued.get(u).map(|q| q.0))
+            .collect()
+    };
     lags.sort_unstable();
     Ok(Run {
         database,
-        accepted,
-        accept_rate: accepted as f64 / accept_seconds,
+        accepted: burst.len(),
+        accept_rate: burst.len() as f64 / accept_seconds,
         drained,
         drain_rate: drained as f64 / drain_seconds.max(0.001),
         drain_seconds,
         requests: sink.requests.load(Ordering::Relaxed),
         failed: sink.failed.load(Ordering::Relaxed),
         other: sink.other.load(Ordering::Relaxed),
-        steady_sent,
         lags,
     })
 }
@@ -332,13 +361,13 @@ pub async fn run(bin: &std::path::Path, args: &WebhookArgs) -> Result<String> {
     );
     let _ = writeln!(
         out,
-        "| database | accepted | accepted/s | backlog drained | deliveries/s (2xx) | vs baseline | requests (500s) | other receipts | steady lag p50 / p90 / p99 |"
+        "| database | accepted | accepted/s | backlog drained | deliveries/s (2xx) | vs baseline | requests (500s) | other receipts | steady lag p50 / p90 / p99 / max | lag ≥ 1 s |"
     );
-    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for run in &runs {
         let _ = writeln!(
             out,
-            "| {:?} | {} | {:.0} | {} in {:.1} s | {:.0} | **{:.1} %** | {} ({}) | {} | {} / {} / {} ms ({} receipts) |",
+            "| {:?} | {} | {:.0} | {} in {:.1} s | {:.0} | **{:.1} %** | {} ({}) | {} | {} / {} / {} / {} ms | {} of {} |",
             run.database,
             run.accepted,
             run.accept_rate,
@@ -352,7 +381,9 @@ pub async fn run(bin: &std::path::Path, args: &WebhookArgs) -> Result<String> {
             percentile(&run.lags, 0.5),
             percentile(&run.lags, 0.9),
             percentile(&run.lags, 0.99),
-            run.lags.len().min(run.steady_sent),
+            run.lags.last().copied().unwrap_or(0),
+            run.lags.iter().filter(|l| **l >= 1000).count(),
+            run.lags.len(),
         );
     }
     Ok(out)

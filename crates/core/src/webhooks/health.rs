@@ -87,8 +87,9 @@ impl HealthTracker {
         Gate::Go
     }
 
-    /// Records how a request to `url` ended; the change to write down, if the endpoint's
-    /// standing changed (first failure, marked failing, recovered).
+    /// Records how a request to `url` ended; the change to write down when the endpoint
+    /// is marked failing or a failing one recovers. (Streaks that end before that are
+    /// everyday failures, retried on the event's own schedule, and written nowhere.)
     pub fn record(
         &self,
         account: &AccountId,
@@ -108,10 +109,11 @@ impl HealthTracker {
         };
         let Some(error) = error else {
             let ended = streaks.remove(&key)?;
-            if ended.failing {
-                metrics::gauge!("parley_webhook_failing_endpoints").decrement(1.0);
-                tracing::info!(%account, url, "webhook endpoint recovered");
+            if !ended.failing {
+                return None;
             }
+            metrics::gauge!("parley_webhook_failing_endpoints").decrement(1.0);
+            tracing::info!(%account, url, "webhook endpoint recovered");
             return Some(report(None, false));
         };
         match streaks.get_mut(&key) {
@@ -124,7 +126,7 @@ impl HealthTracker {
                         next_probe: now,
                     },
                 );
-                Some(report(Some(now), false))
+                None
             }
             Some(streak) if !streak.failing && now - streak.since >= self.config.failing_after => {
                 streak.failing = true;
@@ -152,8 +154,7 @@ mod tests {
         let account = AccountId::parse("acct").unwrap();
         let url = "https://x.test/hook";
         let fail = |minute| tracker.record(&account, url, Some("HTTP 500"), at(minute));
-        let first = fail(0).expect("the first failure is news");
-        assert_eq!((first.failing_since, first.failing), (Some(at(0)), false));
+        assert_eq!(fail(0), None, "a failure is everyday news");
         assert_eq!(fail(10), None, "still within the period");
         assert_eq!(tracker.gate(&account, url, at(10)), Gate::Go);
         let marked = fail(15).expect("marked failing");
@@ -170,5 +171,19 @@ mod tests {
         assert_eq!((recovered.failing_since, recovered.failing), (None, false));
         assert_eq!(tracker.gate(&account, url, at(21)), Gate::Go);
         assert_eq!(tracker.record(&account, url, None, at(22)), None);
+    }
+}
+
+#[cfg(test)]
+mod short_streaks {
+    use super::*;
+
+    #[test]
+    fn a_streak_shorter_than_the_period_is_written_nowhere() {
+        let tracker = HealthTracker::new(HealthConfig::default());
+        let account = AccountId::parse("acct").unwrap();
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        assert_eq!(tracker.record(&account, "u", Some("HTTP 500"), at), None);
+        assert_eq!(tracker.record(&account, "u", None, at), None);
     }
 }

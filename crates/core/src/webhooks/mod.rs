@@ -123,19 +123,14 @@ impl WebhookService {
         Ok(serde_json::json!({ "redriven": redriven }))
     }
 
-    /// Endpoints that have failed at some point, with their standing now: `failing`
-    /// (probed at a slow pace), `degraded` (failing, not for long enough yet) or
-    /// `healthy` (answered since).
+    /// Endpoints that have been marked failing at some point, with their standing now:
+    /// `failing` (probed at a slow pace) or `healthy` (answered since).
     pub async fn endpoints(&self, account: &AccountId) -> Result<Value> {
         let endpoints = self.store.endpoint_health(account).await?;
         let rendered: Vec<Value> = endpoints
             .iter()
             .map(|e| {
-                let state = match (e.failing, e.failing_since) {
-                    (true, _) => "failing",
-                    (false, Some(_)) => "degraded",
-                    (false, None) => "healthy",
-                };
+                let state = if e.failing { "failing" } else { "healthy" };
                 serde_json::json!({
                     "url": e.url,
                     "state": state,
