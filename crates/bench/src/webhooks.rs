@@ -71,24 +71,22 @@ impl Sink {
         umids.iter().filter(|u| queued.contains_key(*u)).count()
     }
 
-    async fn wait_for(&self, umids: &[String], limit: Duration) -> Result<()> {
+    /// Waits until every one of `umids` has its receipt, or `limit` passes (a receipt
+    /// that failed five times in a row waits minutes for its next try); how many came.
+    async fn wait_for(&self, umids: &[String], limit: Duration) -> usize {
         let deadline = Instant::now() + limit;
-        while self.arrived(umids) < umids.len() {
-            if Instant::now() > deadline {
-                bail!(
-                    "only {} of {} queued receipts arrived",
-                    self.arrived(umids),
-                    umids.len()
-                );
-            }
+        while self.arrived(umids) < umids.len() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Ok(())
+        self.arrived(umids)
     }
 }
 
 async fn receive(State(sink): State<Arc<Sink>>, body: axum::body::Bytes) -> StatusCode {
-    if sink.requests.fetch_add(1, Ordering::Relaxed) % 10 == 9 {
+    // One in ten, scattered (a fixed stride could hit the same lane every time when few
+    // lanes are left).
+    let n = sink.requests.fetch_add(1, Ordering::Relaxed);
+    if (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) % 10 == 0 {
         sink.failed.fetch_add(1, Ordering::Relaxed);
         return StatusCode::INTERNAL_SERVER_ERROR;
     }
@@ -272,18 +270,23 @@ async fn drive(parley: &targets::Parley, args: &WebhookArgs, database: Database)
     let accept_seconds = started.elapsed().as_secs_f64();
     let burst = accepted.lock().unwrap().clone();
     let accepts_done = Instant::now();
-    let arrived_at_end = sink.arrived(&burst);
-    sink.wait_for(&burst, Duration::from_secs(300)).await?;
-    let last = {
+    sink.wait_for(&burst, Duration::from_secs(60)).await;
+    // The backlog's drain rate up to the arrival of its 90th percentile: the last tenth
+    // is the events whose first tries failed, waiting out 8x8's ladder (1 s, 10 s, …).
+    let mut after: Vec<Instant> = {
         let queued = sink.queued.lock().unwrap();
         burst
             .iter()
             .filter_map(|u| queued.get(u).map(|q| q.1))
-            .max()
-    }
-    .context("no receipt")?;
-    let drain_seconds = last.saturating_duration_since(accepts_done).as_secs_f64();
-    let drained = burst.len() - arrived_at_end;
+            .filter(|at| *at > accepts_done)
+            .collect()
+    };
+    after.sort_unstable();
+    let drained = after.len() * 9 / 10;
+    let t90 = *after
+        .get(drained.saturating_sub(1))
+        .context("no backlog left when the accepts ended")?;
+    let drain_seconds = t90.saturating_duration_since(accepts_done).as_secs_f64();
 
     // Steady.
     let mut tick = tokio::time::interval(Duration::from_secs(1) / args.rate.max(1));
@@ -300,7 +303,7 @@ async fn drive(parley: &targets::Parley, args: &WebhookArgs, database: Database)
     while let Some(sent) = in_flight.join_next().await {
         steady.extend(sent?);
     }
-    sink.wait_for(&steady, Duration::from_secs(120)).await?;
+    let late = steady.len() - sink.wait_for(&steady, Duration::from_secs(60)).await;
     let mut lags: Vec<i64> = {
         let queued = sink.queued.lock().unwrap();
         steady
@@ -309,6 +312,8 @@ async fn drive(parley: &targets::Parley, args: &WebhookArgs, database: Database)
             .collect()
     };
     lags.sort_unstable();
+    // Not there after a minute: later than any percentile shown, counted as such.
+    lags.extend(std::iter::repeat_n(i64::MAX, late));
     Ok(Run {
         database,
         accepted: burst.len(),
@@ -361,7 +366,7 @@ pub async fn run(bin: &std::path::Path, args: &WebhookArgs) -> Result<String> {
     );
     let _ = writeln!(
         out,
-        "| database | accepted | accepted/s | backlog drained | deliveries/s (2xx) | vs baseline | requests (500s) | other receipts | steady lag p50 / p90 / p99 / max | lag ≥ 1 s |"
+        "| database | accepted | accepted/s | 90 % of the backlog | deliveries/s (2xx) | vs baseline | requests (500s) | other receipts | steady lag p50 / p90 / p99 / max | lag ≥ 1 s |"
     );
     let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for run in &runs {
@@ -381,7 +386,14 @@ pub async fn run(bin: &std::path::Path, args: &WebhookArgs) -> Result<String> {
             percentile(&run.lags, 0.5),
             percentile(&run.lags, 0.9),
             percentile(&run.lags, 0.99),
-            run.lags.last().copied().unwrap_or(0),
+            run.lags
+                .last()
+                .map(|l| if *l == i64::MAX {
+                    "> 60 s".to_owned()
+                } else {
+                    l.to_string()
+                })
+                .unwrap_or_default(),
             run.lags.iter().filter(|l| **l >= 1000).count(),
             run.lags.len(),
         );

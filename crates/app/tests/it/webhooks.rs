@@ -663,6 +663,79 @@ async fn a_success_elsewhere_does_not_hurry_a_retry(backend: Backend) {
     assert_eq!(texts, ["first", "second", "first"]);
 }
 
+/// A customer's OAuth token issuer and endpoint in one: tokens `tok-1`, `tok-2`, …; the
+/// endpoint refuses `tok-1` with a 401 (as if revoked) and takes later ones.
+#[derive(Clone, Default)]
+struct OauthSite {
+    token_requests: Arc<Mutex<Vec<(String, String)>>>,
+    authorizations: Arc<Mutex<Vec<String>>>,
+}
+
+async fn issue_token(
+    State(site): State<OauthSite>,
+    headers: HeaderMap,
+    body: String,
+) -> axum::Json<Value> {
+    let basic = headers["authorization"].to_str().unwrap().to_owned();
+    let mut requests = site.token_requests.lock().unwrap();
+    requests.push((basic, body));
+    axum::Json(json!({"access_token": format!("tok-{}", requests.len()), "expires_in": 3600}))
+}
+
+async fn oauth_hook(State(site): State<OauthSite>, headers: HeaderMap) -> AxumStatus {
+    let authorization = headers["authorization"].to_str().unwrap().to_owned();
+    site.authorizations
+        .lock()
+        .unwrap()
+        .push(authorization.clone());
+    if authorization == "Bearer tok-1" {
+        AxumStatus::UNAUTHORIZED
+    } else {
+        AxumStatus::OK
+    }
+}
+
+async fn oauth_tokens_are_fetched_cached_and_refreshed_on_401(backend: Backend) {
+    let app = app(backend).await;
+    let site = OauthSite::default();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = axum::Router::new()
+        .route("/token", post(issue_token))
+        .route("/hook", post(oauth_hook))
+        .with_state(site.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    app.configure(
+        reqwest::Method::POST,
+        json!([{"subAccountId": "*", "url": format!("{base}/hook"), "type": "MSG",
+                "httpAuthorization": "Basic c3RhdGljOm5vdC11c2Vk",
+                "oauth": {"url": format!("{base}/token"), "clientId": "parley-client",
+                          "clientSecret": "s3cret", "scope": "webhooks"}}]),
+    )
+    .await;
+    for text in ["one", "two"] {
+        app.phone_sends(USER, json!({"type": "text", "content": {"text": text}}))
+            .await;
+        app.settle().await;
+    }
+    assert_eq!(
+        *site.authorizations.lock().unwrap(),
+        ["Bearer tok-1", "Bearer tok-2", "Bearer tok-2"],
+        "a 401 fetches a new token once, which is then kept"
+    );
+    let requests = site.token_requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2);
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode("parley-client:s3cret");
+    assert_eq!(requests[0].0, format!("Basic {basic}"));
+    assert_eq!(
+        requests[0].1,
+        "grant_type=client_credentials&scope=webhooks"
+    );
+    let delivered = app.deliveries("?state=delivered").await;
+    assert_eq!(delivered["deliveries"].as_array().unwrap().len(), 2);
+}
+
 /// An endpoint that takes requests and never answers until released.
 #[derive(Clone, Default)]
 struct StuckEndpoint {
@@ -810,4 +883,5 @@ on_both!(
     a_tenants_hanging_endpoint_never_delays_another_tenant,
     a_failing_endpoint_is_reported_probed_slowly_and_reset_by_a_success,
     a_success_elsewhere_does_not_hurry_a_retry,
+    oauth_tokens_are_fetched_cached_and_refreshed_on_401,
 );
