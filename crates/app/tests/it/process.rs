@@ -117,6 +117,45 @@ pub(crate) async fn start_with(data: &Path, graph: SocketAddr, env: &[(&str, &st
     server
 }
 
+/// `senders` tasks sending texts, each to its own 50 recipients, until 2,000 each are sent
+/// or the server stops answering; the umids accepted so far.
+pub(crate) fn load(
+    url: &str,
+    key: &str,
+    senders: u16,
+) -> (Arc<Mutex<Vec<String>>>, Vec<tokio::task::JoinHandle<()>>) {
+    let accepted: Arc<Mutex<Vec<String>>> = Arc::default();
+    let tasks = (0..senders)
+        .map(|sender| {
+            let (http, url, key, accepted) = (
+                reqwest::Client::new(),
+                url.to_owned(),
+                key.to_owned(),
+                accepted.clone(),
+            );
+            tokio::spawn(async move {
+                for n in 0..2_000 {
+                    let body = json!({"user": {"msisdn": format!("+1555{sender:03}{:04}", n % 50)},
+                                      "type": "text", "content": {"text": format!("message {n}")}});
+                    let Ok(response) = http.post(&url).bearer_auth(&key).json(&body).send().await
+                    else {
+                        return;
+                    };
+                    if response.status() != 200 {
+                        return;
+                    }
+                    let answer: Value = response.json().await.unwrap();
+                    accepted
+                        .lock()
+                        .unwrap()
+                        .push(answer["umid"].as_str().unwrap().to_owned());
+                }
+            })
+        })
+        .collect();
+    (accepted, tasks)
+}
+
 #[tokio::test]
 async fn a_killed_server_loses_no_accepted_message_and_sends_none_twice() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -134,34 +173,7 @@ async fn a_killed_server_loses_no_accepted_message_and_sends_none_twice() {
     );
 
     // 16 senders, each to its own recipients, until the server dies under them.
-    let accepted: Arc<Mutex<Vec<String>>> = Arc::default();
-    let mut senders = Vec::new();
-    for sender in 0..16 {
-        let (http, url, key, accepted) = (
-            reqwest::Client::new(),
-            url.clone(),
-            key.clone(),
-            accepted.clone(),
-        );
-        senders.push(tokio::spawn(async move {
-            for n in 0..2_000 {
-                let body = json!({"user": {"msisdn": format!("+1555{sender:03}{:04}", n % 50)},
-                                  "type": "text", "content": {"text": format!("message {n}")}});
-                let Ok(response) = http.post(&url).bearer_auth(&key).json(&body).send().await
-                else {
-                    return;
-                };
-                if response.status() != 200 {
-                    return;
-                }
-                let answer: Value = response.json().await.unwrap();
-                accepted
-                    .lock()
-                    .unwrap()
-                    .push(answer["umid"].as_str().unwrap().to_owned());
-            }
-        }));
-    }
+    let (accepted, senders) = load(&url, &key, 16);
     let deadline = Instant::now() + Duration::from_secs(30);
     while accepted.lock().unwrap().len() < 300 || sends.lock().unwrap().len() < 100 {
         assert!(Instant::now() < deadline, "load did not get going");

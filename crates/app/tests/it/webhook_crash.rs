@@ -15,7 +15,7 @@ use axum::routing::post;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::process::{counting_graph, start_with};
+use crate::process::{counting_graph, load, start_with};
 
 /// The customer's endpoint: the receipt states it got per umid, and how many requests.
 #[derive(Clone, Default)]
@@ -139,29 +139,7 @@ async fn a_server_killed_mid_delivery_delivers_every_receipt_after_restart() {
     );
 
     // 8 senders, each to its own recipients, until the server dies under them.
-    let accepted: Arc<Mutex<Vec<String>>> = Arc::default();
-    let mut senders = Vec::new();
-    for sender in 0..8 {
-        let (http, url, key, accepted) = (http.clone(), url.clone(), key.clone(), accepted.clone());
-        senders.push(tokio::spawn(async move {
-            for n in 0..2_000 {
-                let body = json!({"user": {"msisdn": format!("+1555{sender:03}{:04}", n % 50)},
-                                  "type": "text", "content": {"text": format!("message {n}")}});
-                let Ok(response) = http.post(&url).bearer_auth(&key).json(&body).send().await
-                else {
-                    return;
-                };
-                if response.status() != 200 {
-                    return;
-                }
-                let answer: Value = response.json().await.unwrap();
-                accepted
-                    .lock()
-                    .unwrap()
-                    .push(answer["umid"].as_str().unwrap().to_owned());
-            }
-        }));
-    }
+    let (accepted, senders) = load(&url, &key, 8);
     let deadline = Instant::now() + Duration::from_secs(30);
     while accepted.lock().unwrap().len() < 300 || endpoint.requests.load(Ordering::SeqCst) < 300 {
         assert!(Instant::now() < deadline, "load did not get going");
