@@ -55,16 +55,21 @@ async fn receive(
     AxumStatus::from_u16(answer).unwrap()
 }
 
+/// Serves `app` on a free loopback port; its base URL.
+async fn serve(app: axum::Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
 impl Receiver {
     async fn start() -> (Self, String) {
         let receiver = Self::default();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let app = axum::Router::new()
             .route("/hook", post(receive))
             .with_state(receiver.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        (receiver, url)
+        (receiver.clone(), format!("{}/hook", serve(app).await))
     }
 
     fn script(&self, answers: &[u16]) {
@@ -698,13 +703,13 @@ async fn oauth_hook(State(site): State<OauthSite>, headers: HeaderMap) -> AxumSt
 async fn oauth_tokens_are_fetched_cached_and_refreshed_on_401(backend: Backend) {
     let app = app(backend).await;
     let site = OauthSite::default();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = axum::Router::new()
-        .route("/token", post(issue_token))
-        .route("/hook", post(oauth_hook))
-        .with_state(site.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let base = serve(
+        axum::Router::new()
+            .route("/token", post(issue_token))
+            .route("/hook", post(oauth_hook))
+            .with_state(site.clone()),
+    )
+    .await;
     app.configure(
         reqwest::Method::POST,
         json!([{"subAccountId": "*", "url": format!("{base}/hook"), "type": "MSG",
@@ -754,13 +759,10 @@ async fn stuck(State(endpoint): State<StuckEndpoint>) -> AxumStatus {
 impl StuckEndpoint {
     async fn start() -> (Self, String) {
         let endpoint = Self::default();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/stuck", listener.local_addr().unwrap());
         let app = axum::Router::new()
             .route("/stuck", post(stuck))
             .with_state(endpoint.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        (endpoint, url)
+        (endpoint, format!("{}/stuck", serve(app).await))
     }
 
     fn arrived(&self) -> usize {
