@@ -1,5 +1,6 @@
 //! 8x8 response bodies, written exactly as the OpenAPI file documents them.
 
+use parley_core::pricing::WindowState;
 use parley_store::{Direction, Message, MessageStatus};
 use parley_types::time::format_8x8;
 use serde_json::{Value, json};
@@ -49,9 +50,20 @@ fn content_string(message: &Message) -> String {
     text.map(str::to_owned).unwrap_or_default()
 }
 
-/// `GET …/messages/{umid}`: `{"data": [record]}`.
-pub fn details(message: &Message) -> Value {
-    json!({ "data": [record(message)] })
+/// `GET …/messages/{umid}`: `{"data": [record]}`. Parley adds what the message costs
+/// (`pricing`, once WhatsApp priced it) and the user's windows now (`conversationWindow`).
+pub fn details(message: &Message, window: &WindowState) -> Value {
+    let mut record = record(message);
+    if let Some(pricing) = &message.pricing {
+        record["pricing"] = json!({
+            "pricingCategory": pricing.category,
+            "type": pricing.kind,
+            "billable": pricing.billable,
+            "cost": pricing.cost_micros.map(|c| c as f64 / 1e6),
+        });
+    }
+    record["conversationWindow"] = window.to_json();
+    json!({ "data": [record] })
 }
 
 /// Several messages as `{"data": [records]}`.

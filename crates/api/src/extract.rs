@@ -65,12 +65,15 @@ struct SubAccountPath {
     #[serde(rename = "subAccountId")]
     sub_account_id: String,
     umid: Option<String>,
+    msisdn: Option<String>,
 }
 
-/// `{subAccountId}` (and `{umid}` where the route has one) from the path.
+/// `{subAccountId}` (and `{umid}` or a user's `{msisdn}` where the route has one) from the
+/// path.
 pub struct MessagePath {
     pub sub_account_id: SubAccountId,
     pub umid: Option<Umid>,
+    pub msisdn: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for MessagePath {
@@ -98,6 +101,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MessagePath {
         Ok(Self {
             sub_account_id,
             umid,
+            msisdn: raw.msisdn,
         })
     }
 }

@@ -14,6 +14,7 @@ mod meta_webhook;
 pub mod openapi;
 mod ops;
 mod templates;
+mod usage;
 mod webhooks;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use axum::extract::DefaultBodyLimit;
 use parley_core::inbound::InboundService;
 use parley_core::keys::KeyService;
 use parley_core::messages::MessageService;
+use parley_core::pricing::UsageService;
 use parley_core::templates::TemplateService;
 use parley_core::webhooks::WebhookService;
 use parley_store::SharedStore;
@@ -50,6 +52,7 @@ pub struct AppState {
     pub inbound: InboundService,
     pub templates: TemplateService,
     pub webhooks: Arc<WebhookService>,
+    pub usage: UsageService,
     pub meta: Arc<MetaWebhookConfig>,
     pub metrics: Option<PrometheusHandle>,
     /// Served at `/openapi.json`: [`openapi::document`] plus the app's other surfaces.
@@ -61,6 +64,7 @@ fn chatapps() -> Router<AppState> {
     messages::router()
         .merge(templates::router())
         .merge(webhooks::router())
+        .merge(usage::router())
 }
 
 /// Every surface Parley serves on one listener. `simulator` is mounted under `/sim`.

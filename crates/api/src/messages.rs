@@ -28,6 +28,32 @@ pub fn router() -> Router<AppState> {
             post(mark_read),
         )
         .route("/api/v1/subaccounts/{subAccountId}/events", post(events))
+        .route(
+            "/api/v1/subaccounts/{subAccountId}/users/{msisdn}/window",
+            get(window),
+        )
+}
+
+/// Whether the user's 24-hour customer-service window with the subaccount's number is
+/// open and until when, and whether a free entry point is active. Not an 8x8 endpoint.
+#[utoipa::path(get, path = "/api/v1/subaccounts/{subAccountId}/users/{msisdn}/window", tag = "Chat Apps",
+    params(("subAccountId" = String, Path), ("msisdn" = String, Path, description = "E.164")),
+    responses((status = 200, description = "`{msisdn, channelId, customerServiceWindow{open, expiresAt}, freeEntryPoint{active, expiresAt, replyBy?}}`"),
+              (status = 400, description = "code 1002")))]
+pub async fn window(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    path: MessagePath,
+) -> Result<Json<Value>, ApiError> {
+    let msisdn = path.msisdn.expect("route has {msisdn}");
+    let (channel, user, window) = state
+        .messages
+        .window(&caller.account_id, &path.sub_account_id, &msisdn)
+        .await?;
+    let mut body = window.to_json();
+    body["msisdn"] = user.as_str().into();
+    body["channelId"] = channel.to_string().into();
+    Ok(Json(body))
 }
 
 /// Send a message (`Send-Message`): 200 once the message is durably queued.
@@ -99,7 +125,11 @@ pub async fn details(
         .messages
         .get(&caller.account_id, &path.sub_account_id, umid)
         .await?;
-    Ok(Json(dto::details(&message)))
+    let (_, _, window) = state
+        .messages
+        .window(&caller.account_id, &path.sub_account_id, &message.msisdn)
+        .await?;
+    Ok(Json(dto::details(&message, &window)))
 }
 
 /// Mark an inbound message as read (`mark-message-read`).

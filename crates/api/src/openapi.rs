@@ -12,6 +12,8 @@ use utoipa::OpenApi;
         crate::messages::details,
         crate::messages::mark_read,
         crate::messages::events,
+        crate::messages::window,
+        crate::usage::usage,
         crate::templates::create,
         crate::templates::list,
         crate::templates::remove,

@@ -41,7 +41,7 @@ pub fn router() -> Router<AppState> {
 
 /// The account in the path, which must be the caller's: anything else is the same 404
 /// as an account that does not exist.
-fn account(path: &str, caller: &AccountId) -> Result<AccountId, ApiError> {
+pub(crate) fn account(path: &str, caller: &AccountId) -> Result<AccountId, ApiError> {
     match AccountId::parse(path) {
         Ok(account) if &account == caller => Ok(account),
         _ => Err(ApiError::from(parley_core::Error::NotFound(

@@ -10,6 +10,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+pub use crate::pricing_config::PricingSection;
+
 pub const DEFAULTS: &str = include_str!("../defaults.toml");
 
 #[derive(Clone, Deserialize)]
@@ -24,6 +26,7 @@ pub struct Config {
     pub dispatch: DispatchSection,
     pub cache: CacheSection,
     pub webhooks: WebhooksSection,
+    pub pricing: PricingSection,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -203,6 +206,7 @@ impl Config {
                  (messages per second; WhatsApp's default is 80, its highest 1,000)"
             )));
         }
+        self.pricing.rate_card().map_err(ConfigError)?;
         if !self.public_url.is_empty() && !self.public_url.starts_with("http") {
             return Err(ConfigError("public_url must be an http(s) URL".into()));
         }
@@ -241,6 +245,7 @@ impl fmt::Debug for Config {
             .field("dispatch", &self.dispatch)
             .field("cache", &self.cache)
             .field("webhooks", &self.webhooks)
+            .field("pricing", &self.pricing.currency)
             .finish()
     }
 }
@@ -303,6 +308,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("dispatch.throughput_per_number"), "{err}");
+    }
+
+    #[test]
+    fn a_rate_card_without_a_default_rate_is_refused() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            file.path(),
+            "[pricing.rates.marketing_lite]\n\"1\" = 0.01\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(file.path()), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("pricing.rates.marketing_lite needs a default"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod bootstrap;
 pub mod config;
+mod pricing_config;
 pub mod telemetry;
 mod webhook_http;
 
@@ -23,6 +24,7 @@ use parley_core::dispatch::{DispatchConfig, Dispatcher, PacingConfig};
 use parley_core::inbound::InboundService;
 use parley_core::keys::KeyService;
 use parley_core::messages::MessageService;
+use parley_core::pricing::UsageService;
 use parley_core::templates::TemplateService;
 use parley_core::webhooks::health::HealthConfig;
 use parley_core::webhooks::targets::TargetPolicy;
@@ -188,6 +190,7 @@ impl Platform {
         let lookup_ttl = Duration::seconds(i64::from(config.cache.lookup_seconds));
         let templates =
             TemplateService::new(store.clone(), adapter.clone(), clock.clone(), lookup_ttl);
+        let rate_card = Arc::new(config.pricing.rate_card().map_err(|e| anyhow::anyhow!(e))?);
         let state = AppState {
             store: store.clone(),
             messages: MessageService::new(
@@ -204,8 +207,10 @@ impl Platform {
                 clock.clone(),
                 lookup_ttl,
                 templates.clone(),
+                rate_card.clone(),
             ),
             templates,
+            usage: UsageService::new(store.clone(), clock.clone(), rate_card),
             webhooks: Arc::new(WebhookService::new(store.clone(), clock.clone(), targets)),
             meta: Arc::new(MetaWebhookConfig {
                 app_secret: meta.app_secret,

@@ -6,13 +6,13 @@
 use chrono::{DateTime, TimeZone, Utc};
 use parley_channels::{
     BusinessUpdate, BusinessUpdateKind, ChannelEvent, InboundContent, InboundMessage,
-    InteractiveReply, MediaKind, ProviderError, ProviderStatus, StatusReport, TemplateChange,
-    TemplateEvent,
+    InteractiveReply, MediaKind, Pricing, ProviderError, ProviderStatus, Referral, StatusReport,
+    TemplateChange, TemplateEvent,
 };
 use serde_json::Value;
 
 use crate::wire::{
-    Envelope, InboundInteractive, InboundMedia, InboundWire, MessagesValue, StatusWire,
+    Envelope, InboundInteractive, InboundMedia, InboundWire, MessagesValue, PricingWire, StatusWire,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -275,6 +275,12 @@ fn inbound(
         timestamp: timestamp(&m.timestamp)?,
         content,
         reply_to: m.context.and_then(|c| c.id),
+        referral: m.referral.map(|r| Referral {
+            source_type: r.source_type,
+            source_id: r.source_id,
+            source_url: r.source_url,
+            headline: r.headline,
+        }),
     })
 }
 
@@ -297,6 +303,29 @@ fn status_report(pnid: &str, s: StatusWire) -> Result<StatusReport, MalformedWeb
             details: e.error_data.map(|d| d.details).or(e.message),
         }),
         callback_data: s.biz_opaque_callback_data,
+        pricing: s.pricing.and_then(pricing),
+    })
+}
+
+/// Meta's pricing object; `type` says whether it is charged (`regular`), the older
+/// `billable` flag when `type` is missing.
+fn pricing(wire: PricingWire) -> Option<Pricing> {
+    let category = wire.category?.to_ascii_lowercase();
+    let kind = wire
+        .kind
+        .map(|k| k.to_ascii_lowercase())
+        .unwrap_or_else(|| {
+            if wire.billable == Some(true) {
+                "regular"
+            } else {
+                "free_customer_service"
+            }
+            .to_owned()
+        });
+    Some(Pricing {
+        billable: kind == "regular",
+        category,
+        kind,
     })
 }
 

@@ -191,6 +191,9 @@ pub struct InboundWire {
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<InboundContext>,
+    /// Set when the user arrived from a click-to-WhatsApp ad or a page button.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral: Option<ReferralWire>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -302,7 +305,53 @@ pub struct StatusWire {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<WebhookError>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pricing: Option<serde_json::Value>,
+    pub pricing: Option<PricingWire>,
+}
+
+/// `pricing` of a status: what the message costs under per-message pricing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricingWire {
+    /// Being phased out in favour of `type` (`regular` is billable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billable: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing_model: Option<String>,
+    /// `regular`, `free_customer_service` or `free_entry_point`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `marketing`, `utility`, `authentication`, `service`, `referral_conversion`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+}
+
+impl PricingWire {
+    pub fn new(billable: bool, kind: &str, category: &str) -> Self {
+        Self {
+            billable: Some(billable),
+            pricing_model: Some("PMP".into()),
+            kind: Some(kind.into()),
+            category: Some(category.into()),
+        }
+    }
+}
+
+/// `referral` of an inbound message: the click-to-WhatsApp ad or page post the user
+/// came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralWire {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// `ad` or `post`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headline: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ctwa_clid: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

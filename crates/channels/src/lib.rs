@@ -178,6 +178,35 @@ pub struct InboundMessage {
     pub content: InboundContent,
     /// The provider id of the message the user replied to.
     pub reply_to: Option<String>,
+    /// The ad or page button the user came from, if any.
+    pub referral: Option<Referral>,
+}
+
+/// Where a user came from: a click-to-WhatsApp ad or a Facebook page button. Such an
+/// arrival makes a free entry point possible (see `docs/decisions.md`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Referral {
+    /// `ad` or `post`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headline: Option<String>,
+}
+
+/// What the provider says a message costs under per-message pricing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pricing {
+    /// `marketing`, `utility`, `authentication`, `service`, `referral_conversion`, …
+    pub category: String,
+    /// Whether delivering it is charged.
+    pub billable: bool,
+    /// `regular`, `free_customer_service` or `free_entry_point`.
+    pub kind: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,6 +227,8 @@ pub struct StatusReport {
     pub error: Option<ProviderError>,
     /// What Parley attached to the send (`biz_opaque_callback_data`): the umid.
     pub callback_data: Option<String>,
+    /// Absent on failures and from providers that do not say.
+    pub pricing: Option<Pricing>,
 }
 
 /// What changed about a template, as the provider reported it.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::Duration;
 use parley_store::{
     BusinessEvent, Channel, Direction, InboundOutcome, Message, MessageState, MessageStatus,
-    Receipt, SharedStore, StatusDetail,
+    PriceList, Receipt, ReceiptPricing, SharedStore, StatusDetail,
 };
 use parley_types::{Msisdn, SharedClock, Umid};
 use serde_json::{Value, json};
@@ -24,6 +24,8 @@ use crate::templates::TemplateService;
 pub struct InboundService {
     store: SharedStore,
     clock: SharedClock,
+    /// What delivered messages are charged.
+    prices: Arc<dyn PriceList>,
     /// Channels by the provider's phone-number id, which every webhook event names.
     channels: Arc<TtlCache<String, Channel>>,
     templates: TemplateService,
@@ -148,8 +150,10 @@ impl InboundService {
         clock: SharedClock,
         lookup_ttl: Duration,
         templates: TemplateService,
+        prices: Arc<dyn PriceList>,
     ) -> Self {
         Self {
+            prices,
             templates,
             channels: Arc::new(TtlCache::new(lookup_ttl, clock.clone())),
             store,
@@ -195,7 +199,11 @@ impl InboundService {
             }
         }
         if !receipts.is_empty() {
-            for applied in self.store.apply_receipts(&receipts).await? {
+            for applied in self
+                .store
+                .apply_receipts(&receipts, self.prices.as_ref())
+                .await?
+            {
                 match applied {
                     Some(_) => report.statuses_applied += 1,
                     None => report.ignored += 1,
@@ -261,8 +269,10 @@ impl InboundService {
             // a future timestamp (clock skew) is capped at now.
             created_at: inbound.timestamp.min(self.clock.now()),
             dlr_callback_url: None,
+            pricing: None,
         };
-        match self.store.record_inbound(&message).await? {
+        let referred = inbound.referral.is_some();
+        match self.store.record_inbound(&message, referred).await? {
             InboundOutcome::Stored => {
                 metrics::counter!("parley_inbound_messages_total").increment(1);
                 Ok(Some(true))
@@ -278,6 +288,11 @@ impl InboundService {
         };
         Ok(Some(Receipt {
             channel: channel.id,
+            pricing: report.pricing.clone().map(|p| ReceiptPricing {
+                category: p.category,
+                kind: p.kind,
+                billable: p.billable,
+            }),
             status: status_of(&report),
             // The umid Parley attached to the send comes back with every receipt; it finds
             // a message whose provider id Parley has not recorded yet.

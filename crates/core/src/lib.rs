@@ -15,6 +15,7 @@ mod input;
 pub mod interactive;
 pub mod keys;
 pub mod messages;
+pub mod pricing;
 pub mod templates;
 pub mod webhooks;
 

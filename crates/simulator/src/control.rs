@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Duration;
-use parley_channel_meta::wire::{InboundContext, InboundMedia, InboundWire, Text};
+use parley_channel_meta::wire::{InboundContext, InboundMedia, InboundWire, ReferralWire, Text};
 use parley_channels::Location;
 use parley_types::Clock;
 use rand::Rng;
@@ -105,6 +105,28 @@ pub(crate) struct PhoneSend {
     name: Option<String>,
     /// wamid of the message the user replies to.
     reply_to: Option<String>,
+    /// The click-to-WhatsApp ad or page button the user came from:
+    /// `{sourceType: "ad"|"post", sourceId, sourceUrl, headline, body, ctwaClid}`.
+    referral: Option<Map<String, Value>>,
+}
+
+/// Meta's `referral` object from the control API's camelCase (snake_case is read too).
+fn referral(fields: &Map<String, Value>) -> ReferralWire {
+    let field = |camel: &str, snake: &str| {
+        fields
+            .get(camel)
+            .or_else(|| fields.get(snake))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    ReferralWire {
+        source_url: field("sourceUrl", "source_url"),
+        source_id: field("sourceId", "source_id"),
+        source_type: field("sourceType", "source_type").or_else(|| Some("ad".into())),
+        headline: field("headline", "headline"),
+        body: field("body", "body"),
+        ctwa_clid: field("ctwaClid", "ctwa_clid"),
+    }
 }
 
 fn mime_for(url: &str, kind: &str) -> String {
@@ -228,6 +250,7 @@ pub(crate) async fn phone_sends(
             from: None,
             id: Some(id),
         }),
+        referral: send.referral.as_ref().map(referral),
         ..InboundWire::default()
     };
     let message = user_message(&send, &mut wire)?;
@@ -275,12 +298,9 @@ pub(crate) async fn phone_reads(
         })
         .unwrap_or_default();
     for (wamid, phone_number_id) in &unread {
-        let callback_data = state
-            .sends
-            .iter()
-            .rev()
-            .find(|s| &s.id == wamid)
-            .and_then(|s| s.callback_data.clone());
+        let send = state.sends.iter().rev().find(|s| &s.id == wamid);
+        let callback_data = send.and_then(|s| s.callback_data.clone());
+        let pricing = send.and_then(|s| s.pricing.clone());
         state.schedule(
             now,
             Scheduled::Status {
@@ -290,6 +310,7 @@ pub(crate) async fn phone_reads(
                 callback_data,
                 status: "read",
                 failure: None,
+                pricing,
             },
         );
     }

@@ -265,6 +265,11 @@ fn send(
         .business(phone_number_id)
         .cloned()
         .expect("checked by the handler");
+    state
+        .throughput
+        .admit(phone_number_id, &wa_id, now)
+        .map_err(|f| fail(StatusCode::BAD_REQUEST, f.code, f.title, f.details))?;
+    let mut template_category = None;
     let failure = if wa_id.starts_with(NOT_ON_WHATSAPP_PREFIX) {
         Some(Failure {
             code: 131026,
@@ -295,11 +300,12 @@ fn send(
                 }),
                 None => {
                     message = template.bubble(template_message);
+                    template_category = Some(template.category.clone());
                     None
                 }
             },
         }
-    } else if !state.window_open(phone_number_id, &wa_id, now) {
+    } else if !state.windows.service_open(phone_number_id, &wa_id, now) {
         Some(Failure {
             code: 131047,
             title: "Re-engagement message",
@@ -308,6 +314,12 @@ fn send(
     } else {
         None
     };
+    let pricing = failure.is_none().then(|| {
+        state.windows.business_replied(phone_number_id, &wa_id, now);
+        state
+            .windows
+            .price(phone_number_id, &wa_id, template_category.as_deref(), now)
+    });
     state.sends.push(AcceptedSend {
         id: wamid.clone(),
         phone_number_id: phone_number_id.to_owned(),
@@ -316,13 +328,15 @@ fn send(
         callback_data: request.biz_opaque_callback_data.clone(),
         at: now,
         error_code: failure.as_ref().map(|f| f.code),
+        pricing: pricing.clone(),
     });
-    let status = |status, failure| Scheduled::Status {
+    let status = |status, failure: Option<Failure>| Scheduled::Status {
         wamid: wamid.clone(),
         phone_number_id: phone_number_id.to_owned(),
         recipient: wa_id.clone(),
         callback_data: request.biz_opaque_callback_data.clone(),
         status,
+        pricing: failure.is_none().then(|| pricing.clone()).flatten(),
         failure,
     };
     match failure {

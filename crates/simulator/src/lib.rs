@@ -2,8 +2,10 @@
 //! error objects and signed webhooks) with simulated phones, and a control API through
 //! which a person or a test acts as the end user and moves the clock.
 //!
-//! Policies enforced so far: the 24-hour customer-service window (131047) and users not on
-//! WhatsApp (131026, every number whose E.164 digits start with [`NOT_ON_WHATSAPP_PREFIX`]).
+//! Policies enforced: the 24-hour customer-service window (131047), the free entry point
+//! and per-message pricing (`windows`), throughput (130429) and the pair rate (131056)
+//! (`throughput`), and users not on WhatsApp (131026, every number whose E.164 digits
+//! start with [`NOT_ON_WHATSAPP_PREFIX`]).
 //! State lives in memory. Depends on `channel-meta` for the wire types and signing, never
 //! on Parley's core or storage: it only talks HTTP, like Meta.
 
@@ -11,10 +13,13 @@ mod answers;
 mod control;
 mod graph;
 mod pump;
+mod rules_api;
 mod state;
 mod template_api;
 mod templates;
+mod throughput;
 mod updates;
+mod windows;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
@@ -40,6 +45,9 @@ pub use pump::PumpReport;
     control::sends,
     control::businesses,
     updates::update,
+    rules_api::window,
+    rules_api::limits,
+    rules_api::set_limits,
     template_api::create,
     template_api::list,
     template_api::remove,
@@ -146,6 +154,7 @@ impl Simulator {
             .merge(template_api::graph_router())
             .merge(control::router())
             .merge(updates::router())
+            .merge(rules_api::router())
             .merge(template_api::control_router())
             .merge(answers::router())
             .with_state(self.clone())

@@ -11,7 +11,6 @@ use parley_channel_meta::wire::{
     Change, Contact, Entry, Envelope, ErrorData, MessagesValue, Metadata, Profile, StatusWire,
     WebhookError,
 };
-use serde_json::json;
 
 use crate::Inner;
 use crate::state::{Business, Scheduled};
@@ -101,6 +100,7 @@ fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Busi
             callback_data,
             status,
             failure,
+            pricing,
         } => {
             let business = state.business(&phone_number_id)?.clone();
             if let Some((_, bubble)) = state.bubble_mut(&wamid)
@@ -120,14 +120,14 @@ fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Busi
                         code: f.code,
                         title: f.title.into(),
                         message: Some(f.title.into()),
-                        error_data: Some(ErrorData { messaging_product: None, details: f.details }),
+                        error_data: Some(ErrorData {
+                            messaging_product: None,
+                            details: f.details,
+                        }),
                     })
                     .into_iter()
                     .collect(),
-                // Free-form messages inside the window are free service messages.
-                pricing: (!failed).then(|| {
-                    json!({"billable": false, "pricing_model": "PMP", "type": "free_customer_service", "category": "service"})
-                }),
+                pricing: pricing.filter(|_| !failed),
             };
             Some((business, Part::Status(wire)))
         }

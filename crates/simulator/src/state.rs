@@ -4,13 +4,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use parley_channel_meta::wire::InboundWire;
+use parley_channel_meta::wire::{InboundWire, PricingWire};
 
-pub const SERVICE_WINDOW: Duration = Duration::hours(24);
+use crate::throughput::Throughput;
+use crate::windows::Windows;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -68,6 +69,8 @@ pub struct AcceptedSend {
     pub at: DateTime<Utc>,
     /// Meta's error code when the send failed after acceptance.
     pub error_code: Option<u32>,
+    /// What it costs, as its status webhooks say; `None` when it failed.
+    pub pricing: Option<PricingWire>,
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +89,8 @@ pub enum Scheduled {
         callback_data: Option<String>,
         status: &'static str,
         failure: Option<Failure>,
+        /// What the message costs; `None` on failures.
+        pricing: Option<PricingWire>,
     },
     Inbound {
         phone_number_id: String,
@@ -108,8 +113,10 @@ pub struct State {
     pub businesses: Vec<Business>,
     /// By wa_id (E.164 digits).
     pub phones: BTreeMap<String, Phone>,
-    /// (phone_number_id, wa_id) → when the user last wrote.
-    pub windows: HashMap<(String, String), DateTime<Utc>>,
+    /// Customer-service windows and free entry points.
+    pub windows: Windows,
+    /// Throughput and pair-rate limits.
+    pub throughput: Throughput,
     pub sends: Vec<AcceptedSend>,
     /// Events waiting for their time, kept in (due, seq) order.
     pub timeline: BTreeMap<(DateTime<Utc>, u64), Scheduled>,
@@ -158,12 +165,6 @@ impl State {
                 name: display_name(wa_id),
                 messages: Vec::new(),
             })
-    }
-
-    pub fn window_open(&self, phone_number_id: &str, wa_id: &str, now: DateTime<Utc>) -> bool {
-        self.windows
-            .get(&(phone_number_id.to_owned(), wa_id.to_owned()))
-            .is_some_and(|last| now - *last < SERVICE_WINDOW)
     }
 
     /// A fresh numeric template id, as Meta's are.
@@ -215,7 +216,8 @@ impl State {
     }
 
     /// The user `wa_id` sends `wire` to `business`: the bubble appears on the phone, the
-    /// customer-service window (re)opens, and the webhook is queued for now.
+    /// customer-service window (re)opens (and, after an ad, a free entry point becomes
+    /// possible), and the webhook is queued for now.
     pub fn user_sends(
         &mut self,
         business: &Business,
@@ -241,8 +243,9 @@ impl State {
         };
         let profile_name = self.phone(wa_id).name.clone();
         self.push_bubble(wa_id, bubble.clone());
+        let referred = wire.referral.is_some();
         self.windows
-            .insert((business.phone_number_id.clone(), wa_id.to_owned()), now);
+            .user_wrote(&business.phone_number_id, wa_id, referred, now);
         self.schedule(
             now,
             Scheduled::Inbound {

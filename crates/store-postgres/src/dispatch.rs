@@ -99,6 +99,8 @@ async fn record_result(
             .execute(&mut *conn)
             .await
             .map_err(db)?;
+        parley_store::pricing_rows::ops::replied::<sqlx::Postgres>(&mut *conn, &key, status.at)
+            .await?;
     }
     advance_status(&mut *conn, Target::Umid(&key), provider_id, status).await
 }

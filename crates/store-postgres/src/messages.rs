@@ -4,14 +4,15 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parley_store::accept_group::{Statement, outcomes, stored_by_client_id};
+use parley_store::pricing_rows::ops as pricing_ops;
 use parley_store::rows::{
-    MESSAGE_COLUMNS, MessageRow, StatusColumns, StatusRow, from_millis, millis,
+    MESSAGE_COLUMNS, MESSAGE_INSERT_COLUMNS, MessageRow, StatusColumns, StatusRow, millis,
 };
 use parley_store::{
-    AcceptOutcome, InboundOutcome, Message, MessageStatus, MessageStore, Receipt, StoreError,
-    StoreResult,
+    AcceptOutcome, ConversationWindow, InboundOutcome, Message, MessageStatus, MessageStore,
+    PriceList, Receipt, ReceiptPricing, StoreError, StoreResult, UsageRow,
 };
-use parley_types::{ChannelId, SubAccountId, Umid};
+use parley_types::{AccountId, ChannelId, SubAccountId, Umid};
 use sqlx::postgres::PgArguments;
 use sqlx::query::QueryScalar;
 use sqlx::{PgExecutor, Postgres};
@@ -28,7 +29,7 @@ const STATUS_COLUMNS: &str =
 fn insert_sql(conflict: &str, follow_up: &str) -> String {
     format!(
         "WITH inserted AS ( \
-            INSERT INTO messages ({MESSAGE_COLUMNS}, status_rank) \
+            INSERT INTO messages ({MESSAGE_INSERT_COLUMNS}, status_rank) \
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
                     $17, $18, $19, $20, $21, $22) \
             ON CONFLICT {conflict} DO NOTHING \
@@ -72,7 +73,7 @@ static ACCEPT_FOLLOW_UP: LazyLock<String> = LazyLock::new(|| {
 static ACCEPT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH inserted AS ( \
-            INSERT INTO messages ({MESSAGE_COLUMNS}, status_rank) \
+            INSERT INTO messages ({MESSAGE_INSERT_COLUMNS}, status_rank) \
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                 $12::text[], $13::text[], $14::text[], $15::text[], $16::bigint[], \
@@ -146,15 +147,23 @@ impl AcceptColumns {
     }
 }
 
-/// An inbound message opens (or extends, never shortens) the user's window.
+/// An inbound message opens (or extends, never shortens) the user's window; an arrival
+/// from an ad (`$23`) counts while no free entry point runs (it does not reset).
 static INSERT_INBOUND: LazyLock<String> = LazyLock::new(|| {
     insert_sql(
         "(channel_id, provider_message_id) WHERE provider_message_id IS NOT NULL",
         "opened AS ( \
-            INSERT INTO conversation_windows (channel_id, msisdn, last_inbound_at) \
-            SELECT channel_id, msisdn, created_at FROM inserted \
+            INSERT INTO conversation_windows (channel_id, msisdn, last_inbound_at, referred_at) \
+            SELECT channel_id, msisdn, created_at, CASE WHEN $23::boolean THEN created_at END \
+            FROM inserted \
             ON CONFLICT (channel_id, msisdn) DO UPDATE SET last_inbound_at = \
-                GREATEST(conversation_windows.last_inbound_at, EXCLUDED.last_inbound_at))",
+                GREATEST(conversation_windows.last_inbound_at, EXCLUDED.last_inbound_at), \
+                referred_at = CASE WHEN EXCLUDED.referred_at IS NOT NULL \
+                    AND COALESCE(conversation_windows.free_entry_until, 0) \
+                        <= EXCLUDED.referred_at \
+                    THEN GREATEST(COALESCE(conversation_windows.referred_at, 0), \
+                        EXCLUDED.referred_at) \
+                    ELSE conversation_windows.referred_at END)",
     )
 });
 
@@ -194,6 +203,7 @@ pub(crate) enum Target<'a> {
     Receipt {
         channel: &'a str,
         umid: Option<&'a str>,
+        pricing: Option<&'a ReceiptPricing>,
     },
 }
 
@@ -201,12 +211,13 @@ pub(crate) enum Target<'a> {
 /// or if the message's earlier dispatch was interrupted and its outcome unknown (it is
 /// `undelivered` without a provider id and this status brings one, `$1`), recording the
 /// step in its history; yields the updated message, or no row when it did not move.
-fn advance_sql(target: &str) -> String {
+/// `extra` sets more columns on the way.
+fn advance_sql(target: &str, extra: &str) -> String {
     format!(
         "WITH moved AS ( \
             UPDATE messages SET provider_message_id = COALESCE(provider_message_id, $1), \
                 state = $2, detail = $3, error_code = $4, error_message = $5, \
-                provider_error_code = $6, status_at = $7, status_rank = $8 \
+                provider_error_code = $6, status_at = $7, status_rank = $8 {extra} \
             WHERE {target} AND (status_rank < $8 \
                 OR (state = 'undelivered' AND provider_message_id IS NULL \
                     AND $1::text IS NOT NULL)) \
@@ -218,12 +229,17 @@ fn advance_sql(target: &str) -> String {
     )
 }
 
-static ADVANCE_BY_UMID: LazyLock<String> = LazyLock::new(|| advance_sql("umid = $9"));
+static ADVANCE_BY_UMID: LazyLock<String> = LazyLock::new(|| advance_sql("umid = $9", ""));
+/// A receipt also records the provider's pricing (`$11..$13`, once) and when the message
+/// first reached the user (`$14`).
 static ADVANCE_BY_RECEIPT: LazyLock<String> = LazyLock::new(|| {
     advance_sql(
         "umid = COALESCE( \
             (SELECT umid FROM messages WHERE channel_id = $9 AND provider_message_id = $1), \
             (SELECT umid FROM messages WHERE channel_id = $9 AND umid = $10::text))",
+        ", pricing_category = COALESCE(pricing_category, $11), \
+         pricing_type = COALESCE(pricing_type, $12), billable = COALESCE(billable, $13), \
+         delivered_at = CASE WHEN $14 THEN COALESCE(delivered_at, $7) ELSE delivered_at END",
     )
 });
 
@@ -251,7 +267,17 @@ pub(crate) async fn advance_status<'e, E: PgExecutor<'e>>(
         .bind(s.rank);
     query = match target {
         Target::Umid(umid) => query.bind(umid),
-        Target::Receipt { channel, umid } => query.bind(channel).bind(umid),
+        Target::Receipt {
+            channel,
+            umid,
+            pricing,
+        } => query
+            .bind(channel)
+            .bind(umid)
+            .bind(pricing.map(|p| p.category.clone()))
+            .bind(pricing.map(|p| p.kind.clone()))
+            .bind(pricing.map(|p| p.billable))
+            .bind(status.reached_user()),
     };
     query
         .fetch_optional(exec)
@@ -347,8 +373,13 @@ impl MessageStore for PostgresStore {
         .collect()
     }
 
-    async fn record_inbound(&self, message: &Message) -> StoreResult<InboundOutcome> {
+    async fn record_inbound(
+        &self,
+        message: &Message,
+        referred: bool,
+    ) -> StoreResult<InboundOutcome> {
         let inserted = insert_message(&INSERT_INBOUND, message)
+            .bind(referred)
             .fetch_one(&self.pool)
             .await
             .map_err(db)?;
@@ -359,26 +390,31 @@ impl MessageStore for PostgresStore {
         })
     }
 
-    async fn last_inbound_at(
+    async fn conversation_window(
         &self,
         channel: ChannelId,
         msisdn: &str,
-    ) -> StoreResult<Option<DateTime<Utc>>> {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT last_inbound_at FROM conversation_windows \
-             WHERE channel_id = $1 AND msisdn = $2",
-        )
-        .bind(channel.to_string())
-        .bind(msisdn)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?
-        .map(from_millis)
-        .transpose()
+    ) -> StoreResult<Option<ConversationWindow>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        pricing_ops::window::<Postgres>(&mut conn, channel, msisdn).await
     }
 
-    async fn apply_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<Option<Message>>> {
-        retrying(|| self.apply_receipts_once(receipts)).await
+    async fn usage(
+        &self,
+        account: &AccountId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<UsageRow>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        pricing_ops::usage::<Postgres>(&mut conn, account, from, to).await
+    }
+
+    async fn apply_receipts(
+        &self,
+        receipts: &[Receipt],
+        prices: &dyn PriceList,
+    ) -> StoreResult<Vec<Option<Message>>> {
+        retrying(|| self.apply_receipts_once(receipts, prices)).await
     }
 }
 
@@ -426,7 +462,11 @@ impl PostgresStore {
         outcomes(messages, &inserted, earlier)
     }
 
-    async fn apply_receipts_once(&self, receipts: &[Receipt]) -> StoreResult<Vec<Option<Message>>> {
+    async fn apply_receipts_once(
+        &self,
+        receipts: &[Receipt],
+        prices: &dyn PriceList,
+    ) -> StoreResult<Vec<Option<Message>>> {
         // Messages are locked in umid order, as dispatch results lock them, so a receipt
         // racing its message's own result cannot deadlock with it. A stable sort keeps the
         // receipts of one message in the order they came; those without the echoed umid
@@ -442,9 +482,15 @@ impl PostgresStore {
             let target = Target::Receipt {
                 channel: &channel,
                 umid: umid.as_deref(),
+                pricing: receipt.pricing.as_ref(),
             };
             let provider_id = Some(receipt.provider_message_id.as_str());
-            applied[i] = advance_status(&mut *tx, target, provider_id, &receipt.status).await?;
+            applied[i] = match advance_status(&mut *tx, target, provider_id, &receipt.status)
+                .await?
+            {
+                Some(moved) => Some(pricing_ops::charge::<Postgres>(&mut tx, moved, prices).await?),
+                None => None,
+            };
         }
         tx.commit().await.map_err(db)?;
         Ok(applied)

@@ -2,6 +2,7 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use parley_store::pricing_rows::ops as pricing_ops;
 use parley_store::rows::{MESSAGE_COLUMNS, MessageRow, millis};
 use parley_store::{DispatchJob, DispatchResult, DispatchStore, Message, StoreError, StoreResult};
 use parley_types::{ChannelId, Umid};
@@ -39,6 +40,7 @@ async fn record_result(
             .execute(&mut **tx)
             .await
             .map_err(db)?;
+        pricing_ops::replied::<Sqlite>(&mut **tx, &key, status.at).await?;
     }
     advance_status(tx, &key, provider_id, status).await?;
     Ok(())

@@ -5,14 +5,15 @@ use chrono::{DateTime, Utc};
 use parley_store::accept_group::{
     Statement, insert_messages, outcomes, stored_by_client_id, umid_json,
 };
+use parley_store::pricing_rows::ops as pricing_ops;
 use parley_store::rows::{
-    MESSAGE_COLUMNS, MessageRow, StatusColumns, StatusRow, from_millis, millis,
+    MESSAGE_COLUMNS, MESSAGE_INSERT_COLUMNS, MessageRow, StatusColumns, StatusRow, millis,
 };
 use parley_store::{
-    AcceptOutcome, InboundOutcome, Message, MessageStatus, MessageStore, Receipt, StoreError,
-    StoreResult,
+    AcceptOutcome, ConversationWindow, InboundOutcome, Message, MessageStatus, MessageStore,
+    PriceList, Receipt, StoreError, StoreResult, UsageRow,
 };
-use parley_types::{ChannelId, SubAccountId, Umid};
+use parley_types::{AccountId, ChannelId, SubAccountId, Umid};
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use crate::{SqliteStore, db};
@@ -56,7 +57,7 @@ const ACCEPT_FOLLOW_UP: &str = "\
 async fn insert_message(tx: &mut Transaction<'_, Sqlite>, m: &Message) -> StoreResult<()> {
     let s = StatusColumns::from(&m.status);
     sqlx::query(&format!(
-        "INSERT INTO messages ({MESSAGE_COLUMNS}, status_rank) \
+        "INSERT INTO messages ({MESSAGE_INSERT_COLUMNS}, status_rank) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(m.umid.to_string())
@@ -150,16 +151,23 @@ pub(crate) async fn advance_status(
 
 /// Moves the message the receipt names (by provider id, else by the echoed umid, which
 /// then gets the provider id) to the receipt's status if that is a step forward, or if its
-/// dispatch was interrupted and the outcome unknown. Yields the moved message.
+/// dispatch was interrupted and the outcome unknown; records the provider's pricing (once)
+/// and when the message first reached the user, and charges it then. Yields the moved
+/// message.
 async fn apply_receipt(
     tx: &mut Transaction<'_, Sqlite>,
     receipt: &Receipt,
+    prices: &dyn PriceList,
 ) -> StoreResult<Option<Message>> {
     let s = StatusColumns::from(&receipt.status);
+    let pricing = receipt.pricing.as_ref();
     let moved = sqlx::query_as::<_, MessageRow>(&format!(
         "UPDATE messages SET provider_message_id = COALESCE(provider_message_id, ?1), \
          state = ?2, detail = ?3, error_code = ?4, error_message = ?5, provider_error_code = ?6, \
-         status_at = ?7, status_rank = ?8 \
+         status_at = ?7, status_rank = ?8, \
+         pricing_category = COALESCE(pricing_category, ?11), \
+         pricing_type = COALESCE(pricing_type, ?12), billable = COALESCE(billable, ?13), \
+         delivered_at = CASE WHEN ?14 THEN COALESCE(delivered_at, ?7) ELSE delivered_at END \
          WHERE umid = COALESCE( \
              (SELECT umid FROM messages WHERE channel_id = ?9 AND provider_message_id = ?1), \
              (SELECT umid FROM messages WHERE channel_id = ?9 AND umid = ?10)) \
@@ -176,12 +184,19 @@ async fn apply_receipt(
     .bind(s.rank)
     .bind(receipt.channel.to_string())
     .bind(receipt.umid.map(|u| u.to_string()))
+    .bind(pricing.map(|p| p.category.as_str()))
+    .bind(pricing.map(|p| p.kind.as_str()))
+    .bind(pricing.map(|p| p.billable))
+    .bind(receipt.status.reached_user())
     .fetch_optional(&mut **tx)
     .await
     .map_err(db)?;
     let Some(moved) = moved else { return Ok(None) };
     insert_history(tx, &moved.umid, &s).await?;
-    moved.into_model().map(Some)
+    let moved = moved.into_model()?;
+    pricing_ops::charge::<Sqlite>(&mut **tx, moved, prices)
+        .await
+        .map(Some)
 }
 
 #[async_trait]
@@ -288,7 +303,11 @@ impl MessageStore for SqliteStore {
         .collect()
     }
 
-    async fn record_inbound(&self, message: &Message) -> StoreResult<InboundOutcome> {
+    async fn record_inbound(
+        &self,
+        message: &Message,
+        referred: bool,
+    ) -> StoreResult<InboundOutcome> {
         let mut tx = self.writer.begin().await.map_err(db)?;
         let seen: Option<String> = sqlx::query_scalar(
             "SELECT umid FROM messages WHERE channel_id = ? AND provider_message_id = ?",
@@ -302,14 +321,21 @@ impl MessageStore for SqliteStore {
             return Ok(InboundOutcome::AlreadyStored);
         }
         insert_message(&mut tx, message).await?;
+        // An arrival from an ad counts while no free entry point runs (it does not reset).
         sqlx::query(
-            "INSERT INTO conversation_windows (channel_id, msisdn, last_inbound_at) VALUES (?, ?, ?) \
-             ON CONFLICT (channel_id, msisdn) \
-             DO UPDATE SET last_inbound_at = max(last_inbound_at, excluded.last_inbound_at)",
+            "INSERT INTO conversation_windows (channel_id, msisdn, last_inbound_at, referred_at) \
+             VALUES (?1, ?2, ?3, CASE WHEN ?4 THEN ?3 END) \
+             ON CONFLICT (channel_id, msisdn) DO UPDATE SET \
+                 last_inbound_at = max(last_inbound_at, excluded.last_inbound_at), \
+                 referred_at = CASE WHEN excluded.referred_at IS NOT NULL \
+                     AND COALESCE(free_entry_until, 0) <= excluded.referred_at \
+                     THEN max(COALESCE(referred_at, 0), excluded.referred_at) \
+                     ELSE referred_at END",
         )
         .bind(message.channel_id.to_string())
         .bind(&message.msisdn)
         .bind(millis(message.created_at))
+        .bind(referred)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -317,28 +343,34 @@ impl MessageStore for SqliteStore {
         Ok(InboundOutcome::Stored)
     }
 
-    async fn last_inbound_at(
+    async fn conversation_window(
         &self,
         channel: ChannelId,
         msisdn: &str,
-    ) -> StoreResult<Option<DateTime<Utc>>> {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT last_inbound_at FROM conversation_windows WHERE channel_id = ? AND msisdn = ?",
-        )
-        .bind(channel.to_string())
-        .bind(msisdn)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db)?
-        .map(from_millis)
-        .transpose()
+    ) -> StoreResult<Option<ConversationWindow>> {
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        pricing_ops::window::<Sqlite>(&mut conn, channel, msisdn).await
     }
 
-    async fn apply_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<Option<Message>>> {
+    async fn usage(
+        &self,
+        account: &AccountId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<UsageRow>> {
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        pricing_ops::usage::<Sqlite>(&mut conn, account, from, to).await
+    }
+
+    async fn apply_receipts(
+        &self,
+        receipts: &[Receipt],
+        prices: &dyn PriceList,
+    ) -> StoreResult<Vec<Option<Message>>> {
         let mut tx = self.writer.begin().await.map_err(db)?;
         let mut applied = Vec::with_capacity(receipts.len());
         for receipt in receipts {
-            applied.push(apply_receipt(&mut tx, receipt).await?);
+            applied.push(apply_receipt(&mut tx, receipt, prices).await?);
         }
         tx.commit().await.map_err(db)?;
         Ok(applied)

@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{Arguments, Database, Encode, Type};
 
-use crate::rows::{MESSAGE_COLUMNS, MessageRow, StatusColumns, millis};
+use crate::rows::{MESSAGE_COLUMNS, MESSAGE_INSERT_COLUMNS, MessageRow, StatusColumns, millis};
 use crate::{AcceptOutcome, Message, StoreError, StoreResult};
 
 /// The outcome of each message, in order, given the umids that were inserted and the
@@ -151,7 +151,7 @@ where
     for<'a> i32: Encode<'a, DB> + Type<DB>,
 {
     query.push(&format!(
-        "INSERT INTO messages ({MESSAGE_COLUMNS}, status_rank)"
+        "INSERT INTO messages ({MESSAGE_INSERT_COLUMNS}, status_rank)"
     ));
     query.values(messages, |row, m| {
         let s = StatusColumns::from(&m.status);

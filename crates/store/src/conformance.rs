@@ -27,6 +27,8 @@ macro_rules! conformance_suite {
             receipts_in_one_batch_apply_in_order,
             interrupted_dispatch_is_reconciled_by_umid,
             inbound_is_stored_once_and_opens_the_window,
+            billable_messages_are_charged_once_on_reaching_the_user,
+            a_timely_reply_to_a_referred_user_opens_a_free_entry_point,
             recent_messages_are_per_subaccount_and_newest_first,
             tenants_are_created_apart,
             template_creation_keeps_to_the_limits,
@@ -120,6 +122,7 @@ pub fn outbound(sandbox: &Sandbox, to: &str, cmid: Option<&str>, at: DateTime<Ut
         status: MessageStatus::new(MessageState::Queued, at),
         created_at: at,
         dlr_callback_url: None,
+        pricing: None,
     }
 }
 
@@ -432,11 +435,28 @@ fn receipt(sandbox: &Sandbox, wamid: &str, umid: Option<Umid>, status: &MessageS
         provider_message_id: wamid.into(),
         umid,
         status: status.clone(),
+        pricing: None,
+    }
+}
+
+/// Prices that show what the store asked: the `nth` message of the month costs `nth`
+/// millionths, in tier `nth / 2`.
+struct CountingPrices;
+
+impl PriceList for CountingPrices {
+    fn price(&self, _category: &str, _calling_code: &str, nth: u64) -> Price {
+        Price {
+            micros: nth as i64,
+            tier: (nth / 2) as u32,
+        }
     }
 }
 
 async fn apply_one<S: Store>(store: &S, receipt: Receipt) -> Option<Message> {
-    let mut applied = store.apply_receipts(&[receipt]).await.unwrap();
+    let mut applied = store
+        .apply_receipts(&[receipt], &CountingPrices)
+        .await
+        .unwrap();
     assert_eq!(applied.len(), 1, "one answer per receipt");
     applied.pop().unwrap()
 }
@@ -481,13 +501,16 @@ pub async fn receipts_in_one_batch_apply_in_order<S: Store>(store: &S) {
         .with_detail(StatusDetail::DeliveredToRecipient);
     let read = MessageStatus::new(MessageState::Read, at(2));
     let applied = store
-        .apply_receipts(&[
-            receipt(&sandbox, "wamid.a", None, &delivered),
-            receipt(&sandbox, "wamid.unknown", None, &delivered),
-            receipt(&sandbox, "wamid.a", None, &read),
-            receipt(&sandbox, "wamid.b", None, &read),
-            receipt(&sandbox, "wamid.b", None, &delivered),
-        ])
+        .apply_receipts(
+            &[
+                receipt(&sandbox, "wamid.a", None, &delivered),
+                receipt(&sandbox, "wamid.unknown", None, &delivered),
+                receipt(&sandbox, "wamid.a", None, &read),
+                receipt(&sandbox, "wamid.b", None, &read),
+                receipt(&sandbox, "wamid.b", None, &delivered),
+            ],
+            &CountingPrices,
+        )
         .await
         .unwrap();
     let states: Vec<_> = applied
@@ -565,56 +588,226 @@ pub async fn interrupted_dispatch_is_reconciled_by_umid<S: Store>(store: &S) {
 pub async fn inbound_is_stored_once_and_opens_the_window<S: Store>(store: &S) {
     let sandbox = seeded(store).await;
     let user = "+15551230009";
-    assert!(
+    let last_inbound = || async {
         store
-            .last_inbound_at(sandbox.channel.id, user)
+            .conversation_window(sandbox.channel.id, user)
             .await
             .unwrap()
-            .is_none()
-    );
+            .map(|w| w.last_inbound_at)
+    };
+    assert!(last_inbound().await.is_none());
     let mut inbound = outbound(&sandbox, user, None, t0());
     inbound.direction = Direction::Inbound;
     inbound.provider_message_id = Some("wamid.in1".into());
     inbound.user_name = Some("Jane".into());
     inbound.status = MessageStatus::new(MessageState::Received, t0());
     assert!(matches!(
-        store.record_inbound(&inbound).await.unwrap(),
+        store.record_inbound(&inbound, false).await.unwrap(),
         InboundOutcome::Stored
     ));
     let mut replayed = inbound.clone();
     replayed.umid = Umid::new();
     assert!(matches!(
-        store.record_inbound(&replayed).await.unwrap(),
+        store.record_inbound(&replayed, false).await.unwrap(),
         InboundOutcome::AlreadyStored
     ));
-    assert_eq!(
-        store
-            .last_inbound_at(sandbox.channel.id, user)
-            .await
-            .unwrap(),
-        Some(t0())
-    );
+    assert_eq!(last_inbound().await, Some(t0()));
     assert!(store.message(replayed.umid).await.unwrap().is_none());
 
     let mut later = inbound.clone();
     later.umid = Umid::new();
     later.provider_message_id = Some("wamid.in2".into());
     later.created_at = t0() + Duration::hours(2);
-    store.record_inbound(&later).await.unwrap();
+    store.record_inbound(&later, false).await.unwrap();
     let mut older = inbound.clone();
     older.umid = Umid::new();
     older.provider_message_id = Some("wamid.in0".into());
     older.created_at = t0() - Duration::hours(1);
-    store.record_inbound(&older).await.unwrap();
+    store.record_inbound(&older, false).await.unwrap();
     assert_eq!(
-        store
-            .last_inbound_at(sandbox.channel.id, user)
-            .await
-            .unwrap(),
+        last_inbound().await,
         Some(t0() + Duration::hours(2)),
         "a late-arriving older message does not shorten the window"
     );
     assert_eq!(store.message(inbound.umid).await.unwrap().unwrap(), inbound);
+}
+
+fn inbound_from(sandbox: &Sandbox, user: &str, wamid: &str, at: DateTime<Utc>) -> Message {
+    let mut inbound = outbound(sandbox, user, None, at);
+    inbound.direction = Direction::Inbound;
+    inbound.provider_message_id = Some(wamid.into());
+    inbound.status = MessageStatus::new(MessageState::Received, at);
+    inbound
+}
+
+pub async fn billable_messages_are_charged_once_on_reaching_the_user<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let users = ["+15551230001", "+15551230002", "+15551230003"];
+    let mut umids = Vec::new();
+    for user in users {
+        umids.push(
+            accept_one(store, outbound(&sandbox, user, None, t0()))
+                .await
+                .umid,
+        );
+    }
+    claim(store, t0()).await;
+    let results: Vec<_> = umids
+        .iter()
+        .enumerate()
+        .map(|(i, umid)| (*umid, sent(&format!("wamid.{i}"), t0())))
+        .collect();
+    store.complete_dispatches(&results).await.unwrap();
+    let at = |s| t0() + Duration::seconds(s);
+    let priced = |wamid: &str, status: &MessageStatus, billable: bool| Receipt {
+        pricing: Some(ReceiptPricing {
+            category: if billable { "marketing" } else { "service" }.into(),
+            kind: if billable {
+                "regular"
+            } else {
+                "free_customer_service"
+            }
+            .into(),
+            billable,
+        }),
+        ..receipt(&sandbox, wamid, None, status)
+    };
+    let on_operator = MessageStatus::new(MessageState::Delivered, at(1))
+        .with_detail(StatusDetail::DeliveredToOperator);
+    let delivered = MessageStatus::new(MessageState::Delivered, at(2))
+        .with_detail(StatusDetail::DeliveredToRecipient);
+    let read = MessageStatus::new(MessageState::Read, at(3));
+    let applied = store
+        .apply_receipts(
+            &[
+                priced("wamid.0", &on_operator, true),
+                receipt(&sandbox, "wamid.0", None, &delivered),
+                priced("wamid.0", &read, true),
+                // Read before delivered: reaching the user either way.
+                priced("wamid.1", &read, true),
+                priced("wamid.2", &delivered, false),
+            ],
+            &CountingPrices,
+        )
+        .await
+        .unwrap();
+    let costs: Vec<_> = applied
+        .iter()
+        .map(|m| {
+            m.as_ref()
+                .and_then(|m| m.pricing.as_ref())
+                .map(|p| p.cost_micros)
+        })
+        .collect();
+    assert_eq!(
+        costs,
+        [
+            Some(None),
+            Some(Some(1)),
+            Some(Some(1)),
+            Some(Some(2)),
+            Some(None)
+        ],
+        "priced from the first receipt, charged once on reaching the user, counted per month"
+    );
+    let free = store.message(umids[2]).await.unwrap().unwrap();
+    assert_eq!(
+        free.pricing,
+        Some(MessagePricing {
+            category: "service".into(),
+            kind: "free_customer_service".into(),
+            billable: false,
+            cost_micros: None,
+        })
+    );
+    let month = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+    let mut usage = store
+        .usage(&sandbox.account.id, month, month + Duration::days(30))
+        .await
+        .unwrap();
+    usage.sort_by_key(|r| (r.category.clone(), r.tier));
+    let summary: Vec<_> = usage
+        .iter()
+        .map(|r| {
+            (
+                r.category.as_str(),
+                r.tier,
+                r.delivered,
+                r.charged,
+                r.cost_micros,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("marketing", Some(0), 1, 1, 1),
+            ("marketing", Some(1), 1, 1, 2),
+            ("service", None, 1, 0, 0),
+        ]
+    );
+    assert_eq!(usage[0].waba_id, sandbox.channel.waba_id);
+    assert_eq!(usage[0].country.as_deref(), Some("US"));
+    let next_month = store
+        .usage(
+            &sandbox.account.id,
+            month + Duration::days(30),
+            month + Duration::days(61),
+        )
+        .await
+        .unwrap();
+    assert!(next_month.is_empty());
+}
+
+pub async fn a_timely_reply_to_a_referred_user_opens_a_free_entry_point<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let (answered, late) = ("+15551230001", "+15551230002");
+    let window = |user| async move {
+        store
+            .conversation_window(sandbox.channel.id, user)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    for (i, user) in [answered, late].into_iter().enumerate() {
+        let inbound = inbound_from(&sandbox, user, &format!("wamid.in{i}"), t0());
+        store.record_inbound(&inbound, true).await.unwrap();
+    }
+    assert_eq!(window(answered).await.referred_at, Some(t0()));
+    let reply = |user, at| {
+        let m = outbound(&sandbox, user, None, at);
+        async move {
+            let m = accept_one(store, m).await;
+            claim(store, at).await;
+            store
+                .complete_dispatch(m.umid, &sent(&format!("wamid.{}", m.umid), at))
+                .await
+                .unwrap();
+        }
+    };
+    let replied = t0() + Duration::hours(23);
+    reply(answered, replied).await;
+    reply(late, t0() + Duration::hours(25)).await;
+    let opened = window(answered).await;
+    assert_eq!(opened.free_entry_until, Some(replied + Duration::hours(72)));
+    assert_eq!(opened.referred_at, None);
+    let missed = window(late).await;
+    assert_eq!((missed.free_entry_until, missed.referred_at), (None, None));
+
+    let again = inbound_from(
+        &sandbox,
+        answered,
+        "wamid.in9",
+        replied + Duration::hours(30),
+    );
+    store.record_inbound(&again, true).await.unwrap();
+    let still = window(answered).await;
+    assert_eq!(
+        (still.free_entry_until, still.referred_at),
+        (opened.free_entry_until, None),
+        "an active free entry point neither resets nor queues another"
+    );
+    assert_eq!(still.last_inbound_at, replied + Duration::hours(30));
 }
 
 pub async fn recent_messages_are_per_subaccount_and_newest_first<S: Store>(store: &S) {
@@ -996,7 +1189,7 @@ pub async fn changes_reach_the_outbox_only_with_a_webhook_to_take_them<S: Store>
     inbound.direction = Direction::Inbound;
     inbound.provider_message_id = Some("wamid.in".into());
     inbound.status = MessageStatus::new(MessageState::Received, t0());
-    store.record_inbound(&inbound).await.unwrap();
+    store.record_inbound(&inbound, false).await.unwrap();
     // The receipt webhook takes the outbound message's status, not the inbound message.
     let events = claim_events(store, t0()).await;
     assert_eq!(events.len(), 1, "{events:?}");
@@ -1045,7 +1238,7 @@ pub async fn changes_reach_the_outbox_only_with_a_webhook_to_take_them<S: Store>
     let mut second = inbound.clone();
     second.umid = Umid::new();
     second.provider_message_id = Some("wamid.in2".into());
-    store.record_inbound(&second).await.unwrap();
+    store.record_inbound(&second, false).await.unwrap();
     let t = created(
         store
             .create_template(&template(&sb, "notice", "en_US", t0()), &LIMITS, t0())

@@ -52,6 +52,8 @@ macro_rules! fetch {
 #[cfg(feature = "sql-rows")]
 pub mod accept_group;
 #[cfg(feature = "sql-rows")]
+pub mod pricing_rows;
+#[cfg(feature = "sql-rows")]
 pub mod rows;
 #[cfg(feature = "sql-rows")]
 pub mod template_rows;

@@ -111,6 +111,70 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     /// Where this message's delivery receipts go instead of the account's CADR webhook.
     pub dlr_callback_url: Option<String>,
+    /// What it costs, once the provider said (outbound only).
+    pub pricing: Option<MessagePricing>,
+}
+
+/// A message's price: the provider's category, and what Parley charged at delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessagePricing {
+    /// `marketing`, `utility`, `authentication`, `service`, `referral_conversion`, …
+    pub category: String,
+    /// `regular` (charged), `free_customer_service` or `free_entry_point`.
+    pub kind: String,
+    pub billable: bool,
+    /// The charge in millionths of the rate card's currency, set once it was delivered.
+    pub cost_micros: Option<i64>,
+}
+
+/// What the provider said a message costs, carried by a receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptPricing {
+    pub category: String,
+    pub kind: String,
+    pub billable: bool,
+}
+
+/// The price of one charged message: millionths of the currency, and the volume tier it
+/// fell in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price {
+    pub micros: i64,
+    pub tier: u32,
+}
+
+/// The rate card the store charges delivered messages by.
+pub trait PriceList: Send + Sync {
+    /// The price of the `nth` (from 1) charged message this month of `category` to numbers
+    /// with this country calling code.
+    fn price(&self, category: &str, calling_code: &str, nth: u64) -> Price;
+}
+
+/// A user's conversation state with one business number, as Parley recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConversationWindow {
+    /// When the user last wrote: the 24-hour customer-service window runs from here.
+    pub last_inbound_at: DateTime<Utc>,
+    /// When the user last arrived from an ad or page button, while a reply can still open
+    /// a free entry point.
+    pub referred_at: Option<DateTime<Utc>>,
+    /// Until when the free entry point (opened by a timely reply) lasts.
+    pub free_entry_until: Option<DateTime<Utc>>,
+}
+
+/// Delivered messages of one group in a month, for the usage report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRow {
+    pub sub_account_id: SubAccountId,
+    pub waba_id: String,
+    pub category: String,
+    /// ISO 3166 alpha-2, when known.
+    pub country: Option<String>,
+    /// The volume tier charged messages fell in (`None` for free ones).
+    pub tier: Option<u32>,
+    pub delivered: u64,
+    pub charged: u64,
+    pub cost_micros: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -158,6 +222,8 @@ pub enum DispatchResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
     pub channel: ChannelId,
+    /// What the provider says the message costs, when it says.
+    pub pricing: Option<ReceiptPricing>,
     /// The provider's id for the message (Meta's wamid): how the message is found.
     pub provider_message_id: String,
     /// The umid the provider echoed back, if any. It finds a message whose provider id

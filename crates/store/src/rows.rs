@@ -5,8 +5,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
 
 use crate::{
-    Account, ApiKey, Channel, Direction, Message, MessageState, MessageStatus, StatusDetail,
-    StoreError, StoreResult, SubAccount,
+    Account, ApiKey, Channel, Direction, Message, MessagePricing, MessageState, MessageStatus,
+    StatusDetail, StoreError, StoreResult, SubAccount,
 };
 
 /// Maps a driver error into the store's closed set. A broken constraint is the caller's
@@ -221,12 +221,31 @@ pub struct MessageRow {
     pub status: StatusRow,
     pub created_at: i64,
     pub dlr_callback_url: Option<String>,
+    pub pricing_category: Option<String>,
+    pub pricing_type: Option<String>,
+    pub billable: Option<bool>,
+    pub cost_micros: Option<i64>,
 }
 
-/// The column list matching [`MessageRow`], for `SELECT`s.
-pub const MESSAGE_COLUMNS: &str = "umid, account_id, sub_account_id, channel_id, direction, \
-    msisdn, country, content_type, content, client_message_id, reply_to, provider_message_id, \
-    user_name, state, detail, error_code, error_message, provider_error_code, status_at, created_at, dlr_callback_url";
+/// The columns a message is stored with when accepted or received.
+macro_rules! inserted_message_columns {
+    () => {
+        "umid, account_id, sub_account_id, channel_id, direction, msisdn, country, \
+         content_type, content, client_message_id, reply_to, provider_message_id, user_name, \
+         state, detail, error_code, error_message, provider_error_code, status_at, created_at, \
+         dlr_callback_url"
+    };
+}
+
+/// The columns an `INSERT` of a new message names (then `status_rank`).
+pub const MESSAGE_INSERT_COLUMNS: &str = inserted_message_columns!();
+
+/// The column list matching [`MessageRow`], for `SELECT`s: the inserted columns and
+/// what receipts add later (the pricing).
+pub const MESSAGE_COLUMNS: &str = concat!(
+    inserted_message_columns!(),
+    ", pricing_category, pricing_type, billable, cost_micros"
+);
 
 impl MessageRow {
     pub fn into_model(self) -> StoreResult<Message> {
@@ -253,6 +272,15 @@ impl MessageRow {
             status: self.status.into_model()?,
             created_at: from_millis(self.created_at)?,
             dlr_callback_url: self.dlr_callback_url,
+            pricing: match (self.pricing_category, self.billable) {
+                (Some(category), Some(billable)) => Some(MessagePricing {
+                    category,
+                    kind: self.pricing_type.unwrap_or_default(),
+                    billable,
+                    cost_micros: self.cost_micros,
+                }),
+                _ => None,
+            },
         })
     }
 }

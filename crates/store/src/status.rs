@@ -121,6 +121,18 @@ impl MessageStatus {
         self
     }
 
+    /// Whether the message reached the user's phone (what a charge waits for).
+    pub fn reached_user(&self) -> bool {
+        matches!(
+            (self.state, self.detail),
+            (MessageState::Read, _)
+                | (
+                    MessageState::Delivered,
+                    Some(StatusDetail::DeliveredToRecipient)
+                )
+        )
+    }
+
     /// Position in the lifecycle. Provider receipts arrive out of order and twice; a
     /// status only replaces one of lower rank, so `read` is never undone by a late
     /// `delivered`, and a failure after `sent` still lands.

@@ -61,18 +61,37 @@ pub trait MessageStore: Send + Sync {
     /// Every status the message went through, oldest first.
     async fn status_history(&self, umid: Umid) -> StoreResult<Vec<MessageStatus>>;
     /// Stores an inbound message once (deduplicated on the provider id) and opens or
-    /// refreshes the user's customer-service window in the same transaction.
-    async fn record_inbound(&self, message: &Message) -> StoreResult<InboundOutcome>;
-    /// When the user last wrote to the channel: the start of the 24-hour window.
-    async fn last_inbound_at(
+    /// refreshes the user's customer-service window in the same transaction. A `referred`
+    /// user (from an ad or page button) may get a free entry point if answered in time.
+    async fn record_inbound(
+        &self,
+        message: &Message,
+        referred: bool,
+    ) -> StoreResult<InboundOutcome>;
+    /// The user's windows with the channel, if the user ever wrote.
+    async fn conversation_window(
         &self,
         channel: ChannelId,
         msisdn: &str,
-    ) -> StoreResult<Option<DateTime<Utc>>>;
+    ) -> StoreResult<Option<ConversationWindow>>;
     /// Applies provider receipts, in order and in one transaction; each moves its message
-    /// only forward (see [`MessageStatus::rank`]). Yields, per receipt, the updated
-    /// message, or `None` when the receipt was stale, duplicated or about an unknown message.
-    async fn apply_receipts(&self, receipts: &[Receipt]) -> StoreResult<Vec<Option<Message>>>;
+    /// only forward (see [`MessageStatus::rank`]) and records the provider's pricing. A
+    /// billable message is charged by `prices` the first time a receipt says it reached
+    /// the user. Yields, per receipt, the updated message, or `None` when the receipt was
+    /// stale, duplicated or about an unknown message.
+    async fn apply_receipts(
+        &self,
+        receipts: &[Receipt],
+        prices: &dyn PriceList,
+    ) -> StoreResult<Vec<Option<Message>>>;
+    /// The account's outbound messages delivered in `[from, to)`, grouped by subaccount,
+    /// business account, pricing category, country and volume tier.
+    async fn usage(
+        &self,
+        account: &AccountId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<UsageRow>>;
 }
 
 #[async_trait]
@@ -92,6 +111,8 @@ pub trait DispatchStore: Send + Sync {
     /// (one commit for all). After a crash such a message is never handed over again.
     async fn mark_handed_off(&self, umids: &[Umid], at: DateTime<Utc>) -> StoreResult<()>;
     /// Records the attempt's result and removes the message from the queue, atomically.
+    /// A message sent within a day of a referred user's arrival opens their free entry
+    /// point (see [`ConversationWindow`]).
     async fn complete_dispatch(&self, umid: Umid, result: &DispatchResult) -> StoreResult<Message>;
     /// [`Self::complete_dispatch`] for several messages in one transaction (one commit).
     async fn complete_dispatches(&self, results: &[(Umid, DispatchResult)]) -> StoreResult<()>;

@@ -4,12 +4,15 @@
 //!
 //! This crate depends on nothing else in the workspace and holds no I/O.
 
+pub mod bucket;
 pub mod clock;
 pub mod codes;
 pub mod ids;
 pub mod msisdn;
 pub mod time;
+pub mod windows;
 
+pub use bucket::TokenBucket;
 pub use clock::{AdjustableClock, Clock, SharedClock, SystemClock};
 pub use ids::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
 pub use msisdn::{Msisdn, MsisdnError};

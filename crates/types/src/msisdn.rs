@@ -49,6 +49,13 @@ impl Msisdn {
         &self.0
     }
 
+    /// The country calling code (`1`, `44`, `65`, …), what WhatsApp's rates go by.
+    pub fn calling_code(&self) -> Option<u16> {
+        phonenumber::parse(None, &self.0)
+            .ok()
+            .map(|parsed| parsed.code().value())
+    }
+
     /// ISO 3166 alpha-2 country of the number; for numbers libphonenumber cannot place
     /// (e.g. fictional `+1555…`), the main country of the calling code.
     pub fn country(&self) -> Option<String> {

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use parley_types::ChannelId;
+use parley_types::{ChannelId, TokenBucket};
 
 /// Meta's pair rate: one message to a user every this often…
 pub const PAIR_INTERVAL: Duration = Duration::seconds(6);
@@ -54,51 +54,6 @@ pub enum Verdict {
     Send,
     /// Try again at this time.
     Wait(DateTime<Utc>, Hold),
-}
-
-/// A token bucket: holds up to `capacity` tokens and gains `per_second` of them a second.
-#[derive(Debug, Clone)]
-struct TokenBucket {
-    per_second: f64,
-    capacity: f64,
-    tokens: f64,
-    at: DateTime<Utc>,
-}
-
-impl TokenBucket {
-    fn full(per_second: f64, capacity: f64, now: DateTime<Utc>) -> Self {
-        Self {
-            per_second,
-            capacity,
-            tokens: capacity,
-            at: now,
-        }
-    }
-
-    fn refill(&mut self, now: DateTime<Utc>) {
-        // A clock that went backwards adds nothing (and takes nothing away).
-        let elapsed = (now - self.at)
-            .num_microseconds()
-            .unwrap_or(i64::MAX)
-            .max(0);
-        self.tokens = (self.tokens + elapsed as f64 / 1e6 * self.per_second).min(self.capacity);
-        self.at = self.at.max(now);
-    }
-
-    fn whole_tokens(&mut self, now: DateTime<Utc>) -> u32 {
-        self.refill(now);
-        self.tokens.floor() as u32
-    }
-
-    /// When the `n`th token from now (1 = the next) will be there.
-    fn time_of_token(&self, n: u32) -> DateTime<Utc> {
-        let missing = (f64::from(n) - self.tokens).max(0.0);
-        self.at + Duration::microseconds((missing / self.per_second * 1e6).ceil() as i64)
-    }
-
-    fn is_full(&self) -> bool {
-        self.tokens >= self.capacity
-    }
 }
 
 /// The buckets of every number and of every (number, recipient) pair that sent lately.
@@ -177,8 +132,8 @@ impl Pacer {
             let at = self.numbers[&channel].time_of_token(*behind);
             return Verdict::Wait(at, Hold::Throughput);
         }
-        number.tokens -= 1.0;
-        self.pair(channel, msisdn, now).tokens -= 1.0;
+        number.spend();
+        self.pair(channel, msisdn, now).spend();
         Verdict::Send
     }
 
@@ -186,10 +141,7 @@ impl Pacer {
     /// number's rate is lower than ours for now, so the number sends nothing until its
     /// bucket has refilled from empty.
     pub fn throttled(&mut self, channel: ChannelId, now: DateTime<Utc>) -> DateTime<Utc> {
-        let bucket = self.number(channel, now);
-        bucket.refill(now);
-        bucket.tokens = 0.0;
-        bucket.time_of_token(1)
+        self.number(channel, now).drain(now)
     }
 
     /// WhatsApp said "too often to this user" (131056): the pair waits a full interval.
@@ -199,10 +151,7 @@ impl Pacer {
         msisdn: &str,
         now: DateTime<Utc>,
     ) -> DateTime<Utc> {
-        let bucket = self.pair(channel, msisdn, now);
-        bucket.refill(now);
-        bucket.tokens = 0.0;
-        bucket.time_of_token(1)
+        self.pair(channel, msisdn, now).drain(now)
     }
 
     /// When every known number is at its limit: how long until one of them can send
@@ -214,7 +163,7 @@ impl Pacer {
             if bucket.whole_tokens(now) > 0 {
                 return None;
             }
-            let at = bucket.time_of_token(want.clamp(1, bucket.capacity as u32));
+            let at = bucket.time_of_token(want.clamp(1, bucket.capacity() as u32));
             soonest = Some(soonest.map_or(at, |s| s.min(at)));
         }
         soonest.map(|at| at - now)

@@ -14,6 +14,7 @@ use super::accept::AcceptQueue;
 use super::content::Content;
 use super::request::{SendRequest, TypingRequest};
 use crate::cache::TtlCache;
+use crate::pricing::{WindowState, window_state};
 use crate::templates::TemplateService;
 use crate::{Error, Result};
 
@@ -35,6 +36,16 @@ pub struct MessageService {
     /// Each subaccount's channel, as `channel_for_sub_account` last said.
     channels: Arc<TtlCache<SubAccountId, Channel>>,
     templates: TemplateService,
+}
+
+/// A user's number from a path or query parameter.
+fn user_msisdn(raw: &str) -> Result<parley_types::Msisdn> {
+    parley_types::Msisdn::parse(raw, None).map_err(|_| {
+        Error::invalid(
+            SyncCode::InvalidMsisdn,
+            "Invalid MSISDN format (not E.164 international number): 'msisdn'",
+        )
+    })
 }
 
 pub fn route(channel: &Channel) -> ChannelRoute {
@@ -116,6 +127,7 @@ impl MessageService {
             status: MessageStatus::new(MessageState::Queued, now),
             created_at: now,
             dlr_callback_url: request.dlr_callback_url,
+            pricing: None,
         };
         let outcome = self.accept.accept(message).await?;
         if let AcceptOutcome::Accepted(_) = outcome {
@@ -172,21 +184,30 @@ impl MessageService {
         limit: u32,
     ) -> Result<Vec<Message>> {
         self.channel_of(account, sub).await?;
-        let msisdn = msisdn
-            .map(|m| {
-                parley_types::Msisdn::parse(m, None).map_err(|_| {
-                    Error::invalid(
-                        SyncCode::InvalidMsisdn,
-                        "Invalid MSISDN format (not E.164 international number): 'msisdn'",
-                    )
-                })
-            })
-            .transpose()?;
+        let msisdn = msisdn.map(user_msisdn).transpose()?;
         let limit = limit.clamp(1, MAX_RECENT);
         Ok(self
             .store
             .recent_messages(sub, msisdn.as_ref().map(|m| m.as_str()), limit)
             .await?)
+    }
+
+    /// The user's windows with the subaccount's number, now; with the channel and the
+    /// user's number as read.
+    pub async fn window(
+        &self,
+        account: &AccountId,
+        sub: &SubAccountId,
+        msisdn: &str,
+    ) -> Result<(ChannelId, parley_types::Msisdn, WindowState)> {
+        let channel = self.channel_of(account, sub).await?;
+        let msisdn = user_msisdn(msisdn)?;
+        let window = self
+            .store
+            .conversation_window(channel.id, msisdn.as_str())
+            .await?;
+        let state = window_state(window.as_ref(), self.clock.now());
+        Ok((channel.id, msisdn, state))
     }
 
     pub async fn history(&self, umid: Umid) -> Result<Vec<MessageStatus>> {

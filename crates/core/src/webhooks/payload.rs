@@ -94,6 +94,12 @@ fn receipt(message: &Message, status: &MessageStatus) -> Value {
     if let Some(code) = &status.provider_error_code {
         whatsapp.insert("providerErrorCode".into(), json!(code));
     }
+    // WhatsApp prices a message once it has it: the receipts from then on say how.
+    if let Some(pricing) = &message.pricing
+        && matches!(status.state, MessageState::Delivered | MessageState::Read)
+    {
+        whatsapp.insert("pricingCategory".into(), json!(pricing.category));
+    }
     if !whatsapp.is_empty() {
         payload["whatsapp"] = Value::Object(whatsapp);
     }
