@@ -10,7 +10,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-pub use crate::pricing_config::PricingSection;
+pub use crate::pricing_config::{PricingSection, VolumeTierSection};
 
 pub const DEFAULTS: &str = include_str!("../defaults.toml");
 

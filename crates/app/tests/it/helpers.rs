@@ -52,6 +52,8 @@ pub struct Setup {
     pub throughput_per_number: Option<u32>,
     /// `webhooks.timeout_ms`, when not the default.
     pub webhook_timeout_ms: Option<u64>,
+    /// Any other change to the configuration.
+    pub configure: Option<fn(&mut Config)>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -79,6 +81,9 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
     }
     if let Some(timeout) = setup.webhook_timeout_ms {
         config.webhooks.timeout_ms = timeout;
+    }
+    if let Some(configure) = setup.configure {
+        configure(&mut config);
     }
     let clock = Arc::new(if setup.stopped_clock {
         AdjustableClock::stopped_at(chrono::Utc::now())
@@ -210,6 +215,19 @@ impl TestApp {
             .json()
             .await
             .expect("json")
+    }
+
+    /// `GET path` with the sandbox key: the status and the JSON body.
+    pub async fn api_get(&self, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// The chat as the phone sees it.
@@ -382,6 +400,26 @@ macro_rules! on_both_backends {
                 }
             )*
         }
+    };
+}
+
+/// Generates, per `async fn(Backend)`, a module with one test per backend (for tests that
+/// set their platform up themselves).
+#[macro_export]
+macro_rules! on_each_backend {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await;
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await;
+                }
+            }
+        )*
     };
 }
 

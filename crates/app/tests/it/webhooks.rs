@@ -307,6 +307,21 @@ async fn inbound_messages_and_receipts_arrive_signed_and_in_order(backend: Backe
         ],
         "every status change, in order"
     );
+    let pricing: Vec<&Value> = events[1..]
+        .iter()
+        .map(|e| &e["payload"]["whatsapp"]["pricingCategory"])
+        .collect();
+    assert_eq!(
+        pricing,
+        [
+            &Value::Null,
+            &Value::Null,
+            &json!("service"),
+            &json!("service"),
+            &json!("service")
+        ],
+        "priced once WhatsApp has the message"
+    );
     assert!(events[3]["payload"].get("outboundContent").is_none());
     assert!(events[3]["payload"]["user"].get("channelUserId").is_none());
     let delivered = &events[4]["payload"];
@@ -859,24 +874,7 @@ async fn a_tenants_hanging_endpoint_never_delays_another_tenant(backend: Backend
     running.await.unwrap();
 }
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn sqlite() {
-                    super::$name(crate::helpers::Backend::Sqlite).await;
-                }
-                #[tokio::test]
-                async fn postgres() {
-                    super::$name(crate::helpers::Backend::Postgres).await;
-                }
-            }
-        )*
-    };
-}
-
-on_both!(
+crate::on_each_backend!(
     configuration_round_trips_with_secrets_masked,
     inbound_messages_and_receipts_arrive_signed_and_in_order,
     failures_are_retried_on_the_ladder_then_dead_lettered_and_redriven,
