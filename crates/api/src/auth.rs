@@ -1,4 +1,5 @@
-//! `Authorization: Bearer <key>` on every 8x8 route.
+//! `Authorization: Bearer <key>` on every 8x8 route, and the subaccount's rate limit for
+//! the authenticated caller.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -26,6 +27,10 @@ impl FromRequestParts<AppState> for Caller {
                 scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
             })
             .ok_or_else(ApiError::unauthorized)?;
-        Ok(Self(state.keys.authenticate(token).await?))
+        let principal = state.keys.authenticate(token).await?;
+        state
+            .limits
+            .sub_account(&principal.account_id, parts.uri.path())?;
+        Ok(Self(principal))
     }
 }

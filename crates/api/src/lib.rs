@@ -13,6 +13,7 @@ mod messages;
 mod meta_webhook;
 pub mod openapi;
 mod ops;
+pub mod rate_limit;
 mod templates;
 mod usage;
 mod webhooks;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub templates: TemplateService,
     pub webhooks: Arc<WebhookService>,
     pub usage: UsageService,
+    /// The per-subaccount and per-IP request limits.
+    pub limits: Arc<rate_limit::RateLimits>,
     pub meta: Arc<MetaWebhookConfig>,
     pub metrics: Option<PrometheusHandle>,
     /// Served at `/openapi.json`: [`openapi::document`] plus the app's other surfaces.
@@ -73,7 +76,11 @@ pub fn router(state: AppState, simulator: Option<Router>) -> Router {
         .merge(chatapps())
         .nest("/chatapps", chatapps())
         .fallback(error::not_found)
-        .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            state.limits.clone(),
+            rate_limit::per_ip,
+        ));
     let mut app = Router::new()
         .merge(ops::router())
         .merge(meta_webhook::router())

@@ -27,6 +27,13 @@ pub struct Config {
     pub cache: CacheSection,
     pub webhooks: WebhooksSection,
     pub pricing: PricingSection,
+    pub api: ApiSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiSection {
+    pub rate_limit_per_subaccount: u32,
+    pub rate_limit_per_ip: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -207,6 +214,11 @@ impl Config {
             )));
         }
         self.pricing.rate_card().map_err(ConfigError)?;
+        if self.api.rate_limit_per_subaccount == 0 || self.api.rate_limit_per_ip == 0 {
+            return Err(ConfigError(
+                "api.rate_limit_per_subaccount and api.rate_limit_per_ip must be at least 1".into(),
+            ));
+        }
         if !self.public_url.is_empty() && !self.public_url.starts_with("http") {
             return Err(ConfigError("public_url must be an http(s) URL".into()));
         }
@@ -246,6 +258,7 @@ impl fmt::Debug for Config {
             .field("cache", &self.cache)
             .field("webhooks", &self.webhooks)
             .field("pricing", &self.pricing.currency)
+            .field("api", &self.api)
             .finish()
     }
 }

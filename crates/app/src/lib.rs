@@ -17,6 +17,7 @@ use std::time::Duration as StdDuration;
 
 use anyhow::Context;
 use chrono::Duration;
+use parley_api::rate_limit::{RateLimitConfig, RateLimits};
 use parley_api::{AppState, MetaWebhookConfig};
 use parley_channel_meta::{MetaAdapter, MetaConfig};
 use parley_channels::ChannelAdapter;
@@ -211,6 +212,13 @@ impl Platform {
             ),
             templates,
             usage: UsageService::new(store.clone(), clock.clone(), rate_card),
+            limits: Arc::new(RateLimits::new(
+                RateLimitConfig {
+                    per_sub_account: config.api.rate_limit_per_subaccount,
+                    per_ip: config.api.rate_limit_per_ip,
+                },
+                clock.clone(),
+            )),
             webhooks: Arc::new(WebhookService::new(store.clone(), clock.clone(), targets)),
             meta: Arc::new(MetaWebhookConfig {
                 app_secret: meta.app_secret,
@@ -272,7 +280,11 @@ impl Platform {
         if let Some(simulator) = self.simulator.clone() {
             workers.push(tokio::spawn(simulator.run(stopped.clone())));
         }
-        let server = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown);
+        // The peer address feeds the per-IP rate limit.
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
         let served = server.await.context("serving HTTP");
         let _ = stop.send(true);
         for worker in workers {

@@ -104,12 +104,15 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
     let router = platform.router();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("server");
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("server");
     });
     let sandbox = &credentials.sandbox;
     TestApp {

@@ -7,6 +7,7 @@ mod helpers;
 mod interactive;
 mod pacing;
 mod process;
+mod rate_limits;
 mod rules;
 mod templates;
 mod webhook_crash;

@@ -94,6 +94,9 @@ pub(crate) async fn start_with(data: &Path, graph: SocketAddr, env: &[(&str, &st
         .env("PARLEY_DISPATCH__LEASE_SECONDS", "2")
         // The fastest WhatsApp allows, so the backlog left by the kill drains in seconds.
         .env("PARLEY_DISPATCH__THROUGHPUT_PER_NUMBER", "1000")
+        // The load here is a test of the pipeline, not of the API's rate limits.
+        .env("PARLEY_API__RATE_LIMIT_PER_SUBACCOUNT", "1000000")
+        .env("PARLEY_API__RATE_LIMIT_PER_IP", "1000000")
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
