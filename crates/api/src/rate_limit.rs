@@ -54,10 +54,7 @@ impl<K: Hash + Eq> Keyed<K> {
     fn take(&self, key: K, now: chrono::DateTime<chrono::Utc>) -> Result<(), u64> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= BUCKETS_BEFORE_PRUNING {
-            buckets.retain(|_, b| {
-                b.refill(now);
-                !b.is_full()
-            });
+            buckets.retain(|_, b| !b.is_full(now));
         }
         let rate = self.per_second;
         buckets

@@ -95,10 +95,7 @@ impl Throughput {
             });
         }
         if self.pairs.len() >= PAIRS_BEFORE_PRUNING {
-            self.pairs.retain(|_, bucket| {
-                bucket.refill(now);
-                !bucket.is_full()
-            });
+            self.pairs.retain(|_, bucket| !bucket.is_full(now));
         }
         let PairRate {
             burst,

@@ -78,7 +78,10 @@ impl TokenBucket {
         self.at + Duration::microseconds((missing / self.per_second * 1e6).ceil() as i64)
     }
 
-    pub fn is_full(&self) -> bool {
+    /// Whether the bucket is full again at `now`: it then knows nothing a fresh one would
+    /// not, and may be forgotten.
+    pub fn is_full(&mut self, now: DateTime<Utc>) -> bool {
+        self.refill(now);
         self.tokens >= self.capacity
     }
 }

@@ -451,7 +451,8 @@ async fn users_who_wrote(app: &TestApp, count: usize) -> Vec<String> {
     users
 }
 
-async fn delivered(app: &TestApp, umids: &[String]) -> usize {
+/// How many of `umids` reached the user and were read (the simulated phones read at once).
+async fn read_by_user(app: &TestApp, umids: &[String]) -> usize {
     let mut n = 0;
     for umid in umids {
         if app.details(umid).await["status"]["state"] == "read" {
@@ -484,12 +485,12 @@ async fn throughput_refusals_are_retried_until_delivered(backend: Backend) {
     for _ in 0..10 {
         app.advance(1).await;
         deliver(&app).await;
-        if delivered(&app, &umids).await == umids.len() {
+        if read_by_user(&app, &umids).await == umids.len() {
             break;
         }
     }
     assert_eq!(
-        delivered(&app, &umids).await,
+        read_by_user(&app, &umids).await,
         6,
         "every message got through"
     );
@@ -520,16 +521,16 @@ async fn pair_rate_refusals_wait_and_keep_the_order(backend: Backend) {
     }
     deliver(&app).await;
     assert_eq!(
-        delivered(&app, &umids).await,
+        read_by_user(&app, &umids).await,
         2,
         "a burst of two, then WhatsApp says wait"
     );
     app.advance(6).await;
     deliver(&app).await;
-    assert_eq!(delivered(&app, &umids).await, 3);
+    assert_eq!(read_by_user(&app, &umids).await, 3);
     app.advance(6).await;
     deliver(&app).await;
-    assert_eq!(delivered(&app, &umids).await, 4);
+    assert_eq!(read_by_user(&app, &umids).await, 4);
     let chat: Vec<String> = app
         .phone(user)
         .await

@@ -101,10 +101,7 @@ impl Pacer {
     pub fn start_round(&mut self, now: DateTime<Utc>) -> (Vec<ChannelId>, u32) {
         self.queued_behind.clear();
         // Buckets that filled up again know nothing a fresh one would not.
-        self.pairs.retain(|_, bucket| {
-            bucket.refill(now);
-            !bucket.is_full()
-        });
+        self.pairs.retain(|_, bucket| !bucket.is_full(now));
         let mut saturated = Vec::new();
         if self.numbers.is_empty() {
             return (saturated, u32::MAX);
