@@ -276,6 +276,12 @@ fn send(
             title: "Message undeliverable",
             details: "the recipient is not a WhatsApp user".into(),
         })
+    } else if state.quality.blocked(phone_number_id, &wa_id) {
+        Some(Failure {
+            code: 131026,
+            title: "Message undeliverable",
+            details: "the recipient blocked this business number".into(),
+        })
     } else if let Some(template_message) = &template_message {
         // Templates may start a conversation: no window needed, only a sendable template.
         let template = state.templates.iter().find(|t| {
@@ -314,6 +320,14 @@ fn send(
     } else {
         None
     };
+    // A template that starts a conversation counts against the messaging limit.
+    let failure = match failure {
+        None if template_category.is_some() => state.template_reaches(&business, &wa_id, now).err(),
+        failure => failure,
+    };
+    if failure.is_none() {
+        state.messaged(&business, &wa_id, now);
+    }
     let pricing = failure.is_none().then(|| {
         state.windows.business_replied(phone_number_id, &wa_id, now);
         state

@@ -4,15 +4,23 @@
 //!
 //! Policies enforced: the 24-hour customer-service window (131047), the free entry point
 //! and per-message pricing (`windows`), throughput (130429) and the pair rate (131056)
-//! (`throughput`), and users not on WhatsApp (131026, every number whose E.164 digits
-//! start with [`NOT_ON_WHATSAPP_PREFIX`]).
+//! (`throughput`), the portfolio's messaging limit and its upgrades (131048, `limits`),
+//! each number's quality rating from users' blocks and reports and the template pauses it
+//! leads to (`quality`, `policy`), and users not on WhatsApp or who blocked the number
+//! (131026; every number whose E.164 digits start with [`NOT_ON_WHATSAPP_PREFIX`] is not on
+//! WhatsApp).
 //! State lives in memory. Depends on `channel-meta` for the wire types and signing, never
 //! on Parley's core or storage: it only talks HTTP, like Meta.
 
 mod answers;
 mod control;
+mod feedback_api;
 mod graph;
+mod limits;
+mod policy;
 mod pump;
+mod quality;
+mod reach;
 mod rules_api;
 mod state;
 mod template_api;
@@ -48,6 +56,9 @@ pub use pump::PumpReport;
     rules_api::window,
     rules_api::limits,
     rules_api::set_limits,
+    feedback_api::block,
+    feedback_api::unblock,
+    feedback_api::report,
     template_api::create,
     template_api::list,
     template_api::remove,
@@ -155,6 +166,7 @@ impl Simulator {
             .merge(control::router())
             .merge(updates::router())
             .merge(rules_api::router())
+            .merge(feedback_api::router())
             .merge(template_api::control_router())
             .merge(answers::router())
             .with_state(self.clone())

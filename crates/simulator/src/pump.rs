@@ -156,6 +156,15 @@ fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Busi
             state.report(&waba_id, now, webhooks);
             None
         }
+        Scheduled::TemplateUnpause { id, pause } => {
+            state.end_pause(&id, pause, now);
+            None
+        }
+        Scheduled::QualityCheck { phone_number_id } => {
+            let business = state.business(&phone_number_id)?.clone();
+            state.rate(&business, now);
+            None
+        }
         Scheduled::ManagementWebhook {
             waba_id,
             field,

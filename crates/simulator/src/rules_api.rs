@@ -1,6 +1,7 @@
 //! The control API over WhatsApp's rules: a user's windows as WhatsApp sees them, and the
-//! limits of a business number (throughput, pair rate), which a test or a benchmark may
-//! raise or lower.
+//! limits of a business number (throughput, pair rate, its portfolio's messaging limit),
+//! which a test or a benchmark may raise or lower, with the reach and quality they depend
+//! on.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -10,8 +11,11 @@ use parley_types::Clock;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use chrono::{DateTime, Utc};
+
 use crate::Simulator;
 use crate::control::{Answer, ControlError, wa_id};
+use crate::limits::Tier;
 use crate::state::{Business, State as SimState};
 use crate::throughput::{MAX_THROUGHPUT, PairRate};
 
@@ -62,21 +66,30 @@ pub(crate) async fn window(
     Ok(Json(answer))
 }
 
-fn limits_json(state: &SimState, business: &Business) -> Value {
+/// The limits as the control API shows them. Reading brings the quality rating up to
+/// date, which may report a change.
+fn limits_json(state: &mut SimState, business: &Business, now: DateTime<Utc>) -> Value {
     json!({
         "phoneNumberId": business.phone_number_id,
         "throughput": state.throughput.rate(&business.phone_number_id),
         "pairRate": state.throughput.pair_rate(),
+        "messagingLimit": state.limits.tier(&business.waba_id).as_str(),
+        "reach": state.limits.reach(&business.waba_id, now),
+        "quality": state.rate(business, now),
     })
 }
 
 #[utoipa::path(get, path = "/sim/api/businesses/{key}/limits", tag = "Simulator: control",
     params(("key" = String, Path, description = "Parley channel id, phone-number id or display number")),
-    responses((status = 200, description = "`{throughput, pairRate{burst, intervalSeconds}}`")))]
+    responses((status = 200, description = "`{phoneNumberId, throughput, pairRate{burst, intervalSeconds}, messagingLimit, reach{last24h, last7d, last30d}, quality}`: `messagingLimit` and `reach` are the portfolio's (the WABA's), `quality` the number's")))]
 pub(crate) async fn limits(State(sim): State<Simulator>, Path(key): Path<String>) -> Answer {
-    let state = sim.inner.state();
+    let now = sim.clock().now();
+    let mut state = sim.inner.state();
     let business = business(&state, Some(&key))?;
-    Ok(Json(limits_json(&state, &business)))
+    let answer = limits_json(&mut state, &business, now);
+    drop(state);
+    sim.inner.wake.notify_one();
+    Ok(Json(answer))
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,6 +99,9 @@ pub(crate) struct SetLimits {
     throughput: Option<u32>,
     /// The pair rate, for every number.
     pair_rate: Option<PairRateInput>,
+    /// The portfolio's messaging limit (`TIER_250` … `TIER_UNLIMITED`), for every number
+    /// of the WABA.
+    messaging_limit: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,7 +111,9 @@ pub(crate) struct PairRateInput {
     interval_seconds: f64,
 }
 
-/// Changes a number's limits; what is left out stays as it is.
+/// Changes a number's limits; what is left out stays as it is. A new `messagingLimit`
+/// is reported by every number of the portfolio (`phone_number_quality_update`,
+/// `UPGRADE` or `DOWNGRADE`).
 #[utoipa::path(post, path = "/sim/api/businesses/{key}/limits", tag = "Simulator: control",
     params(("key" = String, Path, description = "Parley channel id, phone-number id or display number")),
     request_body(content = Object, content_type = "application/json"),
@@ -119,9 +137,22 @@ pub(crate) async fn set_limits(
             "pairRate needs a burst of at least 1 and intervalSeconds in (0, 86400]",
         ));
     }
+    let tier = match &set.messaging_limit {
+        None => None,
+        Some(name) => Some(Tier::parse(name).ok_or_else(|| {
+            let names: Vec<&str> = Tier::ALL.iter().map(|t| t.as_str()).collect();
+            bad(format!(
+                "messagingLimit must be one of {}",
+                names.join(", ")
+            ))
+        })?),
+    };
     let now = sim.clock().now();
     let mut state = sim.inner.state();
     let business = business(&state, Some(&key))?;
+    if let Some(tier) = tier {
+        state.set_messaging_limit(&business.waba_id, tier, now);
+    }
     if let Some(rate) = set.throughput {
         state
             .throughput
@@ -133,5 +164,8 @@ pub(crate) async fn set_limits(
             interval_seconds: pair.interval_seconds,
         });
     }
-    Ok(Json(limits_json(&state, &business)))
+    let answer = limits_json(&mut state, &business, now);
+    drop(state);
+    sim.inner.wake.notify_one();
+    Ok(Json(answer))
 }

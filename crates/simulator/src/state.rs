@@ -1,6 +1,6 @@
 //! What the simulated WhatsApp knows: business numbers, phones and their chats, the
-//! customer-service windows, every send the Graph API accepted, and the receipts and
-//! user messages waiting to become webhooks.
+//! customer-service windows, messaging limits and quality ratings, every send the Graph
+//! API accepted, and the receipts and user messages waiting to become webhooks.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,6 +10,8 @@ use serde_json::Value;
 
 use parley_channel_meta::wire::{InboundWire, PricingWire};
 
+use crate::limits::MessagingLimits;
+use crate::quality::Quality;
 use crate::throughput::Throughput;
 use crate::windows::Windows;
 
@@ -99,6 +101,11 @@ pub enum Scheduled {
     },
     /// Review of a pending template comes due.
     TemplateReview { id: String },
+    /// A pause of a template comes to its end; `pause` numbers it, so that a pause lifted
+    /// or deepened meanwhile is left alone.
+    TemplateUnpause { id: String, pause: u32 },
+    /// Negative feedback about a number leaves the rating window: the rating may recover.
+    QualityCheck { phone_number_id: String },
     /// A change of the business account, its numbers or its templates, reported on the
     /// webhook `field` (`message_template_status_update`, `account_update`, …).
     ManagementWebhook {
@@ -117,6 +124,10 @@ pub struct State {
     pub windows: Windows,
     /// Throughput and pair-rate limits.
     pub throughput: Throughput,
+    /// Each portfolio's messaging limit and the users it reached.
+    pub limits: MessagingLimits,
+    /// Each number's quality rating, and who blocked it.
+    pub quality: Quality,
     pub sends: Vec<AcceptedSend>,
     /// Events waiting for their time, kept in (due, seq) order.
     pub timeline: BTreeMap<(DateTime<Utc>, u64), Scheduled>,

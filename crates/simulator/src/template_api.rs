@@ -201,6 +201,7 @@ pub(crate) async fn act(
     let template = state
         .template_mut(&id)
         .ok_or_else(|| ControlError(StatusCode::NOT_FOUND, format!("no template {id}")))?;
+    let mut pause_ends = None;
     let webhooks = match action {
         Action::Approve => template.set_status("APPROVED", Some("NONE"), None),
         Action::Reject { reason } => {
@@ -213,7 +214,12 @@ pub(crate) async fn act(
             }
             template.set_status("REJECTED", Some(&reason), None)
         }
-        Action::Pause => template.pause(),
+        Action::Pause => {
+            // Like Meta's, the pause ends by itself (see `templates::PAUSES`).
+            let (webhooks, lasts) = template.pause();
+            pause_ends = lasts.map(|lasts| (now + lasts, template.pauses));
+            webhooks
+        }
         Action::Unpause => template.set_status("APPROVED", None, Some("UNPAUSE")),
         Action::Disable => template.set_status("DISABLED", None, Some("DISABLED")),
         Action::Quality { score } => {
@@ -240,6 +246,9 @@ pub(crate) async fn act(
     let snapshot = serde_json::to_value(&*template).expect("templates serialise");
     let waba_id = template.waba_id.clone();
     state.report(&waba_id, now, webhooks);
+    if let Some((at, pause)) = pause_ends {
+        state.schedule(at, Scheduled::TemplateUnpause { id, pause });
+    }
     drop(state);
     sim.inner.wake.notify_one();
     Ok(Json(snapshot))

@@ -3,7 +3,7 @@
 //! configurable delay, lifecycle changes through the control API, the template webhooks
 //! every change sends, and what a template send looks like on the phone.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use parley_channels::template::{TemplateMessage, parse_placeholders, placeholders, render};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -44,6 +44,14 @@ pub struct SimTemplate {
     #[serde(skip)]
     pub pauses: u32,
 }
+
+/// Meta's pause ladder for low-quality templates: each pause's `other_info.title` and how
+/// long it lasts before the template is unpaused by itself. The pause after the last one
+/// disables the template (Meta: 3 h, then 6 h, then disabled; durations unconfirmed).
+pub const PAUSES: &[(&str, Duration)] = &[
+    ("FIRST_PAUSE", Duration::hours(3)),
+    ("SECOND_PAUSE", Duration::hours(6)),
+];
 
 /// A template webhook waiting to be sent: `field` and `value` of the change.
 pub type TemplateWebhook = (&'static str, Value);
@@ -163,14 +171,21 @@ impl SimTemplate {
         vec![("message_template_status_update", value)]
     }
 
-    /// Pauses (3 h, then 6 h, as Meta does); the third pause disables the template.
-    pub fn pause(&mut self) -> Vec<TemplateWebhook> {
+    /// Pauses for the next step of [`PAUSES`], with how long this pause lasts; after the
+    /// last step the template is disabled for good (`None`).
+    pub fn pause(&mut self) -> (Vec<TemplateWebhook>, Option<Duration>) {
         self.pauses += 1;
-        match self.pauses {
-            1 => self.set_status("PAUSED", None, Some("FIRST_PAUSE")),
-            2 => self.set_status("PAUSED", None, Some("SECOND_PAUSE")),
-            _ => self.set_status("DISABLED", None, Some("DISABLED")),
+        match PAUSES.get(self.pauses as usize - 1) {
+            Some((title, lasts)) => (self.set_status("PAUSED", None, Some(title)), Some(*lasts)),
+            None => (self.set_status("DISABLED", None, Some("DISABLED")), None),
         }
+    }
+
+    /// The pause numbered `pause` is over: the template can be sent again. `None` when
+    /// it was lifted, deepened or superseded meanwhile.
+    pub fn pause_over(&mut self, pause: u32) -> Option<Vec<TemplateWebhook>> {
+        (self.status == "PAUSED" && self.pauses == pause)
+            .then(|| self.set_status("APPROVED", None, Some("UNPAUSE")))
     }
 
     pub fn set_quality(&mut self, score: &str) -> Vec<TemplateWebhook> {

@@ -1,0 +1,300 @@
+//! A simulator served on `127.0.0.1:0` with a stopped clock, a webhook receiver that keeps
+//! what it is sent, and the requests a business and its users make.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use parley_simulator::{Business, DeliverySchedule, Simulator, SimulatorConfig};
+use parley_types::AdjustableClock;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+pub const WABA: &str = "waba-1";
+const TOKEN: &str = "test-token";
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
+}
+
+/// A user's number, distinct per `n`.
+pub fn user(n: usize) -> String {
+    format!("+1555{n:07}")
+}
+
+/// The `n`th business number (from 1): phone-number id `pn-n`, display `+1555010000n`.
+pub fn number(n: usize) -> (String, String) {
+    (format!("pn-{n}"), format!("+1555010000{n}"))
+}
+
+type Received = Arc<Mutex<Vec<Value>>>;
+
+pub struct TestSim {
+    pub sim: Simulator,
+    base: String,
+    http: reqwest::Client,
+    received: Received,
+}
+
+async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{address}")
+}
+
+/// Meta's handshake: echo the challenge.
+async fn verify(Query(query): Query<HashMap<String, String>>) -> String {
+    query.get("hub.challenge").cloned().unwrap_or_default()
+}
+
+async fn collect(State(received): State<Received>, Json(body): Json<Value>) -> &'static str {
+    received.lock().unwrap().push(body);
+    "ok"
+}
+
+/// A simulator with `numbers` business numbers on one WABA, throughput at its highest so
+/// that only the rules under test refuse anything.
+pub async fn spawn_sim(numbers: usize) -> TestSim {
+    // As the binaries do: reqwest's rustls comes without a crypto provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let received = Received::default();
+    let hooks = serve(
+        Router::new()
+            .route("/hook", get(verify).post(collect))
+            .with_state(received.clone()),
+    )
+    .await;
+    let config = SimulatorConfig {
+        access_token: TOKEN.into(),
+        app_secret: "secret".into(),
+        webhook_url: format!("{hooks}/hook"),
+        verify_token: "verify".into(),
+        schedule: DeliverySchedule {
+            auto_read: false,
+            ..DeliverySchedule::default()
+        },
+    };
+    let sim = Simulator::new(config, Arc::new(AdjustableClock::stopped_at(t0())));
+    for n in 1..=numbers {
+        let (phone_number_id, display_number) = number(n);
+        sim.register_business(Business {
+            phone_number_id,
+            display_number,
+            waba_id: WABA.into(),
+            alias: None,
+        });
+    }
+    let base = serve(sim.router()).await;
+    let app = TestSim {
+        sim,
+        base,
+        http: reqwest::Client::new(),
+        received,
+    };
+    for n in 1..=numbers {
+        let (status, _) = app
+            .post(
+                &format!("/api/businesses/pn-{n}/limits"),
+                json!({"throughput": 1000}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    app
+}
+
+impl TestSim {
+    pub async fn get(&self, path: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .delete(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    /// `GET /api/businesses/{key}/limits`.
+    pub async fn limits(&self, key: &str) -> Value {
+        self.get(&format!("/api/businesses/{key}/limits")).await
+    }
+
+    /// Creates an APPROVED template without parameters; its id.
+    pub async fn approved_template(&self, name: &str) -> String {
+        let (status, created) = self
+            .post(
+                &format!("/graph/v21.0/{WABA}/message_templates"),
+                json!({"name": name, "language": "en_US", "category": "MARKETING",
+                       "components": [{"type": "BODY", "text": "News from us"}]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        let id = created["id"].as_str().unwrap().to_owned();
+        self.template_action(&id, json!({"action": "approve"}))
+            .await;
+        id
+    }
+
+    pub async fn template_action(&self, id: &str, action: Value) -> Value {
+        let (status, template) = self
+            .post(&format!("/api/templates/{id}/actions"), action)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{template}");
+        template
+    }
+
+    pub async fn template_status(&self, name: &str) -> String {
+        let listed = self.get(&format!("/api/templates?name={name}")).await;
+        listed["templates"][0]["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Sends template `name` from number `pn` to `to`; the wamid (Meta accepts first).
+    pub async fn send_template(&self, pn: &str, to: &str, name: &str) -> String {
+        let (status, sent) = self
+            .post(
+                &format!("/graph/v21.0/{pn}/messages"),
+                json!({"messaging_product": "whatsapp", "to": to, "type": "template",
+                       "template": {"name": name, "language": {"code": "en_US"}}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{sent}");
+        sent["messages"][0]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends template `name` from `pn` to each of `users`, each thousand a second after the
+    /// one before (the first a second after what came before), so that throughput never
+    /// refuses; the wamids.
+    pub async fn send_templates(
+        &self,
+        pn: &str,
+        users: impl IntoIterator<Item = usize>,
+        name: &str,
+    ) -> Vec<String> {
+        let mut wamids = Vec::new();
+        for (i, n) in users.into_iter().enumerate() {
+            if i % 1000 == 0 {
+                self.advance(Duration::seconds(1));
+            }
+            wamids.push(self.send_template(pn, &user(n), name).await);
+        }
+        wamids
+    }
+
+    pub async fn send_text(&self, pn: &str, to: &str, text: &str) -> String {
+        let (status, sent) = self
+            .post(
+                &format!("/graph/v21.0/{pn}/messages"),
+                json!({"messaging_product": "whatsapp", "to": to, "type": "text",
+                       "text": {"body": text}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{sent}");
+        sent["messages"][0]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The user writes to number `pn`, opening the customer-service window.
+    pub async fn user_writes(&self, who: &str, pn: &str) {
+        let (status, body) = self
+            .post(
+                &format!("/api/phones/{who}/messages"),
+                json!({"type": "text", "content": {"text": "hello"}, "channelId": pn}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.sim.clock().advance(by);
+    }
+
+    /// Delivers what is due and returns the value of every business change (not message
+    /// or receipt) on `field` received so far, oldest first, forgetting them.
+    pub async fn changes(&self, field: &str) -> Vec<Value> {
+        let report = self.sim.run_once().await;
+        assert!(!report.blocked, "the receiver takes every webhook");
+        let mut received = self.received.lock().unwrap();
+        let mut values = Vec::new();
+        received.retain(|body| {
+            let change = &body["entry"][0]["changes"][0];
+            if change["field"] == field {
+                values.push(change["value"].clone());
+                false
+            } else {
+                true
+            }
+        });
+        values
+    }
+
+    /// Meta's error code for each send so far, by wamid (0: it went through).
+    pub async fn send_codes(&self) -> HashMap<String, u64> {
+        let sends = self.get("/api/sends").await;
+        sends["sends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["id"].as_str().unwrap().to_owned(),
+                    s["errorCode"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect()
+    }
+
+    pub async fn code_of(&self, wamid: &str) -> u64 {
+        self.send_codes().await[wamid]
+    }
+
+    /// The `failed` receipt of `wamid`, delivered by webhook.
+    pub async fn failed_receipt(&self, wamid: &str) -> Value {
+        self.sim.run_once().await;
+        let received = self.received.lock().unwrap();
+        received
+            .iter()
+            .flat_map(|body| {
+                body["entry"][0]["changes"][0]["value"]["statuses"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .find(|s| s["id"] == wamid && s["status"] == "failed")
+            .unwrap_or_else(|| panic!("no failed receipt for {wamid}"))
+    }
+}
+
+/// `phone_number_quality_update` as the simulator reports it.
+pub fn number_update(display: &str, event: &str, current: &str, old: &str) -> Value {
+    json!({"display_phone_number": display.trim_start_matches('+'), "event": event,
+           "current_limit": current, "old_limit": old})
+}

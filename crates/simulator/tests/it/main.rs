@@ -1,0 +1,6 @@
+//! The simulator as a business and its users meet it over HTTP, with the clock moved by the
+//! tests and webhooks caught by a receiver.
+
+mod helpers;
+mod limits;
+mod quality;
