@@ -1,5 +1,6 @@
 //! 8x8 response bodies, written exactly as the OpenAPI file documents them.
 
+use parley_core::messages::{BatchItem, BatchOutcome};
 use parley_core::pricing::WindowState;
 use parley_store::{Direction, Message, MessageStatus};
 use parley_types::time::format_8x8;
@@ -95,5 +96,53 @@ fn record(message: &Message) -> Value {
     if let Some(cmid) = &message.client_message_id {
         record["clientMessageId"] = json!(cmid);
     }
+    if let Some(batch) = &message.batch {
+        batch.write_ids(&mut record);
+    }
+    if let Some(at) = message.scheduled_at {
+        record["scheduled"] = json!(format_8x8(at));
+    }
+    if let Some(at) = message.expires_at {
+        record["expiry"] = json!(format_8x8(at));
+    }
     record
+}
+
+/// The batch response (`send-message-many`): counts, and each message's result if asked.
+pub fn batch_response(outcome: &BatchOutcome) -> Value {
+    let mut body = json!({
+        "batchId": outcome.batch.id,
+        "acceptedCount": outcome.accepted(),
+        "rejectedCount": outcome.rejected(),
+    });
+    if let Some(id) = &outcome.batch.client_batch_id {
+        body["clientBatchId"] = json!(id);
+    }
+    if outcome.include_messages {
+        let messages: Vec<Value> = outcome
+            .items
+            .iter()
+            .map(|item| match item {
+                BatchItem::Accepted(message) => send_response(message),
+                BatchItem::Rejected(r) => {
+                    let mut entry = json!({
+                        "umid": r.umid,
+                        "user": r.user,
+                        "status": {
+                            "state": "rejected",
+                            "timestamp": format_8x8(r.at),
+                            "errorCode": r.code.code(),
+                            "errorMessage": r.message,
+                        },
+                    });
+                    if let Some(cmid) = &r.client_message_id {
+                        entry["clientMessageId"] = json!(cmid);
+                    }
+                    entry
+                }
+            })
+            .collect();
+        body["messages"] = json!(messages);
+    }
+    body
 }

@@ -12,7 +12,7 @@ use parley_types::{SubAccountId, Umid};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{ApiError, MAX_JSON_BODY};
+use crate::{ApiError, MAX_BATCH_BODY, MAX_JSON_BODY};
 
 /// A JSON body, parsed leniently into a `Value` for the core to validate field by field.
 pub struct JsonBody(pub Value);
@@ -42,7 +42,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::new(
                         SyncCode::PayloadTooLarge,
-                        format!("Request size must not exceed {} KB", MAX_JSON_BODY / 1024),
+                        format!(
+                            "Request size must not exceed {} KB ({} KB for a batch)",
+                            MAX_JSON_BODY / 1024,
+                            MAX_BATCH_BODY / 1024
+                        ),
                     )
                 } else {
                     ApiError::new(
@@ -66,14 +70,17 @@ struct SubAccountPath {
     sub_account_id: String,
     umid: Option<String>,
     msisdn: Option<String>,
+    #[serde(rename = "batchId")]
+    batch_id: Option<String>,
 }
 
-/// `{subAccountId}` (and `{umid}` or a user's `{msisdn}` where the route has one) from the
-/// path.
+/// `{subAccountId}` (and `{umid}`, a user's `{msisdn}` or `{batchId}` where the route has
+/// one) from the path.
 pub struct MessagePath {
     pub sub_account_id: SubAccountId,
     pub umid: Option<Umid>,
     pub msisdn: Option<String>,
+    pub batch_id: Option<uuid::Uuid>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for MessagePath {
@@ -98,10 +105,19 @@ impl<S: Send + Sync> FromRequestParts<S> for MessagePath {
                     .map_err(|_| ApiError::new(SyncCode::InvalidParameter, "Invalid umid."))
             })
             .transpose()?;
+        let batch_id = raw
+            .batch_id
+            .map(|b| {
+                b.trim()
+                    .parse::<uuid::Uuid>()
+                    .map_err(|_| ApiError::new(SyncCode::InvalidParameter, "Invalid batchId."))
+            })
+            .transpose()?;
         Ok(Self {
             sub_account_id,
             umid,
             msisdn: raw.msisdn,
+            batch_id,
         })
     }
 }

@@ -37,6 +37,8 @@ pub use metrics_exporter_prometheus::PrometheusHandle;
 
 /// Largest JSON body the 8x8 routes accept.
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
+/// Largest batch body: 10,000 messages of up to about 3 KB each.
+pub const MAX_BATCH_BODY: usize = 32 * 1024 * 1024;
 
 /// How Meta's webhooks to us are authenticated.
 #[derive(Debug, Clone)]

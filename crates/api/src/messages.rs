@@ -1,12 +1,12 @@
 //! `POST /api/v1/subaccounts/{subAccountId}/messages` and friends.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use parley_types::codes::SyncCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::dto;
@@ -21,7 +21,16 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/api/v1/subaccounts/{subAccountId}/messages/{umid}",
-            get(details),
+            get(details).delete(cancel),
+        )
+        .route(
+            "/api/v1/subaccounts/{subAccountId}/messages/batch",
+            // The innermost limit wins over the 8x8 routes' 1 MB.
+            post(send_batch).layer(DefaultBodyLimit::max(crate::MAX_BATCH_BODY)),
+        )
+        .route(
+            "/api/v1/subaccounts/{subAccountId}/messages/batch/{batchId}",
+            delete(cancel_batch),
         )
         .route(
             "/api/v1/subaccounts/{subAccountId}/messages/{umid}/read",
@@ -72,6 +81,61 @@ pub async fn send(
         .send(&caller.account_id, &path.sub_account_id, &body)
         .await?;
     Ok(Json(dto::send_response(&message)))
+}
+
+/// Send up to 10,000 messages at once (`send-message-many`): 200 with the batch's id and
+/// counts; each invalid message is rejected with its code while the others are queued.
+#[utoipa::path(post, path = "/api/v1/subaccounts/{subAccountId}/messages/batch", tag = "Chat Apps",
+    params(("subAccountId" = String, Path)), request_body(content = Object, content_type = "application/json"),
+    responses((status = 200, description = "`{batchId, clientBatchId?, acceptedCount, rejectedCount, messages?}`"),
+              (status = 400, description = "codes 3012 (no messages), 3013 (more than 10,000), 3014 (clientBatchId too long)")))]
+pub async fn send_batch(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    path: MessagePath,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let outcome = state
+        .messages
+        .send_batch(&caller.account_id, &path.sub_account_id, &body)
+        .await?;
+    Ok(Json(dto::batch_response(&outcome)))
+}
+
+/// Cancel a scheduled message (`DELETE …/messages/{umid}`): `{cancelledCount: 1}`, or 0
+/// when it already left for WhatsApp. Its receipt says `undelivered`, error 25.
+#[utoipa::path(delete, path = "/api/v1/subaccounts/{subAccountId}/messages/{umid}", tag = "Chat Apps",
+    params(("subAccountId" = String, Path), ("umid" = String, Path)),
+    responses((status = 200, description = "`{cancelledCount}`"), (status = 400, description = "code 1000 Invalid umid."),
+              (status = 404, description = "code 1300 Message not found.")))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    path: MessagePath,
+) -> Result<Json<Value>, ApiError> {
+    let umid = path.umid.expect("route has {umid}");
+    let cancelled = state
+        .messages
+        .cancel(&caller.account_id, &path.sub_account_id, umid)
+        .await?;
+    Ok(Json(json!({ "cancelledCount": cancelled })))
+}
+
+/// Cancel what is still scheduled of a batch (`cancel-many-chat-apps-messages`).
+#[utoipa::path(delete, path = "/api/v1/subaccounts/{subAccountId}/messages/batch/{batchId}", tag = "Chat Apps",
+    params(("subAccountId" = String, Path), ("batchId" = String, Path)),
+    responses((status = 200, description = "`{cancelledCount}`"), (status = 400, description = "code 1000 Invalid batchId.")))]
+pub async fn cancel_batch(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    path: MessagePath,
+) -> Result<Json<Value>, ApiError> {
+    let batch = path.batch_id.expect("route has {batchId}");
+    let cancelled = state
+        .messages
+        .cancel_batch(&caller.account_id, &path.sub_account_id, batch)
+        .await?;
+    Ok(Json(json!({ "cancelledCount": cancelled })))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

@@ -8,6 +8,9 @@ use utoipa::OpenApi;
     info(title = "Parley", description = "8x8-compatible WhatsApp Business messaging platform"),
     paths(
         crate::messages::send,
+        crate::messages::send_batch,
+        crate::messages::cancel,
+        crate::messages::cancel_batch,
         crate::messages::recent,
         crate::messages::details,
         crate::messages::mark_read,

@@ -270,6 +270,9 @@ impl InboundService {
             created_at: inbound.timestamp.min(self.clock.now()),
             dlr_callback_url: None,
             pricing: None,
+            batch: None,
+            scheduled_at: None,
+            expires_at: None,
         };
         let referred = inbound.referral.is_some();
         match self.store.record_inbound(&message, referred).await? {

@@ -4,8 +4,11 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parley_store::rows::{MESSAGE_COLUMNS, MessageRow, millis};
-use parley_store::{DispatchJob, DispatchResult, DispatchStore, Message, StoreError, StoreResult};
-use parley_types::{ChannelId, Umid};
+use parley_store::{
+    DispatchJob, DispatchResult, DispatchStore, Message, MessageStatus, Scheduled, StoreError,
+    StoreResult,
+};
+use parley_types::{ChannelId, SubAccountId, Umid};
 use sqlx::PgConnection;
 
 use crate::messages::{Target, advance_status, message_on};
@@ -229,6 +232,19 @@ impl DispatchStore for PostgresStore {
         .await
         .map_err(db)?;
         parley_store::rows::umids(&umids)
+    }
+
+    async fn release_scheduled(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
+        self.release_due(now, limit).await
+    }
+
+    async fn cancel_scheduled(
+        &self,
+        sub: &SubAccountId,
+        target: Scheduled,
+        status: &MessageStatus,
+    ) -> StoreResult<u64> {
+        self.cancel_waiting(sub, target, status).await
     }
 
     async fn dispatch_backlog(&self) -> StoreResult<u64> {

@@ -7,8 +7,10 @@
 //!
 //! Depends on `store` (traits and rows) and `types` only; no SQL leaves this crate.
 
+mod contacts;
 mod dispatch;
 mod messages;
+mod scheduled;
 mod templates;
 mod tenants;
 mod webhooks;

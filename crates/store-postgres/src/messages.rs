@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use parley_store::accept_group::{Statement, outcomes, stored_by_client_id};
 use parley_store::pricing_rows::ops as pricing_ops;
 use parley_store::rows::{
-    MESSAGE_COLUMNS, MESSAGE_INSERT_COLUMNS, MessageRow, StatusColumns, StatusRow, millis,
+    MESSAGE_COLUMNS, MESSAGE_INSERT_COLUMNS, MessageRow, OUTBOUND_INSERT_COLUMNS, StatusColumns,
+    StatusRow, millis,
 };
 use parley_store::{
     AcceptOutcome, ConversationWindow, InboundOutcome, Message, MessageStatus, MessageStore,
@@ -42,28 +43,42 @@ fn insert_sql(conflict: &str, follow_up: &str) -> String {
     )
 }
 
+/// `WITH` clauses that queue the messages of `source` (a relation with `umid, channel_id,
+/// msisdn, pos`, and `ready` for when they may go) in `pos` order, and give their lanes a
+/// head if they have none, that is if none of their messages is queued already. Lanes are
+/// locked in the order every transaction locks lanes in.
+pub(crate) fn enqueue_sql(source: &str) -> String {
+    format!(
+        "queued AS ( \
+            INSERT INTO dispatch_queue (umid, channel_id, msisdn, next_attempt_at) \
+            SELECT umid, channel_id, msisdn, ready FROM {source} ORDER BY pos), \
+         lanes AS ( \
+            INSERT INTO dispatch_lanes (channel_id, msisdn, head_umid, ready_at) \
+            SELECT DISTINCT ON (channel_id COLLATE \"C\", msisdn COLLATE \"C\") \
+                channel_id, msisdn, umid, ready \
+            FROM {source} ORDER BY channel_id COLLATE \"C\", msisdn COLLATE \"C\", pos \
+            ON CONFLICT (channel_id, msisdn) DO UPDATE \
+            SET head_umid = COALESCE(dispatch_lanes.head_umid, EXCLUDED.head_umid), \
+                ready_at = COALESCE(dispatch_lanes.ready_at, EXCLUDED.ready_at))"
+    )
+}
+
 /// The rest of an accept, after `inserted` (the rows the multi-row insert stored) and the
-/// group's umids with their positions: history, queue rows in the group's order, and lanes
-/// (locked in the order every transaction locks lanes in). A lane gets a head only if it
-/// has none, that is if none of its messages is queued already.
+/// group's umids with their positions: history, then queue rows and lanes for what is to
+/// go at once; a scheduled message waits in `scheduled_messages` instead.
 static ACCEPT_FOLLOW_UP: LazyLock<String> = LazyLock::new(|| {
     format!(
         "::text[]) WITH ORDINALITY AS g(umid, pos) ON g.umid = inserted.umid), \
          history AS ( \
             INSERT INTO message_statuses (umid, {STATUS_COLUMNS}) \
             SELECT umid, {STATUS_COLUMNS} FROM ordered ORDER BY pos), \
-         queued AS ( \
-            INSERT INTO dispatch_queue (umid, channel_id, msisdn, next_attempt_at) \
-            SELECT umid, channel_id, msisdn, created_at FROM ordered ORDER BY pos), \
-         lanes AS ( \
-            INSERT INTO dispatch_lanes (channel_id, msisdn, head_umid, ready_at) \
-            SELECT DISTINCT ON (channel_id COLLATE \"C\", msisdn COLLATE \"C\") \
-                channel_id, msisdn, umid, created_at \
-            FROM ordered ORDER BY channel_id COLLATE \"C\", msisdn COLLATE \"C\", pos \
-            ON CONFLICT (channel_id, msisdn) DO UPDATE \
-            SET head_umid = COALESCE(dispatch_lanes.head_umid, EXCLUDED.head_umid), \
-                ready_at = COALESCE(dispatch_lanes.ready_at, EXCLUDED.ready_at)) \
-         SELECT umid FROM inserted"
+         now_due AS (SELECT *, created_at AS ready FROM ordered WHERE scheduled_at IS NULL), \
+         {}, \
+         later AS ( \
+            INSERT INTO scheduled_messages (umid, due_at) \
+            SELECT umid, scheduled_at FROM ordered WHERE scheduled_at IS NOT NULL) \
+         SELECT umid FROM inserted",
+        enqueue_sql("now_due")
     )
 });
 
@@ -73,15 +88,15 @@ static ACCEPT_FOLLOW_UP: LazyLock<String> = LazyLock::new(|| {
 static ACCEPT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH inserted AS ( \
-            INSERT INTO messages ({MESSAGE_INSERT_COLUMNS}, status_rank) \
+            INSERT INTO messages ({OUTBOUND_INSERT_COLUMNS}, status_rank) \
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                 $12::text[], $13::text[], $14::text[], $15::text[], $16::bigint[], \
                 $17::text[], $18::text[], $19::bigint[], $20::bigint[], $21::text[], \
-                $22::int[]) \
+                $22::text[], $23::text[], $24::bigint[], $25::bigint[], $26::int[]) \
             ON CONFLICT (sub_account_id, client_message_id) \
                 WHERE client_message_id IS NOT NULL DO NOTHING \
-            RETURNING umid, channel_id, msisdn, created_at, {STATUS_COLUMNS}), \
+            RETURNING umid, channel_id, msisdn, created_at, scheduled_at, {STATUS_COLUMNS}), \
          ordered AS (SELECT inserted.*, g.pos FROM inserted \
             JOIN unnest($1{}",
         ACCEPT_FOLLOW_UP.as_str()
@@ -112,6 +127,10 @@ struct AcceptColumns {
     status_at: Vec<i64>,
     created_at: Vec<i64>,
     dlr_callback_url: Vec<Option<String>>,
+    batch_id: Vec<Option<String>>,
+    client_batch_id: Vec<Option<String>>,
+    scheduled_at: Vec<Option<i64>>,
+    expires_at: Vec<Option<i64>>,
     status_rank: Vec<i32>,
 }
 
@@ -141,6 +160,11 @@ impl AcceptColumns {
             c.status_at.push(s.at);
             c.created_at.push(millis(m.created_at));
             c.dlr_callback_url.push(m.dlr_callback_url.clone());
+            c.batch_id.push(m.batch.as_ref().map(|b| b.id.to_string()));
+            c.client_batch_id
+                .push(m.batch.as_ref().and_then(|b| b.client_batch_id.clone()));
+            c.scheduled_at.push(m.scheduled_at.map(millis));
+            c.expires_at.push(m.expires_at.map(millis));
             c.status_rank.push(s.rank);
         }
         c
@@ -446,6 +470,10 @@ impl PostgresStore {
             .bind(columns.status_at)
             .bind(columns.created_at)
             .bind(columns.dlr_callback_url)
+            .bind(columns.batch_id)
+            .bind(columns.client_batch_id)
+            .bind(columns.scheduled_at)
+            .bind(columns.expires_at)
             .bind(columns.status_rank)
             .fetch_all(&self.pool)
             .await

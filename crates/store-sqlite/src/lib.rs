@@ -4,8 +4,10 @@
 //!
 //! Depends on `store` (traits and rows) and `types` only.
 
+mod contacts;
 mod dispatch;
 mod messages;
+mod scheduled;
 mod templates;
 mod tenants;
 mod webhooks;

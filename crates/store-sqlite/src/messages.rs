@@ -31,10 +31,10 @@ pub(crate) async fn message_on(conn: &mut SqliteConnection, umid: &str) -> Store
 }
 
 /// The rest of an accept, after the multi-row `INSERT INTO messages … RETURNING umid`:
-/// history, queue rows in the group's order and lanes, each derived from the rows that were
-/// inserted (a duplicate's umid is not in `messages`), then the commit. Every `?` is the
-/// group's umids as a JSON array. A lane gets a head only if none of its messages was
-/// queued before.
+/// history, queue rows in the group's order (a scheduled message waits in
+/// `scheduled_messages` instead) and lanes, each derived from the rows that were inserted
+/// (a duplicate's umid is not in `messages`). Every `?` is the group's umids as a JSON
+/// array.
 const ACCEPT_FOLLOW_UP: &str = "\
     INSERT INTO message_statuses \
         (umid, state, detail, error_code, error_message, provider_error_code, status_at) \
@@ -43,7 +43,15 @@ const ACCEPT_FOLLOW_UP: &str = "\
     FROM json_each(?) g JOIN messages m ON m.umid = g.value ORDER BY g.key; \
     INSERT INTO dispatch_queue (umid, channel_id, msisdn, next_attempt_at) \
     SELECT m.umid, m.channel_id, m.msisdn, m.created_at \
-    FROM json_each(?) g JOIN messages m ON m.umid = g.value ORDER BY g.key; \
+    FROM json_each(?) g JOIN messages m ON m.umid = g.value \
+    WHERE m.scheduled_at IS NULL ORDER BY g.key; \
+    INSERT INTO scheduled_messages (umid, due_at) \
+    SELECT m.umid, m.scheduled_at \
+    FROM json_each(?) g JOIN messages m ON m.umid = g.value WHERE m.scheduled_at IS NOT NULL; ";
+
+/// Gives the lanes of newly queued messages (the `?`: their umids as a JSON array) a head
+/// if they have none, that is if none of their messages was queued before.
+pub(crate) const ENQUEUE_LANES: &str = "\
     INSERT INTO dispatch_lanes (channel_id, msisdn, head_umid, ready_at) \
     SELECT q.channel_id, q.msisdn, q.umid, q.next_attempt_at \
     FROM json_each(?) g JOIN dispatch_queue q ON q.umid = g.value \
@@ -51,8 +59,39 @@ const ACCEPT_FOLLOW_UP: &str = "\
         WHERE p.channel_id = q.channel_id AND p.msisdn = q.msisdn AND p.seq < q.seq) \
     ON CONFLICT (channel_id, msisdn) DO UPDATE \
     SET head_umid = COALESCE(dispatch_lanes.head_umid, excluded.head_umid), \
-        ready_at = COALESCE(dispatch_lanes.ready_at, excluded.ready_at); \
-    COMMIT;";
+        ready_at = COALESCE(dispatch_lanes.ready_at, excluded.ready_at); ";
+
+/// Most messages one statement inserts: each binds 26 values, and SQLite takes at most
+/// 32,766 per statement. Larger groups (batches) are inserted chunk by chunk, in one
+/// transaction.
+const ACCEPT_CHUNK: usize = 1000;
+
+/// The command that accepts one chunk of a group: the chunk's insert and follow-up,
+/// opening the transaction on the first chunk and committing it on the last.
+fn accept_command<'q>(
+    chunk: &[Message],
+    first: bool,
+    last: bool,
+) -> StoreResult<Statement<'q, Sqlite>> {
+    let mut query = Statement::<Sqlite>::new(if first { "BEGIN IMMEDIATE; " } else { "" });
+    insert_messages(&mut query, chunk)?;
+    query.push(" RETURNING umid; ");
+    let group = umid_json(chunk)?;
+    for (i, part) in [ACCEPT_FOLLOW_UP, ENQUEUE_LANES]
+        .concat()
+        .split('?')
+        .enumerate()
+    {
+        if i > 0 {
+            query.bind(group.clone())?;
+        }
+        query.push(part);
+    }
+    if last {
+        query.push("COMMIT;");
+    }
+    Ok(query)
+}
 
 async fn insert_message(tx: &mut Transaction<'_, Sqlite>, m: &Message) -> StoreResult<()> {
     let s = StatusColumns::from(&m.status);
@@ -205,29 +244,23 @@ impl MessageStore for SqliteStore {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = Statement::<Sqlite>::new("BEGIN IMMEDIATE; ");
-        insert_messages(&mut query, messages)?;
-        query.push(" RETURNING umid; ");
-        let group = umid_json(messages)?;
-        for (i, part) in ACCEPT_FOLLOW_UP.split('?').enumerate() {
-            if i > 0 {
-                query.bind(group.clone())?;
-            }
-            query.push(part);
-        }
-        let Statement { sql, args } = query;
         let mut conn = self.writer.acquire().await.map_err(db)?;
-        let inserted = match sqlx::query_scalar_with::<_, String, _>(&sql, args)
-            .fetch_all(&mut *conn)
-            .await
-        {
-            Ok(umids) => umids.into_iter().collect::<HashSet<_>>(),
-            Err(e) => {
-                // The command stopped at the failing statement, inside the transaction.
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                return Err(db(e));
+        let chunks = messages.len().div_ceil(ACCEPT_CHUNK);
+        let mut inserted = HashSet::with_capacity(messages.len());
+        for (i, chunk) in messages.chunks(ACCEPT_CHUNK).enumerate() {
+            let Statement { sql, args } = accept_command(chunk, i == 0, i + 1 == chunks)?;
+            match sqlx::query_scalar_with::<_, String, _>(&sql, args)
+                .fetch_all(&mut *conn)
+                .await
+            {
+                Ok(umids) => inserted.extend(umids),
+                Err(e) => {
+                    // The command stopped at the failing statement, inside the transaction.
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                    return Err(db(e));
+                }
             }
-        };
+        }
         let earlier = match stored_by_client_id::<Sqlite>(messages, &inserted)? {
             Some(Statement { sql, args }) => sqlx::query_as_with::<_, MessageRow, _>(&sql, args)
                 .fetch_all(&mut *conn)

@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{Arguments, Database, Encode, Type};
 
-use crate::rows::{MESSAGE_COLUMNS, MESSAGE_INSERT_COLUMNS, MessageRow, StatusColumns, millis};
+use crate::rows::{MESSAGE_COLUMNS, MessageRow, OUTBOUND_INSERT_COLUMNS, StatusColumns, millis};
 use crate::{AcceptOutcome, Message, StoreError, StoreResult};
 
 /// The outcome of each message, in order, given the umids that were inserted and the
@@ -151,7 +151,7 @@ where
     for<'a> i32: Encode<'a, DB> + Type<DB>,
 {
     query.push(&format!(
-        "INSERT INTO messages ({MESSAGE_INSERT_COLUMNS}, status_rank)"
+        "INSERT INTO messages ({OUTBOUND_INSERT_COLUMNS}, status_rank)"
     ));
     query.values(messages, |row, m| {
         let s = StatusColumns::from(&m.status);
@@ -176,6 +176,10 @@ where
             .bind(s.at)?
             .bind(millis(m.created_at))?
             .bind(m.dlr_callback_url.clone())?
+            .bind(m.batch.as_ref().map(|b| b.id.to_string()))?
+            .bind(m.batch.as_ref().and_then(|b| b.client_batch_id.clone()))?
+            .bind(m.scheduled_at.map(millis))?
+            .bind(m.expires_at.map(millis))?
             .bind(s.rank)?;
         Ok(())
     })?;
@@ -197,22 +201,41 @@ where
     for<'a> String: Encode<'a, DB> + Type<DB>,
     for<'a> Option<String>: Encode<'a, DB> + Type<DB>,
 {
-    let repeated: Vec<&Message> = messages
+    // Per subaccount one `IN` list: a chain of `OR`s as long as a batch is deeper than
+    // SQLite lets an expression be.
+    let mut repeated: Vec<(&str, Vec<&str>)> = Vec::new();
+    for m in messages
         .iter()
         .filter(|m| !inserted.contains(&m.umid.to_string()))
-        .collect();
+    {
+        let Some(cmid) = m.client_message_id.as_deref() else {
+            continue;
+        };
+        match repeated
+            .iter_mut()
+            .find(|(sub, _)| *sub == m.sub_account_id.as_str())
+        {
+            Some((_, cmids)) => cmids.push(cmid),
+            None => repeated.push((m.sub_account_id.as_str(), vec![cmid])),
+        }
+    }
     if repeated.is_empty() {
         return Ok(None);
     }
     let mut query = Statement::new(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE "));
-    for (i, m) in repeated.iter().enumerate() {
+    for (i, (sub, cmids)) in repeated.iter().enumerate() {
         query
             .push(if i == 0 { "(" } else { " OR (" })
             .push("sub_account_id = ")
-            .bind(m.sub_account_id.to_string())?
-            .push(" AND client_message_id = ")
-            .bind(m.client_message_id.clone())?
-            .push(")");
+            .bind(sub.to_string())?
+            .push(" AND client_message_id IN (");
+        for (j, cmid) in cmids.iter().enumerate() {
+            if j > 0 {
+                query.push(", ");
+            }
+            query.bind(cmid.to_string())?;
+        }
+        query.push("))");
     }
     Ok(Some(query))
 }

@@ -16,6 +16,10 @@ macro_rules! conformance_suite {
             api_keys_are_found_by_hash_until_revoked,
             accept_is_idempotent_on_client_message_id,
             dispatch_keeps_per_recipient_order,
+            a_group_larger_than_one_statement_is_accepted_whole,
+            scheduled_messages_wait_outside_their_lane_and_are_released_once,
+            waiting_messages_are_cancelled_by_umid_or_batch,
+            opt_outs_are_per_account_and_reversible,
             an_emptied_lane_reopens_and_a_repeated_completion_changes_nothing,
             claimed_work_is_leased,
             handed_off_work_is_reported_interrupted_after_its_lease,
@@ -123,6 +127,9 @@ pub fn outbound(sandbox: &Sandbox, to: &str, cmid: Option<&str>, at: DateTime<Ut
         created_at: at,
         dlr_callback_url: None,
         pricing: None,
+        batch: None,
+        scheduled_at: None,
+        expires_at: None,
     }
 }
 
@@ -224,6 +231,159 @@ pub async fn dispatch_keeps_per_recipient_order<S: Store>(store: &S) {
         .unwrap();
     let later = now + Duration::seconds(31);
     assert_eq!(claim(store, later).await, vec![a2.umid, b1.umid]);
+}
+
+pub async fn a_group_larger_than_one_statement_is_accepted_whole<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let group: Vec<Message> = (0..2500)
+        .map(|i| {
+            let cmid = format!("c-{i}");
+            outbound(&sandbox, &format!("+1555{i:07}"), Some(&cmid), t0())
+        })
+        .collect();
+    let outcomes = store.accept_outbound(&group).await.unwrap();
+    assert_eq!(outcomes.len(), 2500);
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, AcceptOutcome::Accepted(_)))
+    );
+    assert_eq!(store.dispatch_backlog().await.unwrap(), 2500);
+    // Repeating it stores nothing new and answers with the first copies.
+    let mut again = group.clone();
+    for m in &mut again {
+        m.umid = Umid::new();
+    }
+    let outcomes = store.accept_outbound(&again).await.unwrap();
+    assert!(
+        outcomes
+            .iter()
+            .zip(&group)
+            .all(|(o, first)| matches!(o, AcceptOutcome::Duplicate(m) if m.umid == first.umid))
+    );
+    assert_eq!(store.dispatch_backlog().await.unwrap(), 2500);
+}
+
+fn scheduled(
+    sandbox: &Sandbox,
+    to: &str,
+    due: DateTime<Utc>,
+    batch: Option<uuid::Uuid>,
+) -> Message {
+    let mut m = outbound(sandbox, to, None, t0());
+    m.scheduled_at = Some(due);
+    m.expires_at = Some(due + Duration::hours(1));
+    m.batch = batch.map(|id| BatchRef {
+        id,
+        client_batch_id: Some("mine".into()),
+    });
+    m
+}
+
+pub async fn scheduled_messages_wait_outside_their_lane_and_are_released_once<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let due = t0() + Duration::hours(1);
+    let batch = uuid::Uuid::now_v7();
+    let later = accept_one(store, scheduled(&sandbox, "+15551230001", due, Some(batch))).await;
+    let stored = store.message(later.umid).await.unwrap().unwrap();
+    assert_eq!(stored, later, "batch and timing are stored as given");
+    let now = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    assert_eq!(
+        claim(store, t0()).await,
+        vec![now.umid],
+        "a message for later does not hold back the user's other messages"
+    );
+    store
+        .complete_dispatch(now.umid, &sent("wamid.now", t0()))
+        .await
+        .unwrap();
+    let early = due - Duration::seconds(1);
+    assert_eq!(store.release_scheduled(early, 100).await.unwrap(), 0);
+    assert!(claim(store, early).await.is_empty());
+    assert_eq!(store.release_scheduled(due, 100).await.unwrap(), 1);
+    assert_eq!(store.release_scheduled(due, 100).await.unwrap(), 0, "once");
+    assert_eq!(claim(store, due).await, vec![later.umid]);
+}
+
+pub async fn waiting_messages_are_cancelled_by_umid_or_batch<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let due = t0() + Duration::hours(1);
+    let batch = uuid::Uuid::now_v7();
+    let mut in_batch = Vec::new();
+    for user in ["+15551230001", "+15551230002", "+15551230003"] {
+        in_batch.push(accept_one(store, scheduled(&sandbox, user, due, Some(batch))).await);
+    }
+    let alone = accept_one(store, scheduled(&sandbox, "+15551230004", due, None)).await;
+    let cancelled = MessageStatus {
+        state: MessageState::Undelivered,
+        detail: Some(StatusDetail::RejectedByOperator),
+        error_code: Some(25),
+        error_message: Some("cancelled".into()),
+        provider_error_code: None,
+        at: t0() + Duration::minutes(1),
+    };
+    let other_sub = SubAccountId::parse("sub-2").unwrap();
+    let cancel = |sub, target| store.cancel_scheduled(sub, target, &cancelled);
+    assert_eq!(
+        cancel(&other_sub, Scheduled::Batch(batch)).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        cancel(&sandbox.sub_account.id, Scheduled::Batch(batch))
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        cancel(&sandbox.sub_account.id, Scheduled::Batch(batch))
+            .await
+            .unwrap(),
+        0,
+        "already cancelled"
+    );
+    for m in &in_batch {
+        let stored = store.message(m.umid).await.unwrap().unwrap();
+        assert_eq!(stored.status, cancelled);
+        let history = store.status_history(m.umid).await.unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[1], cancelled);
+    }
+    assert_eq!(
+        cancel(&sandbox.sub_account.id, Scheduled::Message(alone.umid))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.release_scheduled(due, 100).await.unwrap(), 0);
+    assert_eq!(store.dispatch_backlog().await.unwrap(), 0);
+}
+
+pub async fn opt_outs_are_per_account_and_reversible<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let account = &sandbox.account.id;
+    let other = AccountId::parse("acct-2").unwrap();
+    let user = "+15551230001";
+    let both = [user.to_owned(), "+15551230002".to_owned()];
+    let asked = |a| store.opted_out(a, &both);
+    assert!(asked(account).await.unwrap().is_empty());
+    assert!(
+        store
+            .opt_out(account, user, OptOutSource::Keyword, t0())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .opt_out(account, user, OptOutSource::Api, t0())
+            .await
+            .unwrap(),
+        "already on the list"
+    );
+    assert_eq!(asked(account).await.unwrap(), vec![user.to_owned()]);
+    assert!(asked(&other).await.unwrap().is_empty(), "per account");
+    assert!(store.opt_in(account, user).await.unwrap());
+    assert!(!store.opt_in(account, user).await.unwrap());
+    assert!(asked(account).await.unwrap().is_empty());
 }
 
 pub async fn an_emptied_lane_reopens_and_a_repeated_completion_changes_nothing<S: Store>(

@@ -113,6 +113,29 @@ pub struct Message {
     pub dlr_callback_url: Option<String>,
     /// What it costs, once the provider said (outbound only).
     pub pricing: Option<MessagePricing>,
+    /// The batch it was sent in (outbound only).
+    pub batch: Option<BatchRef>,
+    /// When the sender asked for it to go out; `None`: at once.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// It is dropped (undelivered, "Expired") if not handed to WhatsApp by then.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A message's batch (`POST …/messages/batch`): Parley's id and the sender's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRef {
+    pub id: uuid::Uuid,
+    pub client_batch_id: Option<String>,
+}
+
+impl BatchRef {
+    /// `batchId` and `clientBatchId` onto a JSON object (a receipt, a details record).
+    pub fn write_ids(&self, into: &mut serde_json::Value) {
+        into["batchId"] = serde_json::json!(self.id);
+        if let Some(id) = &self.client_batch_id {
+            into["clientBatchId"] = serde_json::json!(id);
+        }
+    }
 }
 
 /// A message's price: the provider's category, and what Parley charged at delivery.
@@ -175,6 +198,24 @@ pub struct UsageRow {
     pub delivered: u64,
     pub charged: u64,
     pub cost_micros: i64,
+}
+
+/// How a number came onto an account's do-not-contact list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptOutSource {
+    /// The user wrote a stop keyword.
+    Keyword,
+    /// The Contacts API's blacklist endpoint.
+    Api,
+}
+
+impl OptOutSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Keyword => "keyword",
+            Self::Api => "api",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -5,8 +5,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
 
 use crate::{
-    Account, ApiKey, Channel, Direction, Message, MessagePricing, MessageState, MessageStatus,
-    StatusDetail, StoreError, StoreResult, SubAccount,
+    Account, ApiKey, BatchRef, Channel, Direction, Message, MessagePricing, MessageState,
+    MessageStatus, StatusDetail, StoreError, StoreResult, SubAccount,
 };
 
 /// Maps a driver error into the store's closed set. A broken constraint is the caller's
@@ -225,6 +225,10 @@ pub struct MessageRow {
     pub pricing_type: Option<String>,
     pub billable: Option<bool>,
     pub cost_micros: Option<i64>,
+    pub batch_id: Option<String>,
+    pub client_batch_id: Option<String>,
+    pub scheduled_at: Option<i64>,
+    pub expires_at: Option<i64>,
 }
 
 /// The columns a message is stored with when accepted or received.
@@ -237,14 +241,29 @@ macro_rules! inserted_message_columns {
     };
 }
 
-/// The columns an `INSERT` of a new message names (then `status_rank`).
+/// What only an accepted (outbound) message may carry: its batch and its timing.
+macro_rules! outbound_message_columns {
+    () => {
+        "batch_id, client_batch_id, scheduled_at, expires_at"
+    };
+}
+
+/// The columns an `INSERT` of a received message names (then `status_rank`).
 pub const MESSAGE_INSERT_COLUMNS: &str = inserted_message_columns!();
+
+/// The columns an `INSERT` of an accepted message names (then `status_rank`).
+pub const OUTBOUND_INSERT_COLUMNS: &str = concat!(
+    inserted_message_columns!(),
+    ", ",
+    outbound_message_columns!()
+);
 
 /// The column list matching [`MessageRow`], for `SELECT`s: the inserted columns and
 /// what receipts add later (the pricing).
 pub const MESSAGE_COLUMNS: &str = concat!(
     inserted_message_columns!(),
-    ", pricing_category, pricing_type, billable, cost_micros"
+    ", pricing_category, pricing_type, billable, cost_micros, ",
+    outbound_message_columns!()
 );
 
 impl MessageRow {
@@ -281,6 +300,18 @@ impl MessageRow {
                 }),
                 _ => None,
             },
+            batch: self
+                .batch_id
+                .as_deref()
+                .map(|id| {
+                    Ok::<_, StoreError>(BatchRef {
+                        id: parse::<uuid::Uuid>("batch id", id)?,
+                        client_batch_id: self.client_batch_id,
+                    })
+                })
+                .transpose()?,
+            scheduled_at: self.scheduled_at.map(from_millis).transpose()?,
+            expires_at: self.expires_at.map(from_millis).transpose()?,
         })
     }
 }

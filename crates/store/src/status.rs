@@ -116,6 +116,24 @@ impl MessageStatus {
         }
     }
 
+    /// `undelivered` for a reason Parley (or WhatsApp, with its code in `provider_code`)
+    /// gives: 8x8's delivery error and a message saying what happened.
+    pub fn undelivered(
+        error: parley_types::codes::DeliveryError,
+        message: String,
+        provider_code: Option<u32>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            state: MessageState::Undelivered,
+            detail: Some(StatusDetail::RejectedByOperator),
+            error_code: Some(error.code),
+            error_message: Some(message),
+            provider_error_code: provider_code.map(|c| c.to_string()),
+            at,
+        }
+    }
+
     pub fn with_detail(mut self, detail: StatusDetail) -> Self {
         self.detail = Some(detail);
         self

@@ -126,6 +126,41 @@ pub trait DispatchStore: Send + Sync {
     async fn interrupted_dispatches(&self, now: DateTime<Utc>) -> StoreResult<Vec<Umid>>;
     /// How many messages wait in the queue (for `/metrics` and tests).
     async fn dispatch_backlog(&self) -> StoreResult<u64>;
+    /// Moves up to `limit` scheduled messages whose time has come (earliest first) into
+    /// the queue, due at once. Each is released once, also with several workers.
+    async fn release_scheduled(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<u64>;
+    /// Cancels the subaccount's messages that `target` names and that still wait for
+    /// their time, moving each to `status` (in one transaction). Yields how many.
+    async fn cancel_scheduled(
+        &self,
+        sub: &SubAccountId,
+        target: Scheduled,
+        status: &MessageStatus,
+    ) -> StoreResult<u64>;
+}
+
+/// Scheduled messages to cancel: one, or a whole batch's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheduled {
+    Message(Umid),
+    Batch(uuid::Uuid),
+}
+
+/// An account's do-not-contact list (opt-outs).
+#[async_trait]
+pub trait ContactStore: Send + Sync {
+    /// Puts the number on the list; `false` if it already was (the first entry stays).
+    async fn opt_out(
+        &self,
+        account: &AccountId,
+        msisdn: &str,
+        source: OptOutSource,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Takes the number off the list; `false` if it was not on it.
+    async fn opt_in(&self, account: &AccountId, msisdn: &str) -> StoreResult<bool>;
+    /// Which of `msisdns` are on the account's list.
+    async fn opted_out(&self, account: &AccountId, msisdns: &[String]) -> StoreResult<Vec<String>>;
 }
 
 #[async_trait]
@@ -263,7 +298,13 @@ pub trait WebhookStore: Send + Sync {
 /// A whole backend.
 #[async_trait]
 pub trait Store:
-    TenantStore + ApiKeyStore + MessageStore + DispatchStore + TemplateStore + WebhookStore
+    TenantStore
+    + ApiKeyStore
+    + MessageStore
+    + DispatchStore
+    + TemplateStore
+    + WebhookStore
+    + ContactStore
 {
     fn backend_name(&self) -> &'static str;
     /// Succeeds when the database answers (for `/readyz`).

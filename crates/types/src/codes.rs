@@ -11,6 +11,11 @@ pub enum SyncCode {
     InvalidMsisdn,
     InvalidParameters,
     InvalidCountryCode,
+    InvalidExpiry,
+    InvalidScheduleTime,
+    MissedMessages,
+    TooManyMessages,
+    ClientBatchIdTooLong,
     Unauthorized,
     NotFound,
     Internal,
@@ -62,6 +67,11 @@ impl SyncCode {
             Self::InvalidMsisdn => 1002,
             Self::InvalidParameters => 1005,
             Self::InvalidCountryCode => 1009,
+            Self::InvalidExpiry => 1006,
+            Self::InvalidScheduleTime => 1011,
+            Self::MissedMessages => 3012,
+            Self::TooManyMessages => 3013,
+            Self::ClientBatchIdTooLong => 3014,
             Self::Unauthorized => 1200,
             Self::NotFound => 1300,
             Self::Internal => 2000,
@@ -210,6 +220,22 @@ pub const DR_INTERNAL_ERROR: DeliveryError = DeliveryError {
 pub const DR_UNKNOWN_ERROR: DeliveryError = DeliveryError {
     code: 57,
     message: "UnknownError",
+};
+/// Not handed to WhatsApp before the sender's `expiry`.
+pub const DR_EXPIRED: DeliveryError = DeliveryError {
+    code: 36,
+    message: "Expired",
+};
+/// Cancelled by the sender while it waited for its scheduled time.
+pub const DR_CANCELLED: DeliveryError = DeliveryError {
+    code: 25,
+    message: "Operation aborted",
+};
+/// The user is on the account's do-not-contact list (said STOP): marketing is not sent.
+/// Meta's own code for a user who stopped marketing messages maps to the same 8x8 code.
+pub const DR_OPTED_OUT: DeliveryError = DeliveryError {
+    code: 1051,
+    message: "User has stopped marketing messages",
 };
 
 impl DeliveryError {

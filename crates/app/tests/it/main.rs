@@ -1,6 +1,7 @@
 //! End-to-end tests: the real binary's wiring on a real listener, real HTTP, the embedded
 //! simulator, on SQLite and on a throwaway PostgreSQL cluster.
 
+mod bulk;
 mod conversation;
 mod errors;
 mod helpers;
@@ -9,6 +10,7 @@ mod pacing;
 mod process;
 mod rate_limits;
 mod rules;
+mod template_fixtures;
 mod templates;
 mod webhook_crash;
 mod webhooks;

@@ -19,13 +19,13 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     headers: HeaderMap,
     body: Vec<u8>,
 }
 
 impl Received {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("JSON body")
     }
 }
@@ -33,7 +33,7 @@ impl Received {
 /// A customer's endpoint: answers each request with the next scripted status (200 once the
 /// script runs out), or hangs past the timeout for a scripted 0.
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     received: Arc<Mutex<Vec<Received>>>,
     script: Arc<Mutex<VecDeque<u16>>>,
 }
@@ -64,7 +64,7 @@ async fn serve(app: axum::Router) -> String {
 }
 
 impl Receiver {
-    async fn start() -> (Self, String) {
+    pub(crate) async fn start() -> (Self, String) {
         let receiver = Self::default();
         let app = axum::Router::new()
             .route("/hook", post(receive))
@@ -80,7 +80,7 @@ impl Receiver {
         self.received.lock().unwrap().clone()
     }
 
-    fn events(&self) -> Vec<Value> {
+    pub(crate) fn events(&self) -> Vec<Value> {
         self.received().iter().map(Received::json).collect()
     }
 }
@@ -772,7 +772,7 @@ async fn stuck(State(endpoint): State<StuckEndpoint>) -> AxumStatus {
 }
 
 impl StuckEndpoint {
-    async fn start() -> (Self, String) {
+    pub(crate) async fn start() -> (Self, String) {
         let endpoint = Self::default();
         let app = axum::Router::new()
             .route("/stuck", post(stuck))

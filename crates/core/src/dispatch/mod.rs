@@ -9,8 +9,8 @@
 
 mod pacing;
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
@@ -18,10 +18,11 @@ use chrono::Duration;
 use parley_channels::{ChannelAdapter, ChannelRoute, OutboundMessage, ProviderError, SendOutcome};
 use parley_store::{
     Channel, DispatchJob, DispatchResult, Message, MessageState, MessageStatus, SharedStore,
-    StatusDetail,
 };
-use parley_types::codes::{DR_INTERNAL_ERROR, DR_UNKNOWN_ERROR, DeliveryError};
-use parley_types::{ChannelId, SharedClock, Umid};
+use parley_types::codes::{
+    DR_EXPIRED, DR_INTERNAL_ERROR, DR_OPTED_OUT, DR_UNKNOWN_ERROR, DeliveryError,
+};
+use parley_types::{AccountId, ChannelId, SharedClock, Umid};
 use tokio::sync::{Notify, watch};
 
 use pacing::Pacer;
@@ -42,6 +43,9 @@ pub const RETRY_SCHEDULE: &[StdDuration] = &[
     StdDuration::from_secs(300),
     StdDuration::from_secs(900),
 ];
+
+/// Most scheduled messages one round moves to the queue once due.
+pub const SCHEDULED_RELEASE: u32 = 1000;
 
 /// Meta's "too fast" answers: the number's throughput (130429) and the pair rate (131056).
 pub const THROTTLE_CODES: [u32; 2] = [130429, 131056];
@@ -82,12 +86,28 @@ pub struct DispatchReport {
     /// Held back by pacing (or a throttle from WhatsApp), to go out later.
     pub held: usize,
     pub interrupted: usize,
+    /// Scheduled messages whose time came, moved to the queue.
+    pub released: u64,
 }
 
 impl DispatchReport {
     pub fn is_idle(&self) -> bool {
-        self.claimed == 0 && self.interrupted == 0
+        self.claimed == 0 && self.interrupted == 0 && self.released == 0
     }
+}
+
+/// `undelivered` for a message whose `expiry` passed before WhatsApp took it.
+fn expired(message: &Message, at: chrono::DateTime<chrono::Utc>) -> MessageStatus {
+    let expiry = message
+        .expires_at
+        .map(parley_types::time::format_8x8)
+        .unwrap_or_default();
+    MessageStatus::undelivered(
+        DR_EXPIRED,
+        format!("not sent before its expiry ({expiry}); dropped"),
+        None,
+        at,
+    )
 }
 
 pub struct Dispatcher {
@@ -99,22 +119,6 @@ pub struct Dispatcher {
     pacer: Mutex<Pacer>,
 }
 
-fn undelivered(
-    error: DeliveryError,
-    message: String,
-    provider_code: Option<u32>,
-    at: chrono::DateTime<chrono::Utc>,
-) -> MessageStatus {
-    MessageStatus {
-        state: MessageState::Undelivered,
-        detail: Some(StatusDetail::RejectedByOperator),
-        error_code: Some(error.code),
-        error_message: Some(message),
-        provider_error_code: provider_code.map(|c| c.to_string()),
-        at,
-    }
-}
-
 /// `undelivered` for a provider refusal, with 8x8's code for Meta's.
 pub fn provider_failure(error: &ProviderError, at: chrono::DateTime<chrono::Utc>) -> MessageStatus {
     let mapped = DeliveryError::from_meta(error.code);
@@ -122,7 +126,7 @@ pub fn provider_failure(error: &ProviderError, at: chrono::DateTime<chrono::Utc>
         Some(details) => format!("{}: {details}", mapped.message),
         None => mapped.message.to_owned(),
     };
-    undelivered(mapped, message, Some(error.code), at)
+    MessageStatus::undelivered(mapped, message, Some(error.code), at)
 }
 
 impl Dispatcher {
@@ -157,7 +161,7 @@ impl Dispatcher {
         let mut report = DispatchReport::default();
         let now = self.clock.now();
         for umid in self.store.interrupted_dispatches(now).await? {
-            let status = undelivered(
+            let status = MessageStatus::undelivered(
                 DR_UNKNOWN_ERROR,
                 "dispatch was interrupted after the message was handed to WhatsApp; \
                  it was not sent again and its outcome is unknown"
@@ -172,6 +176,7 @@ impl Dispatcher {
             metrics::counter!("parley_dispatch_interrupted_total").increment(1);
             report.interrupted += 1;
         }
+        report.released = self.store.release_scheduled(now, SCHEDULED_RELEASE).await?;
         let (saturated, room) = self.pacer().start_round(now);
         let limit = self.config.batch.min(room);
         if limit == 0 {
@@ -279,13 +284,26 @@ impl Dispatcher {
         &self,
         job: &DispatchJob,
         channels: &mut HashMap<ChannelId, Option<Channel>>,
+        opted_out: &HashSet<(AccountId, String)>,
     ) -> Result<Result<(ChannelRoute, OutboundMessage), MessageStatus>> {
         let message = &job.message;
+        let now = self.clock.now();
+        if message.expires_at.is_some_and(|at| at <= now) {
+            return Ok(Err(expired(message, now)));
+        }
+        if opted_out.contains(&(message.account_id.clone(), message.msisdn.clone())) {
+            return Ok(Err(MessageStatus::undelivered(
+                DR_OPTED_OUT,
+                "the user asked not to receive marketing messages (opted out); not sent".into(),
+                None,
+                now,
+            )));
+        }
         if let Entry::Vacant(slot) = channels.entry(message.channel_id) {
             slot.insert(self.store.channel(message.channel_id).await?);
         }
         let unreadable = || {
-            undelivered(
+            MessageStatus::undelivered(
                 DR_INTERNAL_ERROR,
                 "the stored message or its channel could not be read".into(),
                 None,
@@ -302,6 +320,30 @@ impl Dispatcher {
         }
     }
 
+    /// The recipients of the chunk's marketing messages who are on their account's
+    /// do-not-contact list (one query per account, none without marketing).
+    async fn opted_out(&self, chunk: &[DispatchJob]) -> Result<HashSet<(AccountId, String)>> {
+        let mut marketing: HashMap<&AccountId, Vec<String>> = HashMap::new();
+        for job in chunk {
+            let m = &job.message;
+            let is_marketing = Content::from_stored(&m.content_type, &m.content)
+                .is_ok_and(|content| content.is_marketing());
+            if is_marketing {
+                marketing
+                    .entry(&m.account_id)
+                    .or_default()
+                    .push(m.msisdn.clone());
+            }
+        }
+        let mut opted_out = HashSet::new();
+        for (account, msisdns) in marketing {
+            for msisdn in self.store.opted_out(account, &msisdns).await? {
+                opted_out.insert((account.clone(), msisdn));
+            }
+        }
+        Ok(opted_out)
+    }
+
     async fn dispatch_chunk(
         &self,
         chunk: &[DispatchJob],
@@ -311,8 +353,9 @@ impl Dispatcher {
         let mut results: Vec<(Umid, DispatchResult)> = Vec::with_capacity(chunk.len());
         let mut throttled = Vec::new();
         let mut ready = Vec::with_capacity(chunk.len());
+        let opted_out = self.opted_out(chunk).await?;
         for job in chunk {
-            match self.prepare(job, channels).await? {
+            match self.prepare(job, channels, &opted_out).await? {
                 Ok(call) => ready.push((job, call)),
                 Err(status) => {
                     results.push((job.message.umid, DispatchResult::Failed { status }));
@@ -371,8 +414,23 @@ impl Dispatcher {
                 }
                 SendOutcome::Retryable(error) => {
                     let attempt = job.attempts as usize;
-                    if let Some(wait) = RETRY_SCHEDULE.get(attempt.saturating_sub(1)) {
-                        let due = now + Duration::from_std(*wait).unwrap_or(Duration::seconds(1));
+                    let due = RETRY_SCHEDULE.get(attempt.saturating_sub(1)).map(|wait| {
+                        now + Duration::from_std(*wait).unwrap_or(Duration::seconds(1))
+                    });
+                    if let Some(due) = due
+                        && job.message.expires_at.is_some_and(|at| at <= due)
+                    {
+                        // The next try would come too late: say so now, not then.
+                        report.failed += 1;
+                        results.push((
+                            umid,
+                            DispatchResult::Failed {
+                                status: expired(&job.message, now),
+                            },
+                        ));
+                        continue;
+                    }
+                    if let Some(due) = due {
                         self.store.retry_dispatch(umid, due).await?;
                         tracing::info!(%umid, code = error.code, attempt, "provider busy; will retry");
                         metrics::counter!("parley_dispatch_retried_total").increment(1);
@@ -387,7 +445,7 @@ impl Dispatcher {
                 SendOutcome::Unknown(reason) => {
                     tracing::warn!(%umid, %reason, "provider outcome unknown");
                     report.failed += 1;
-                    let status = undelivered(
+                    let status = MessageStatus::undelivered(
                         DR_UNKNOWN_ERROR,
                         format!(
                             "the WhatsApp call did not complete ({reason}); the message was not sent again"

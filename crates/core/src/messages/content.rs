@@ -258,6 +258,12 @@ impl Content {
         }
     }
 
+    /// Whether this is a marketing template (by its category when it was accepted).
+    pub fn is_marketing(&self) -> bool {
+        matches!(self, Self::Template { rendered: Some(r), .. }
+            if r.category == Some(parley_channels::template::TemplateCategory::Marketing))
+    }
+
     pub fn to_outbound(&self) -> OutboundContent {
         match self {
             Self::Text(body) => OutboundContent::Text { body: body.clone() },

@@ -2,6 +2,7 @@
 //! accepting it durably (grouped commits), and reading messages back.
 
 mod accept;
+pub mod batch;
 pub mod content;
 pub mod request;
 mod service;
@@ -9,6 +10,7 @@ mod service;
 pub use service::route;
 
 pub use accept::AcceptQueue;
+pub use batch::{BatchItem, BatchOutcome, BatchRequest, Rejection};
 pub use content::Content;
 pub use request::{SendRequest, TypingRequest};
 pub use service::MessageService;

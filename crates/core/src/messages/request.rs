@@ -3,6 +3,7 @@
 //! numbers with a country); every broken rule answers with its documented 8x8 code and a
 //! message naming the field.
 
+use chrono::{DateTime, Utc};
 use parley_types::codes::SyncCode;
 use parley_types::{Msisdn, MsisdnError, Umid};
 use serde_json::{Map, Value};
@@ -13,8 +14,8 @@ use crate::{Error, Result};
 pub const MAX_CLIENT_MESSAGE_ID_CHARS: usize = 50;
 
 /// Fields 8x8 documents that this release does not act on yet. Accepting them silently
-/// would send something other than what was asked (e.g. now instead of at `scheduled`).
-const NOT_YET_SUPPORTED: &[&str] = &["scheduled", "expiry", "channels"];
+/// would send something other than what was asked (e.g. SMS fallback that never happens).
+const NOT_YET_SUPPORTED: &[&str] = &["channels"];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SendRequest {
@@ -24,6 +25,38 @@ pub struct SendRequest {
     pub reply_to: Option<Umid>,
     /// Where this message's delivery receipts go instead of the CADR webhook.
     pub dlr_callback_url: Option<String>,
+    /// Send it then, not now.
+    pub scheduled: Option<DateTime<Utc>>,
+    /// Drop it if it has not gone out by then.
+    pub expiry: Option<DateTime<Utc>>,
+}
+
+/// An 8x8 date-time: RFC 3339 (`2026-01-04T08:19:45.99Z`, or with an offset); read
+/// leniently, a time without a zone is UTC.
+fn date_time(
+    body: &Map<String, Value>,
+    key: &str,
+    code: SyncCode,
+    meaning: &str,
+) -> Result<Option<DateTime<Utc>>> {
+    let Some(raw) = string(body, key, key)?.map(str::trim) else {
+        return Ok(None);
+    };
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            raw.parse::<chrono::NaiveDateTime>()
+                .map(|naive| naive.and_utc())
+        })
+        .map(Some)
+        .map_err(|_| {
+            invalid(
+                code,
+                format!(
+                    "{meaning}: '{key}' must be an ISO 8601 date-time, e.g. 2026-01-04T08:19:45Z"
+                ),
+            )
+        })
 }
 
 fn invalid(code: SyncCode, message: impl Into<String>) -> Error {
@@ -120,6 +153,21 @@ impl SendRequest {
                 "Invalid DR callback URL: 'dlrCallbackUrl' must be an absolute http(s) URL",
             ));
         }
+        let scheduled = date_time(
+            body,
+            "scheduled",
+            SyncCode::InvalidScheduleTime,
+            "Invalid schedule time",
+        )?;
+        let expiry = date_time(body, "expiry", SyncCode::InvalidExpiry, "Invalid expiry")?;
+        if let (Some(scheduled), Some(expiry)) = (scheduled, expiry)
+            && expiry <= scheduled
+        {
+            return Err(invalid(
+                SyncCode::InvalidExpiry,
+                "Invalid expiry: 'expiry' must be after 'scheduled'",
+            ));
+        }
         if let Some(field) = NOT_YET_SUPPORTED
             .iter()
             .find(|f| !matches!(body.get(**f), None | Some(Value::Null)))
@@ -134,6 +182,8 @@ impl SendRequest {
             client_message_id,
             reply_to,
             dlr_callback_url: dlr_callback_url.map(str::to_owned),
+            scheduled,
+            expiry,
         })
     }
 }
@@ -236,6 +286,32 @@ mod tests {
     }
 
     #[test]
+    fn times_are_read_as_8x8_writes_them() {
+        let req = SendRequest::parse(&json!({
+            "user": {"msisdn": "+6591234567"}, "type": "text", "content": {"text": "hi"},
+            "scheduled": "2030-01-04T08:19:45.99Z", "expiry": "2030-01-04T18:00:00+08:00"
+        }))
+        .unwrap();
+        assert_eq!(
+            req.scheduled.unwrap().to_rfc3339(),
+            "2030-01-04T08:19:45.990+00:00"
+        );
+        assert_eq!(
+            req.expiry.unwrap().to_rfc3339(),
+            "2030-01-04T10:00:00+00:00"
+        );
+        let naive = SendRequest::parse(&json!({
+            "user": {"msisdn": "+6591234567"}, "type": "text", "content": {"text": "hi"},
+            "scheduled": "2030-01-04T08:00:00"
+        }))
+        .unwrap();
+        assert_eq!(
+            naive.scheduled.unwrap().to_rfc3339(),
+            "2030-01-04T08:00:00+00:00"
+        );
+    }
+
+    #[test]
     fn national_numbers_use_the_country() {
         let req = SendRequest::parse(&json!({
             "user": {"msisdn": "91234567", "country": "SG"}, "type": "text", "content": {"text": "hi"}
@@ -315,7 +391,26 @@ mod tests {
         );
         assert_eq!(
             code(
-                json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "scheduled": "2030-01-01T00:00:00Z"})
+                json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "scheduled": "tomorrow"})
+            ),
+            1011
+        );
+        assert_eq!(
+            code(
+                json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "expiry": 17})
+            ),
+            1005
+        );
+        assert_eq!(
+            code(
+                json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text,
+                       "scheduled": "2030-01-01T10:00:00Z", "expiry": "2030-01-01T11:00:00+02:00"})
+            ),
+            1006
+        );
+        assert_eq!(
+            code(
+                json!({"user": {"msisdn": "+6591234567"}, "type": "text", "content": text, "channels": ["sms"]})
             ),
             2001
         );

@@ -1,16 +1,18 @@
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use parley_channels::{ChannelAdapter, ChannelRoute};
 use parley_store::{
-    AcceptOutcome, Channel, Direction, Message, MessageState, MessageStatus, SharedStore,
+    AcceptOutcome, BatchRef, Channel, Direction, Message, MessageState, MessageStatus, Scheduled,
+    SharedStore,
 };
-use parley_types::codes::SyncCode;
+use parley_types::codes::{DR_CANCELLED, SyncCode};
 use parley_types::{AccountId, ChannelId, SharedClock, SubAccountId, Umid};
 use serde_json::Value;
 use tokio::sync::Notify;
 
 use super::accept::AcceptQueue;
+use super::batch::{BatchItem, BatchOutcome, BatchRequest, Rejection};
 use super::content::Content;
 use super::request::{SendRequest, TypingRequest};
 use crate::cache::TtlCache;
@@ -36,6 +38,33 @@ pub struct MessageService {
     /// Each subaccount's channel, as `channel_for_sub_account` last said.
     channels: Arc<TtlCache<SubAccountId, Channel>>,
     templates: TemplateService,
+}
+
+/// How far ahead a message may be scheduled.
+pub const MAX_SCHEDULE_AHEAD: Duration = Duration::days(365);
+
+/// When a message goes (`None`: now) and until when it may.
+type Timing = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// When to send (a time already past means now) and until when, checked.
+fn timing(
+    scheduled: Option<DateTime<Utc>>,
+    expiry: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Timing> {
+    if scheduled.is_some_and(|at| at > now + MAX_SCHEDULE_AHEAD) {
+        return Err(Error::invalid(
+            SyncCode::InvalidScheduleTime,
+            "Invalid schedule time: 'scheduled' is more than a year ahead",
+        ));
+    }
+    if expiry.is_some_and(|at| at <= now) {
+        return Err(Error::invalid(
+            SyncCode::InvalidExpiry,
+            "Invalid expiry: 'expiry' has already passed",
+        ));
+    }
+    Ok((scheduled.filter(|at| *at > now), expiry))
 }
 
 /// A user's number from a path or query parameter.
@@ -97,8 +126,83 @@ impl MessageService {
         sub: &SubAccountId,
         body: &Value,
     ) -> Result<Message> {
-        let request = SendRequest::parse(body)?;
         let channel = self.channel_of(account, sub).await?;
+        let message = self.prepare(&channel, body, None).await?;
+        let outcome = self.accept.accept(message).await?;
+        if let AcceptOutcome::Accepted(_) = outcome {
+            metrics::counter!("parley_messages_accepted_total").increment(1);
+            self.dispatch_wake.notify_one();
+        }
+        Ok(match outcome {
+            AcceptOutcome::Accepted(m) | AcceptOutcome::Duplicate(m) => m,
+        })
+    }
+
+    /// Validates every message of a batch on its own and accepts the valid ones together,
+    /// in one transaction; the invalid ones come back rejected with their code.
+    pub async fn send_batch(
+        &self,
+        account: &AccountId,
+        sub: &SubAccountId,
+        body: &Value,
+    ) -> Result<BatchOutcome> {
+        let request = BatchRequest::parse(body)?;
+        let channel = self.channel_of(account, sub).await?;
+        let batch = BatchRef {
+            id: uuid::Uuid::now_v7(),
+            client_batch_id: request.client_batch_id,
+        };
+        let mut items = Vec::with_capacity(request.messages.len());
+        let mut valid = Vec::with_capacity(request.messages.len());
+        for item in &request.messages {
+            match self.prepare(&channel, item, Some(&batch)).await {
+                Ok(message) => {
+                    items.push(None);
+                    valid.push(message);
+                }
+                Err(Error::Invalid { code, message }) => {
+                    items.push(Some(Rejection::of(item, code, message, self.clock.now())));
+                }
+                Err(Error::NotImplemented(message)) => {
+                    let code = SyncCode::NotImplemented;
+                    items.push(Some(Rejection::of(item, code, message, self.clock.now())));
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        let mut accepted = self.store.accept_outbound(&valid).await?.into_iter();
+        let fresh = valid.len();
+        let items: Vec<BatchItem> = items
+            .into_iter()
+            .map(|rejected| match rejected {
+                Some(rejection) => BatchItem::Rejected(rejection),
+                None => {
+                    let outcome = accepted.next().expect("one outcome per accepted message");
+                    BatchItem::Accepted(Box::new(outcome.message().clone()))
+                }
+            })
+            .collect();
+        if fresh > 0 {
+            metrics::counter!("parley_messages_accepted_total").increment(fresh as u64);
+            self.dispatch_wake.notify_one();
+        }
+        Ok(BatchOutcome {
+            batch,
+            items,
+            include_messages: request.include_messages_in_response,
+        })
+    }
+
+    /// A send request as the message to store, checked against everything known before
+    /// accepting it (the quoted message, the template, the times).
+    async fn prepare(
+        &self,
+        channel: &Channel,
+        body: &Value,
+        batch: Option<&BatchRef>,
+    ) -> Result<Message> {
+        let request = SendRequest::parse(body)?;
+        let sub = &channel.sub_account_id;
         if let Some(quoted) = request.reply_to {
             let found = self.store.message(quoted).await?;
             if !found.is_some_and(|m| &m.sub_account_id == sub && m.provider_message_id.is_some()) {
@@ -110,9 +214,10 @@ impl MessageService {
         }
         let content = self.with_template(channel.id, request.content).await?;
         let now = self.clock.now();
-        let message = Message {
+        let (scheduled_at, expires_at) = timing(request.scheduled, request.expiry, now)?;
+        Ok(Message {
             umid: Umid::new(),
-            account_id: account.clone(),
+            account_id: channel.account_id.clone(),
             sub_account_id: sub.clone(),
             channel_id: channel.id,
             direction: Direction::Outbound,
@@ -128,15 +233,38 @@ impl MessageService {
             created_at: now,
             dlr_callback_url: request.dlr_callback_url,
             pricing: None,
-        };
-        let outcome = self.accept.accept(message).await?;
-        if let AcceptOutcome::Accepted(_) = outcome {
-            metrics::counter!("parley_messages_accepted_total").increment(1);
-            self.dispatch_wake.notify_one();
-        }
-        Ok(match outcome {
-            AcceptOutcome::Accepted(m) | AcceptOutcome::Duplicate(m) => m,
+            batch: batch.cloned(),
+            scheduled_at,
+            expires_at,
         })
+    }
+
+    /// Cancels a message still waiting for its scheduled time; yields how many were
+    /// cancelled (0 once it has gone to the queue).
+    pub async fn cancel(&self, account: &AccountId, sub: &SubAccountId, umid: Umid) -> Result<u64> {
+        self.get(account, sub, umid).await?;
+        self.cancel_waiting(sub, Scheduled::Message(umid)).await
+    }
+
+    /// Cancels the messages of a batch that still wait for their scheduled time.
+    pub async fn cancel_batch(
+        &self,
+        account: &AccountId,
+        sub: &SubAccountId,
+        batch: uuid::Uuid,
+    ) -> Result<u64> {
+        self.channel_of(account, sub).await?;
+        self.cancel_waiting(sub, Scheduled::Batch(batch)).await
+    }
+
+    async fn cancel_waiting(&self, sub: &SubAccountId, target: Scheduled) -> Result<u64> {
+        let status = MessageStatus::undelivered(
+            DR_CANCELLED,
+            "cancelled by the sender before its scheduled time".into(),
+            None,
+            self.clock.now(),
+        );
+        Ok(self.store.cancel_scheduled(sub, target, &status).await?)
     }
 
     /// A template send checked against its approved template; a text that reads like an

@@ -5,7 +5,7 @@
 use parley_channels::Location;
 use parley_channels::template::{
     ButtonParameter, ButtonSubType, ButtonValue, CardParameters, HeaderParameter, TemplateButton,
-    TemplateHeader, TemplateMessage, TemplateSpec, placeholders, render,
+    TemplateCategory, TemplateHeader, TemplateMessage, TemplateSpec, placeholders, render,
 };
 use parley_types::codes::SyncCode;
 use serde::{Deserialize, Serialize};
@@ -453,6 +453,10 @@ pub struct Rendered {
     pub buttons: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cards: Vec<RenderedCard>,
+    /// The approved template's category when the message was accepted: marketing
+    /// messages are not sent to users who opted out. (Absent on messages stored before.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<TemplateCategory>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -708,6 +712,7 @@ pub fn resolve(
         footer: spec.footer_text(),
         buttons: labels(&spec.buttons),
         cards: rendered_cards,
+        category: Some(spec.category),
     };
     Ok((
         TemplateMessage {

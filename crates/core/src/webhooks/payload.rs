@@ -90,6 +90,9 @@ fn receipt(message: &Message, status: &MessageStatus) -> Value {
     if let Some(cmid) = &message.client_message_id {
         payload["clientMessageId"] = json!(cmid);
     }
+    if let Some(batch) = &message.batch {
+        batch.write_ids(&mut payload);
+    }
     let mut whatsapp = Map::new();
     if let Some(code) = &status.provider_error_code {
         whatsapp.insert("providerErrorCode".into(), json!(code));
