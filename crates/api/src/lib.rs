@@ -6,6 +6,7 @@
 //! Depends on `core` services and `channel-meta` webhook parsing; knows no storage backend.
 
 mod auth;
+mod contacts;
 mod dto;
 mod error;
 mod extract;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use parley_core::contacts::ContactService;
 use parley_core::inbound::InboundService;
 use parley_core::keys::KeyService;
 use parley_core::messages::MessageService;
@@ -56,6 +58,7 @@ pub struct AppState {
     pub templates: TemplateService,
     pub webhooks: Arc<WebhookService>,
     pub usage: UsageService,
+    pub contacts: ContactService,
     /// The per-subaccount and per-IP request limits.
     pub limits: Arc<rate_limit::RateLimits>,
     pub meta: Arc<MetaWebhookConfig>,
@@ -70,6 +73,7 @@ fn chatapps() -> Router<AppState> {
         .merge(templates::router())
         .merge(webhooks::router())
         .merge(usage::router())
+        .merge(contacts::router())
 }
 
 /// Every surface Parley serves on one listener. `simulator` is mounted under `/sim`.

@@ -17,6 +17,8 @@ use utoipa::OpenApi;
         crate::messages::events,
         crate::messages::window,
         crate::usage::usage,
+        crate::contacts::blacklist,
+        crate::contacts::unblacklist,
         crate::templates::create,
         crate::templates::list,
         crate::templates::remove,

@@ -28,6 +28,15 @@ pub struct Config {
     pub webhooks: WebhooksSection,
     pub pricing: PricingSection,
     pub api: ApiSection,
+    pub opt_out: OptOutSection,
+}
+
+/// The words that put users on the account's do-not-contact list and take them off it
+/// (the whole message, any case).
+#[derive(Debug, Clone, Deserialize)]
+pub struct OptOutSection {
+    pub stop_keywords: Vec<String>,
+    pub start_keywords: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

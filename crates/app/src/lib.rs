@@ -21,6 +21,7 @@ use parley_api::rate_limit::{RateLimitConfig, RateLimits};
 use parley_api::{AppState, MetaWebhookConfig};
 use parley_channel_meta::{MetaAdapter, MetaConfig};
 use parley_channels::ChannelAdapter;
+use parley_core::contacts::{ContactService, OptOutKeywords};
 use parley_core::dispatch::{DispatchConfig, Dispatcher, PacingConfig};
 use parley_core::inbound::InboundService;
 use parley_core::keys::KeyService;
@@ -209,9 +210,14 @@ impl Platform {
                 lookup_ttl,
                 templates.clone(),
                 rate_card.clone(),
+                OptOutKeywords::new(
+                    &config.opt_out.stop_keywords,
+                    &config.opt_out.start_keywords,
+                ),
             ),
             templates,
             usage: UsageService::new(store.clone(), clock.clone(), rate_card),
+            contacts: ContactService::new(store.clone(), clock.clone()),
             limits: Arc::new(RateLimits::new(
                 RateLimitConfig {
                     per_sub_account: config.api.rate_limit_per_subaccount,

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::Result;
 use crate::cache::TtlCache;
+use crate::contacts::OptOutKeywords;
 use crate::dispatch::provider_failure;
 use crate::templates::TemplateService;
 
@@ -29,6 +30,8 @@ pub struct InboundService {
     /// Channels by the provider's phone-number id, which every webhook event names.
     channels: Arc<TtlCache<String, Channel>>,
     templates: TemplateService,
+    /// The stop and start words of the do-not-contact list.
+    keywords: OptOutKeywords,
 }
 
 /// What handling a webhook did, for tests and logs.
@@ -151,8 +154,10 @@ impl InboundService {
         lookup_ttl: Duration,
         templates: TemplateService,
         prices: Arc<dyn PriceList>,
+        keywords: OptOutKeywords,
     ) -> Self {
         Self {
+            keywords,
             prices,
             templates,
             channels: Arc::new(TtlCache::new(lookup_ttl, clock.clone())),
@@ -275,9 +280,17 @@ impl InboundService {
             expires_at: None,
         };
         let referred = inbound.referral.is_some();
-        match self.store.record_inbound(&message, referred).await? {
+        // Only what the user typed: a button's label is not the user saying STOP.
+        let opt = match &inbound.content {
+            InboundContent::Text { body } => self.keywords.change(body),
+            _ => None,
+        };
+        match self.store.record_inbound(&message, referred, opt).await? {
             InboundOutcome::Stored => {
                 metrics::counter!("parley_inbound_messages_total").increment(1);
+                if let Some(change) = opt {
+                    tracing::info!(channel = %channel.id, ?change, "do-not-contact list changed by keyword");
+                }
                 Ok(Some(true))
             }
             InboundOutcome::AlreadyStored => Ok(Some(false)),

@@ -8,6 +8,7 @@
 
 pub mod bootstrap;
 pub mod cache;
+pub mod contacts;
 pub mod dispatch;
 mod error;
 pub mod inbound;

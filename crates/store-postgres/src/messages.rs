@@ -11,7 +11,7 @@ use parley_store::rows::{
 };
 use parley_store::{
     AcceptOutcome, ConversationWindow, InboundOutcome, Message, MessageStatus, MessageStore,
-    PriceList, Receipt, ReceiptPricing, StoreError, StoreResult, UsageRow,
+    OptChange, PriceList, Receipt, ReceiptPricing, StoreError, StoreResult, UsageRow,
 };
 use parley_types::{AccountId, ChannelId, SubAccountId, Umid};
 use sqlx::postgres::PgArguments;
@@ -172,7 +172,8 @@ impl AcceptColumns {
 }
 
 /// An inbound message opens (or extends, never shortens) the user's window; an arrival
-/// from an ad (`$23`) counts while no free entry point runs (it does not reset).
+/// from an ad (`$23`) counts while no free entry point runs (it does not reset). A stop
+/// or start keyword (`$24`: `out`, `in`) changes the do-not-contact list.
 static INSERT_INBOUND: LazyLock<String> = LazyLock::new(|| {
     insert_sql(
         "(channel_id, provider_message_id) WHERE provider_message_id IS NOT NULL",
@@ -187,7 +188,14 @@ static INSERT_INBOUND: LazyLock<String> = LazyLock::new(|| {
                         <= EXCLUDED.referred_at \
                     THEN GREATEST(COALESCE(conversation_windows.referred_at, 0), \
                         EXCLUDED.referred_at) \
-                    ELSE conversation_windows.referred_at END)",
+                    ELSE conversation_windows.referred_at END), \
+         opted_out AS ( \
+            INSERT INTO opt_outs (account_id, msisdn, source, created_at) \
+            SELECT $2, msisdn, 'keyword', created_at FROM inserted WHERE $24::text = 'out' \
+            ON CONFLICT (account_id, msisdn) DO NOTHING), \
+         opted_in AS ( \
+            DELETE FROM opt_outs WHERE $24::text = 'in' AND account_id = $2 AND msisdn = $6 \
+                AND EXISTS (SELECT 1 FROM inserted))",
     )
 });
 
@@ -401,9 +409,14 @@ impl MessageStore for PostgresStore {
         &self,
         message: &Message,
         referred: bool,
+        opt: Option<OptChange>,
     ) -> StoreResult<InboundOutcome> {
         let inserted = insert_message(&INSERT_INBOUND, message)
             .bind(referred)
+            .bind(opt.map(|o| match o {
+                OptChange::Out => "out",
+                OptChange::In => "in",
+            }))
             .fetch_one(&self.pool)
             .await
             .map_err(db)?;

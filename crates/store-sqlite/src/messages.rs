@@ -11,7 +11,7 @@ use parley_store::rows::{
 };
 use parley_store::{
     AcceptOutcome, ConversationWindow, InboundOutcome, Message, MessageStatus, MessageStore,
-    PriceList, Receipt, StoreError, StoreResult, UsageRow,
+    OptChange, PriceList, Receipt, StoreError, StoreResult, UsageRow,
 };
 use parley_types::{AccountId, ChannelId, SubAccountId, Umid};
 use sqlx::{Sqlite, SqliteConnection, Transaction};
@@ -340,6 +340,7 @@ impl MessageStore for SqliteStore {
         &self,
         message: &Message,
         referred: bool,
+        opt: Option<OptChange>,
     ) -> StoreResult<InboundOutcome> {
         let mut tx = self.writer.begin().await.map_err(db)?;
         let seen: Option<String> = sqlx::query_scalar(
@@ -372,6 +373,22 @@ impl MessageStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        if let Some(opt) = opt {
+            let sql = match opt {
+                OptChange::Out => {
+                    "INSERT INTO opt_outs (account_id, msisdn, source, created_at) \
+                     VALUES (?1, ?2, 'keyword', ?3) ON CONFLICT (account_id, msisdn) DO NOTHING"
+                }
+                OptChange::In => "DELETE FROM opt_outs WHERE account_id = ?1 AND msisdn = ?2",
+            };
+            sqlx::query(sql)
+                .bind(message.account_id.as_str())
+                .bind(&message.msisdn)
+                .bind(millis(message.created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
         tx.commit().await.map_err(db)?;
         Ok(InboundOutcome::Stored)
     }

@@ -384,6 +384,23 @@ pub async fn opt_outs_are_per_account_and_reversible<S: Store>(store: &S) {
     assert!(store.opt_in(account, user).await.unwrap());
     assert!(!store.opt_in(account, user).await.unwrap());
     assert!(asked(account).await.unwrap().is_empty());
+
+    // Keywords change the list with the message that carries them, once.
+    let stop = inbound_from(&sandbox, user, "wamid.stop", t0());
+    let record = |m, opt| store.record_inbound(m, false, Some(opt));
+    record(&stop, OptChange::Out).await.unwrap();
+    assert_eq!(asked(account).await.unwrap(), vec![user.to_owned()]);
+    let start = inbound_from(&sandbox, user, "wamid.start", t0() + Duration::seconds(5));
+    record(&start, OptChange::In).await.unwrap();
+    assert!(asked(account).await.unwrap().is_empty());
+    assert!(matches!(
+        record(&stop, OptChange::Out).await.unwrap(),
+        InboundOutcome::AlreadyStored
+    ));
+    assert!(
+        asked(account).await.unwrap().is_empty(),
+        "a redelivered STOP does not undo the later START"
+    );
 }
 
 pub async fn an_emptied_lane_reopens_and_a_repeated_completion_changes_nothing<S: Store>(
@@ -762,13 +779,13 @@ pub async fn inbound_is_stored_once_and_opens_the_window<S: Store>(store: &S) {
     inbound.user_name = Some("Jane".into());
     inbound.status = MessageStatus::new(MessageState::Received, t0());
     assert!(matches!(
-        store.record_inbound(&inbound, false).await.unwrap(),
+        store.record_inbound(&inbound, false, None).await.unwrap(),
         InboundOutcome::Stored
     ));
     let mut replayed = inbound.clone();
     replayed.umid = Umid::new();
     assert!(matches!(
-        store.record_inbound(&replayed, false).await.unwrap(),
+        store.record_inbound(&replayed, false, None).await.unwrap(),
         InboundOutcome::AlreadyStored
     ));
     assert_eq!(last_inbound().await, Some(t0()));
@@ -778,12 +795,12 @@ pub async fn inbound_is_stored_once_and_opens_the_window<S: Store>(store: &S) {
     later.umid = Umid::new();
     later.provider_message_id = Some("wamid.in2".into());
     later.created_at = t0() + Duration::hours(2);
-    store.record_inbound(&later, false).await.unwrap();
+    store.record_inbound(&later, false, None).await.unwrap();
     let mut older = inbound.clone();
     older.umid = Umid::new();
     older.provider_message_id = Some("wamid.in0".into());
     older.created_at = t0() - Duration::hours(1);
-    store.record_inbound(&older, false).await.unwrap();
+    store.record_inbound(&older, false, None).await.unwrap();
     assert_eq!(
         last_inbound().await,
         Some(t0() + Duration::hours(2)),
@@ -931,7 +948,7 @@ pub async fn a_timely_reply_to_a_referred_user_opens_a_free_entry_point<S: Store
     };
     for (i, user) in [answered, late].into_iter().enumerate() {
         let inbound = inbound_from(&sandbox, user, &format!("wamid.in{i}"), t0());
-        store.record_inbound(&inbound, true).await.unwrap();
+        store.record_inbound(&inbound, true, None).await.unwrap();
     }
     assert_eq!(window(answered).await.referred_at, Some(t0()));
     let reply = |user, at| {
@@ -960,7 +977,7 @@ pub async fn a_timely_reply_to_a_referred_user_opens_a_free_entry_point<S: Store
         "wamid.in9",
         replied + Duration::hours(30),
     );
-    store.record_inbound(&again, true).await.unwrap();
+    store.record_inbound(&again, true, None).await.unwrap();
     let still = window(answered).await;
     assert_eq!(
         (still.free_entry_until, still.referred_at),
@@ -1349,7 +1366,7 @@ pub async fn changes_reach_the_outbox_only_with_a_webhook_to_take_them<S: Store>
     inbound.direction = Direction::Inbound;
     inbound.provider_message_id = Some("wamid.in".into());
     inbound.status = MessageStatus::new(MessageState::Received, t0());
-    store.record_inbound(&inbound, false).await.unwrap();
+    store.record_inbound(&inbound, false, None).await.unwrap();
     // The receipt webhook takes the outbound message's status, not the inbound message.
     let events = claim_events(store, t0()).await;
     assert_eq!(events.len(), 1, "{events:?}");
@@ -1398,7 +1415,7 @@ pub async fn changes_reach_the_outbox_only_with_a_webhook_to_take_them<S: Store>
     let mut second = inbound.clone();
     second.umid = Umid::new();
     second.provider_message_id = Some("wamid.in2".into());
-    store.record_inbound(&second, false).await.unwrap();
+    store.record_inbound(&second, false, None).await.unwrap();
     let t = created(
         store
             .create_template(&template(&sb, "notice", "en_US", t0()), &LIMITS, t0())

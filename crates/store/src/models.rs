@@ -200,6 +200,15 @@ pub struct UsageRow {
     pub cost_micros: i64,
 }
 
+/// What a user's message does to the account's do-not-contact list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptChange {
+    /// A stop keyword: onto the list.
+    Out,
+    /// A start keyword: off it.
+    In,
+}
+
 /// How a number came onto an account's do-not-contact list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OptOutSource {

@@ -63,10 +63,13 @@ pub trait MessageStore: Send + Sync {
     /// Stores an inbound message once (deduplicated on the provider id) and opens or
     /// refreshes the user's customer-service window in the same transaction. A `referred`
     /// user (from an ad or page button) may get a free entry point if answered in time.
+    /// A stop or start keyword (`opt`) changes the account's do-not-contact list in the
+    /// same transaction, so a redelivered old STOP never undoes a later START.
     async fn record_inbound(
         &self,
         message: &Message,
         referred: bool,
+        opt: Option<OptChange>,
     ) -> StoreResult<InboundOutcome>;
     /// The user's windows with the channel, if the user ever wrote.
     async fn conversation_window(
