@@ -1,6 +1,6 @@
 //! 8x8 response bodies, written exactly as the OpenAPI file documents them.
 
-use parley_core::messages::{BatchItem, BatchOutcome};
+use parley_core::messages::{BatchItem, BatchOutcome, Hold};
 use parley_core::pricing::WindowState;
 use parley_store::{Direction, Message, MessageStatus};
 use parley_types::time::format_8x8;
@@ -52,9 +52,13 @@ fn content_string(message: &Message) -> String {
 }
 
 /// `GET …/messages/{umid}`: `{"data": [record]}`. Parley adds what the message costs
-/// (`pricing`, once WhatsApp priced it) and the user's windows now (`conversationWindow`).
-pub fn details(message: &Message, window: &WindowState) -> Value {
+/// (`pricing`, once WhatsApp priced it), the user's windows now (`conversationWindow`) and,
+/// while it waits in the queue held back by pacing, why and until when (`hold`).
+pub fn details(message: &Message, window: &WindowState, hold: Option<&Hold>) -> Value {
     let mut record = record(message);
+    if let Some(hold) = hold {
+        record["hold"] = json!({ "reason": hold.reason, "until": format_8x8(hold.until) });
+    }
     if let Some(pricing) = &message.pricing {
         record["pricing"] = json!({
             "pricingCategory": pricing.category,

@@ -193,7 +193,8 @@ pub async fn details(
         .messages
         .window(&caller.account_id, &path.sub_account_id, &message.msisdn)
         .await?;
-    Ok(Json(dto::details(&message, &window)))
+    let hold = state.messages.hold(&message).await?;
+    Ok(Json(dto::details(&message, &window, hold.as_ref())))
 }
 
 /// Mark an inbound message as read (`mark-message-read`).

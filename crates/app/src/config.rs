@@ -79,6 +79,9 @@ pub struct DispatchSection {
     pub concurrency: usize,
     pub lease_seconds: u32,
     pub throughput_per_number: u32,
+    /// The messaging limit (tier) of a business account WhatsApp has not reported one
+    /// for yet, e.g. `TIER_250`.
+    pub default_messaging_limit: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -221,6 +224,15 @@ impl Config {
                 "dispatch.throughput_per_number must be between 1 and {MAX_THROUGHPUT} \
                  (messages per second; WhatsApp's default is 80, its highest 1,000)"
             )));
+        }
+        if parley_core::dispatch::reach::tier_limit(&self.dispatch.default_messaging_limit)
+            .is_none()
+        {
+            return Err(ConfigError(
+                "dispatch.default_messaging_limit must be a WhatsApp tier: TIER_250, TIER_2K, \
+                 TIER_10K, TIER_100K or TIER_UNLIMITED"
+                    .into(),
+            ));
         }
         self.pricing.rate_card().map_err(ConfigError)?;
         if self.api.rate_limit_per_subaccount == 0 || self.api.rate_limit_per_ip == 0 {

@@ -155,6 +155,10 @@ impl Platform {
                 pacing: PacingConfig {
                     per_number: config.dispatch.throughput_per_number,
                 },
+                default_messaging_limit: parley_core::dispatch::reach::tier_limit(
+                    &config.dispatch.default_messaging_limit,
+                )
+                .flatten(),
                 ..DispatchConfig::default()
             },
         ));

@@ -8,8 +8,13 @@
 //! in the same run, and prints it all as Markdown. The machine is shared and noisy, so the
 //! ratio is the result; absolute numbers only describe this run.
 //!
+//! Subcommands measure the rest of the pipeline the same way: `webhooks` (delivery to a
+//! customer's endpoint, `webhooks.rs`) and `bulk` (accepting 10,000-message batches, and a
+//! bulk send end to end at the number's throughput, `bulk.rs`).
+//!
 //! `bench/run.sh` builds release binaries and runs it; see `bench/README.md`.
 
+mod bulk;
 mod cpu;
 mod load;
 mod targets;
@@ -46,6 +51,15 @@ enum Command {
     BareServer {
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: SocketAddr,
+    },
+    /// Measure bulk sending (see `bulk.rs`): accepting 10,000-message batches, and
+    /// 100,000 templates end to end at the number's throughput.
+    Bulk {
+        #[command(flatten)]
+        args: bulk::BulkArgs,
+        /// The parley binary (as for the send benchmark).
+        #[arg(long)]
+        parley_bin: Option<PathBuf>,
     },
     /// Measure webhook delivery (see `webhooks.rs`) instead of the send endpoint.
     Webhooks {
@@ -153,6 +167,19 @@ fn main() -> ExitCode {
                     result = webhooks::run(&bin, &args) => {
                         out.push_str(&result?);
                         print!("{out}");
+                        Ok(())
+                    }
+                    _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+                }
+            }
+            Some(Command::Bulk { args, parley_bin }) => {
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let bin = crate::parley_bin(parley_bin.as_deref())?;
+                let mut header = machine_description();
+                let _ = writeln!(header, "- parley binary: {}", bin.display());
+                tokio::select! {
+                    result = bulk::run(&bin, &args, &header) => {
+                        print!("{}", result?);
                         Ok(())
                     }
                     _ = tokio::signal::ctrl_c() => bail!("interrupted"),

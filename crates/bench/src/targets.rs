@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use axum::Json;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::post;
 use parley_testkit::pg::PgCluster;
 use serde_json::{Value, json};
@@ -19,6 +20,12 @@ use tokio::sync::oneshot;
 
 /// The send path, as Parley routes it.
 pub const SEND_PATH: &str = "/api/v1/subaccounts/{subAccountId}/messages";
+
+/// The batch path, as Parley routes it.
+pub const BATCH_PATH: &str = "/api/v1/subaccounts/{subAccountId}/messages/batch";
+
+/// Largest request body the bare server reads: Parley's own limit for a batch.
+const MAX_BODY: usize = 32 * 1024 * 1024;
 
 /// How long a server may take to come up.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
@@ -38,13 +45,33 @@ pub async fn bare_handler(Json(body): Json<Value>) -> Json<Value> {
     }))
 }
 
+/// The bare baseline of a batch: reads and parses the JSON body, answers Parley's counts
+/// for a batch whose every message was accepted (without the per-message results, as with
+/// `includeMessagesInResponse: false`). No auth, no validation, no storage.
+pub async fn bare_batch_handler(Json(body): Json<Value>) -> Json<Value> {
+    let count = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    Json(json!({
+        "batchId": "0190b5d2-8c6e-7c3a-9a4b-2f1e3d5c7a91",
+        "acceptedCount": count,
+        "rejectedCount": 0,
+    }))
+}
+
 /// Runs the bare server until killed; prints `listening on ADDR` once bound.
 pub async fn serve_bare(listen: &str) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
-    let app = axum::Router::new().route(SEND_PATH, post(bare_handler));
+    let app = axum::Router::new()
+        .route(SEND_PATH, post(bare_handler))
+        .route(
+            BATCH_PATH,
+            post(bare_batch_handler).layer(DefaultBodyLimit::max(MAX_BODY)),
+        );
     println!("listening on {addr}");
     axum::serve(listener, app).await.context("serving")
 }
@@ -148,6 +175,8 @@ pub async fn spawn_bare() -> Result<Server> {
 pub struct Bootstrap {
     pub account_id: String,
     pub sub_account_id: String,
+    /// The sandbox's WhatsApp channel (also the simulator's key for its business number).
+    pub channel_id: String,
     pub api_key: String,
 }
 
@@ -173,6 +202,16 @@ impl Parley {
 /// Starts `parley serve` on a free loopback port with a fresh data directory, on SQLite or,
 /// with `database_url`, on PostgreSQL; returns once it is ready and the sandbox exists.
 pub async fn spawn_parley(bin: &Path, database_url: Option<&str>) -> Result<Parley> {
+    spawn_parley_with(bin, database_url, &[]).await
+}
+
+/// [`spawn_parley`] with configuration variables (`PARLEY_*`) set for this server, over
+/// whatever the benchmark's own environment says.
+pub async fn spawn_parley_with(
+    bin: &Path,
+    database_url: Option<&str>,
+    env: &[(&str, String)],
+) -> Result<Parley> {
     let dir = tempfile::Builder::new()
         .prefix("parley-bench-")
         .tempdir()
@@ -195,6 +234,7 @@ pub async fn spawn_parley(bin: &Path, database_url: Option<&str>) -> Result<Parl
         .env_remove("PARLEY_LISTEN")
         .env_remove("PARLEY_DATA_DIR")
         .env_remove("PARLEY_DATABASE_URL")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(stderr)
@@ -258,6 +298,7 @@ fn read_bootstrap(path: &Path) -> Result<Bootstrap> {
     Ok(Bootstrap {
         account_id: field("accountId")?,
         sub_account_id: field("subAccountId")?,
+        channel_id: field("channelId")?,
         api_key: field("apiKey")?,
     })
 }
@@ -285,30 +326,46 @@ async fn wait_ready(server: &mut Server) -> Result<()> {
 
 /// Reads counters from Parley's Prometheus endpoint (sums over label sets).
 pub async fn parley_counters(base_url: &str, names: &[&str]) -> Result<Vec<(String, f64)>> {
-    let text = reqwest::Client::builder()
+    let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .no_proxy()
-        .build()?
+        .build()?;
+    let text = metrics_text(&client, base_url).await?;
+    Ok(names
+        .iter()
+        .map(|name| ((*name).to_owned(), metric_sum(&text, name)))
+        .collect())
+}
+
+/// Parley's `/metrics` (Prometheus text).
+pub async fn metrics_text(client: &reqwest::Client, base_url: &str) -> Result<String> {
+    Ok(client
         .get(format!("{base_url}/metrics"))
         .send()
         .await?
         .error_for_status()?
         .text()
-        .await?;
-    Ok(names
-        .iter()
-        .map(|name| {
-            let sum = text
-                .lines()
-                .filter(|l| {
-                    l.strip_prefix(name)
-                        .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
-                })
-                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-                .sum();
-            ((*name).to_owned(), sum)
+        .await?)
+}
+
+/// Each label set of metric `name` (`""` for none) with its value.
+pub fn metric_series(text: &str, name: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix(name)?;
+            let (labels, value) = rest.rsplit_once(' ')?;
+            let labels = labels.trim();
+            if !(labels.is_empty() || labels.starts_with('{')) {
+                return None;
+            }
+            Some((labels.to_owned(), value.parse::<f64>().ok()?))
         })
-        .collect())
+        .collect()
+}
+
+/// Metric `name` summed over its label sets (0 when absent).
+pub fn metric_sum(text: &str, name: &str) -> f64 {
+    metric_series(text, name).iter().map(|(_, v)| v).sum()
 }
 
 /// A throwaway PostgreSQL cluster with durable commits, and one database for Parley.
@@ -325,6 +382,11 @@ impl DurablePostgres {
     /// The cluster's directory (data, log, socket).
     pub fn dir(&self) -> &Path {
         self.cluster.dir()
+    }
+
+    /// Another empty database in the same (durable) cluster; blocking.
+    pub fn fresh_database(&self) -> Result<String> {
+        self.cluster.fresh_database()
     }
 
     /// The postmaster's process id, from the first line of `postmaster.pid`.

@@ -2,8 +2,8 @@
 //! normalised by the adapter, is stored once and moves outbound messages forward.
 
 use parley_channels::{
-    BusinessUpdate, ChannelEvent, InboundContent, InboundMessage, InteractiveReply, MediaKind,
-    ProviderStatus, StatusReport,
+    BusinessUpdate, BusinessUpdateKind, ChannelEvent, InboundContent, InboundMessage,
+    InteractiveReply, MediaKind, ProviderStatus, StatusReport,
 };
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::Result;
 use crate::cache::TtlCache;
 use crate::contacts::OptOutKeywords;
-use crate::dispatch::provider_failure;
+use crate::dispatch::{Hold, provider_failure};
 use crate::templates::TemplateService;
 
 #[derive(Clone)]
@@ -147,6 +147,18 @@ fn status_of(report: &StatusReport) -> MessageStatus {
     }
 }
 
+/// The messaging limit a number-quality update reports (`currentLimit`, or its successor
+/// `maxDailyConversationsPerBusiness`), if it is a tier Parley knows.
+fn reported_tier(update: &BusinessUpdate) -> Option<&str> {
+    if update.kind != BusinessUpdateKind::NumberQuality {
+        return None;
+    }
+    ["currentLimit", "maxDailyConversationsPerBusiness"]
+        .iter()
+        .filter_map(|key| update.fields.get(*key).and_then(Value::as_str))
+        .find(|tier| crate::dispatch::reach::tier_limit(tier).is_some())
+}
+
 impl InboundService {
     pub fn new(
         store: SharedStore,
@@ -226,13 +238,26 @@ impl InboundService {
             tracing::warn!(waba_id = %update.waba_id, "update for an unknown business account");
             return Ok(false);
         };
+        let at = update.timestamp.unwrap_or_else(|| self.clock.now());
+        if let Some(tier) = reported_tier(&update) {
+            // The dispatcher paces templates to new users against it.
+            self.store
+                .set_messaging_limit(&update.waba_id, tier, at)
+                .await?;
+            // Held templates try again: a higher tier may have room for them now.
+            let released = self
+                .store
+                .release_holds(Hold::MessagingLimit.label(), self.clock.now())
+                .await?;
+            tracing::info!(waba_id = %update.waba_id, tier, released, "messaging limit reported");
+        }
         let (event_type, details) = crate::webhooks::payload::business_details(&update);
         let event = BusinessEvent {
             account_id: channel.account_id.clone(),
             waba_id: update.waba_id,
             event_type: event_type.to_owned(),
             details,
-            at: update.timestamp.unwrap_or_else(|| self.clock.now()),
+            at,
         };
         self.store.record_business_event(&event).await?;
         Ok(true)

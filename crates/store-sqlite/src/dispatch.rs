@@ -3,7 +3,7 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parley_store::pricing_rows::ops as pricing_ops;
-use parley_store::rows::{MESSAGE_COLUMNS, MessageRow, millis};
+use parley_store::rows::{MESSAGE_COLUMNS, MessageRow, from_millis, millis};
 use parley_store::{
     DispatchJob, DispatchResult, DispatchStore, Message, MessageStatus, Scheduled, StoreError,
     StoreResult,
@@ -69,9 +69,14 @@ async fn release(tx: &mut Transaction<'_, Sqlite>, umids: &[Umid]) -> StoreResul
 }
 
 impl SqliteStore {
-    /// Gives claimed messages back to their lanes, due again at the given times; the claim
-    /// counts as an attempt only if `attempted`.
-    async fn requeue(&self, items: &[(Umid, DateTime<Utc>)], attempted: bool) -> StoreResult<()> {
+    /// Gives claimed messages back to their lanes, due again at the given times, held for
+    /// `reason`; the claim counts as an attempt only if `attempted`.
+    async fn requeue(
+        &self,
+        items: &[(Umid, DateTime<Utc>)],
+        attempted: bool,
+        reason: &str,
+    ) -> StoreResult<()> {
         let items = serde_json::to_string(
             &items
                 .iter()
@@ -82,11 +87,12 @@ impl SqliteStore {
         sqlx::query(
             "UPDATE dispatch_lanes SET handed_off_at = NULL, lease_until = NULL, \
                 ready_at = json_extract(d.value, '$[1]'), \
-                attempts = MAX(attempts - ?2, 0) \
+                attempts = MAX(attempts - ?2, 0), hold_reason = ?3 \
              FROM json_each(?1) d WHERE head_umid = json_extract(d.value, '$[0]')",
         )
         .bind(items)
         .bind(i64::from(!attempted))
+        .bind(reason)
         .execute(&self.writer)
         .await
         .map_err(db)?;
@@ -188,11 +194,70 @@ impl DispatchStore for SqliteStore {
     }
 
     async fn retry_dispatch(&self, umid: Umid, next_attempt_at: DateTime<Utc>) -> StoreResult<()> {
-        self.requeue(&[(umid, next_attempt_at)], true).await
+        self.requeue(&[(umid, next_attempt_at)], true, "retry")
+            .await
     }
 
-    async fn defer_dispatches(&self, deferrals: &[(Umid, DateTime<Utc>)]) -> StoreResult<()> {
-        self.requeue(deferrals, false).await
+    async fn defer_dispatches(
+        &self,
+        deferrals: &[(Umid, DateTime<Utc>)],
+        reason: &str,
+    ) -> StoreResult<()> {
+        self.requeue(deferrals, false, reason).await
+    }
+
+    async fn hold(&self, umid: Umid) -> StoreResult<Option<(DateTime<Utc>, String)>> {
+        let held: Option<(i64, String)> = sqlx::query_as(
+            "SELECT ready_at, hold_reason FROM dispatch_lanes \
+             WHERE head_umid = ? AND hold_reason IS NOT NULL AND handed_off_at IS NULL",
+        )
+        .bind(umid.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?;
+        held.map(|(at, reason)| Ok((from_millis(at)?, reason)))
+            .transpose()
+    }
+
+    async fn set_messaging_limit(
+        &self,
+        waba_id: &str,
+        tier: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO messaging_limits (waba_id, tier, updated_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (waba_id) DO UPDATE SET tier = ?2, updated_at = ?3 \
+             WHERE messaging_limits.updated_at <= ?3",
+        )
+        .bind(waba_id)
+        .bind(tier)
+        .bind(millis(at))
+        .execute(&self.writer)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn release_holds(&self, reason: &str, now: DateTime<Utc>) -> StoreResult<u64> {
+        let released = sqlx::query(
+            "UPDATE dispatch_lanes SET ready_at = ?2 \
+             WHERE hold_reason = ?1 AND handed_off_at IS NULL AND ready_at > ?2",
+        )
+        .bind(reason)
+        .bind(millis(now))
+        .execute(&self.writer)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        Ok(released)
+    }
+
+    async fn messaging_limits(&self) -> StoreResult<Vec<(String, String)>> {
+        sqlx::query_as("SELECT waba_id, tier FROM messaging_limits")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db)
     }
 
     async fn interrupted_dispatches(&self, now: DateTime<Utc>) -> StoreResult<Vec<Umid>> {

@@ -20,6 +20,7 @@ macro_rules! conformance_suite {
             scheduled_messages_wait_outside_their_lane_and_are_released_once,
             waiting_messages_are_cancelled_by_umid_or_batch,
             opt_outs_are_per_account_and_reversible,
+            messaging_limits_keep_the_latest_report,
             an_emptied_lane_reopens_and_a_repeated_completion_changes_nothing,
             claimed_work_is_leased,
             handed_off_work_is_reported_interrupted_after_its_lease,
@@ -358,6 +359,34 @@ pub async fn waiting_messages_are_cancelled_by_umid_or_batch<S: Store>(store: &S
     assert_eq!(store.dispatch_backlog().await.unwrap(), 0);
 }
 
+pub async fn messaging_limits_keep_the_latest_report<S: Store>(store: &S) {
+    seeded(store).await;
+    assert!(store.messaging_limits().await.unwrap().is_empty());
+    let later = t0() + Duration::minutes(1);
+    store
+        .set_messaging_limit("1000", "TIER_10K", later)
+        .await
+        .unwrap();
+    store
+        .set_messaging_limit("1000", "TIER_2K", t0())
+        .await
+        .unwrap();
+    store
+        .set_messaging_limit("2000", "TIER_250", t0())
+        .await
+        .unwrap();
+    let mut limits = store.messaging_limits().await.unwrap();
+    limits.sort();
+    assert_eq!(
+        limits,
+        vec![
+            ("1000".to_owned(), "TIER_10K".to_owned()),
+            ("2000".to_owned(), "TIER_250".to_owned())
+        ],
+        "an older report arriving late changes nothing"
+    );
+}
+
 pub async fn opt_outs_are_per_account_and_reversible<S: Store>(store: &S) {
     let sandbox = seeded(store).await;
     let account = &sandbox.account.id;
@@ -514,7 +543,26 @@ pub async fn paced_channels_are_skipped_and_deferred_work_is_no_attempt<S: Store
     assert_eq!(claim(store, t0()).await, vec![paced.umid]);
 
     let due = t0() + Duration::seconds(3);
-    store.defer_dispatches(&[(paced.umid, due)]).await.unwrap();
+    store
+        .defer_dispatches(&[(paced.umid, due)], "throughput")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.hold(paced.umid).await.unwrap(),
+        Some((due, "throughput".to_owned())),
+        "details can say why it waits"
+    );
+    assert_eq!(store.release_holds("pair_rate", t0()).await.unwrap(), 0);
+    assert_eq!(store.release_holds("throughput", t0()).await.unwrap(), 1);
+    assert_eq!(
+        claim(store, t0()).await,
+        vec![paced.umid],
+        "due again at once"
+    );
+    store
+        .defer_dispatches(&[(paced.umid, due)], "throughput")
+        .await
+        .unwrap();
     assert!(
         claim(store, due - Duration::milliseconds(1))
             .await

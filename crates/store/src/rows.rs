@@ -324,7 +324,7 @@ impl MessageRow {
 pub fn advance_lanes_sql(heads: &str) -> String {
     format!(
         "UPDATE dispatch_lanes \
-         SET lease_until = NULL, handed_off_at = NULL, attempts = 0, \
+         SET lease_until = NULL, handed_off_at = NULL, attempts = 0, hold_reason = NULL, \
              head_umid = (SELECT q.umid FROM dispatch_queue q \
                  WHERE q.channel_id = dispatch_lanes.channel_id \
                    AND q.msisdn = dispatch_lanes.msisdn ORDER BY q.seq LIMIT 1), \

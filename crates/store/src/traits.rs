@@ -122,8 +122,27 @@ pub trait DispatchStore: Send + Sync {
     /// Puts a message the provider could not take right now back in the queue.
     async fn retry_dispatch(&self, umid: Umid, next_attempt_at: DateTime<Utc>) -> StoreResult<()>;
     /// Gives claimed messages back unsent, each to be claimed again from its time on, as
-    /// if never claimed: pacing holds them back, which is not a failed attempt.
-    async fn defer_dispatches(&self, deferrals: &[(Umid, DateTime<Utc>)]) -> StoreResult<()>;
+    /// if never claimed: pacing holds them back (for `reason`), which is not a failed
+    /// attempt.
+    async fn defer_dispatches(
+        &self,
+        deferrals: &[(Umid, DateTime<Utc>)],
+        reason: &str,
+    ) -> StoreResult<()>;
+    /// Why and until when a queued message waits, if it is its lane's head and held back.
+    async fn hold(&self, umid: Umid) -> StoreResult<Option<(DateTime<Utc>, String)>>;
+    /// Records the messaging limit (tier) WhatsApp reported for a business account.
+    async fn set_messaging_limit(
+        &self,
+        waba_id: &str,
+        tier: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Every business account's last reported messaging limit: `(waba_id, tier)`.
+    async fn messaging_limits(&self) -> StoreResult<Vec<(String, String)>>;
+    /// Makes the messages held back for `reason` due now (their hold may be over, e.g.
+    /// after a tier upgrade); yields how many. Scans the lanes: for rare events only.
+    async fn release_holds(&self, reason: &str, now: DateTime<Utc>) -> StoreResult<u64>;
     /// Messages that were handed to the provider by a worker whose lease has run out
     /// (it crashed mid-call): the outcome is unknown.
     async fn interrupted_dispatches(&self, now: DateTime<Utc>) -> StoreResult<Vec<Umid>>;

@@ -6,6 +6,7 @@ mod conversation;
 mod errors;
 mod helpers;
 mod interactive;
+mod limits;
 mod opt_out;
 mod pacing;
 mod process;

@@ -8,6 +8,7 @@
 //! errs towards at-most-once, which is what a user expects of an OTP or a payment notice.
 
 mod pacing;
+pub mod reach;
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -27,8 +28,10 @@ use tokio::sync::{Notify, watch};
 
 use pacing::Pacer;
 pub use pacing::{Hold, PAIR_BURST, PAIR_INTERVAL, PacingConfig, Verdict};
+use reach::MessagingLimits;
 
 use crate::messages::Content;
+use crate::messages::content::ContentKind;
 use crate::messages::route;
 use crate::{Error, Result};
 
@@ -62,6 +65,9 @@ pub struct DispatchConfig {
     pub idle_poll: StdDuration,
     /// How fast WhatsApp lets each number send.
     pub pacing: PacingConfig,
+    /// Unique users a portfolio's templates may reach in 24 hours until WhatsApp reports
+    /// its tier (`None`: unlimited).
+    pub default_messaging_limit: Option<u64>,
 }
 
 impl Default for DispatchConfig {
@@ -72,6 +78,7 @@ impl Default for DispatchConfig {
             concurrency: 32,
             idle_poll: StdDuration::from_millis(500),
             pacing: PacingConfig::default(),
+            default_messaging_limit: Some(250),
         }
     }
 }
@@ -117,6 +124,7 @@ pub struct Dispatcher {
     wake: Arc<Notify>,
     config: DispatchConfig,
     pacer: Mutex<Pacer>,
+    limits: Mutex<MessagingLimits>,
 }
 
 /// `undelivered` for a provider refusal, with 8x8's code for Meta's.
@@ -138,7 +146,9 @@ impl Dispatcher {
         config: DispatchConfig,
     ) -> Self {
         let pacer = Mutex::new(Pacer::new(config.pacing));
+        let limits = Mutex::new(MessagingLimits::new(config.default_messaging_limit));
         Self {
+            limits,
             store,
             adapter,
             clock,
@@ -187,8 +197,8 @@ impl Dispatcher {
             .claim_dispatch(now, now + self.config.lease, limit, &saturated)
             .await?;
         report.claimed = claimed.len();
-        let jobs = self.pace(claimed, now, &mut report).await?;
         let mut channels = HashMap::new();
+        let jobs = self.pace(claimed, now, &mut channels, &mut report).await?;
         // Claims hold at most one message per recipient, so sending a chunk side by side
         // never reorders one person's messages. Each chunk costs two commits: the
         // hand-off of all its messages, then all their results.
@@ -199,35 +209,78 @@ impl Dispatcher {
         Ok(report)
     }
 
-    /// The claimed jobs that may go now; the others go back to the queue until the pacer
-    /// has room for them (in one commit), which is not counted as an attempt.
+    /// The claimed jobs that may go now; the others go back to the queue until there is
+    /// room for them (in one commit per reason), which is not counted as an attempt. A
+    /// template must also fit in its portfolio's messaging limit.
     async fn pace(
         &self,
         claimed: Vec<DispatchJob>,
         now: chrono::DateTime<chrono::Utc>,
+        channels: &mut HashMap<ChannelId, Option<Channel>>,
         report: &mut DispatchReport,
     ) -> Result<Vec<DispatchJob>> {
+        let templates: Vec<&DispatchJob> = claimed
+            .iter()
+            .filter(|job| job.message.content_type == ContentKind::Template.label())
+            .collect();
+        if !templates.is_empty() {
+            for job in &templates {
+                self.load_channel(job.message.channel_id, channels).await?;
+            }
+            let reported = self.store.messaging_limits().await?;
+            self.limits().set_reported(reported);
+        }
         let mut go = Vec::with_capacity(claimed.len());
-        let mut held = Vec::new();
+        let mut held: HashMap<Hold, Vec<(Umid, chrono::DateTime<chrono::Utc>)>> = HashMap::new();
         {
+            let mut limits = self.limits();
             let mut pacer = self.pacer();
             for job in claimed {
                 let m = &job.message;
-                match pacer.admit(m.channel_id, &m.msisdn, now) {
+                let waba = channels
+                    .get(&m.channel_id)
+                    .and_then(Option::as_ref)
+                    .filter(|_| m.content_type == ContentKind::Template.label())
+                    .map(|c| c.waba_id.as_str());
+                let verdict = match waba.map(|waba| limits.admit(waba, &m.msisdn, now)) {
+                    Some(Err(room_at)) => Verdict::Wait(room_at, Hold::MessagingLimit),
+                    _ => pacer.admit(m.channel_id, &m.msisdn, now),
+                };
+                match verdict {
                     Verdict::Send => go.push(job),
                     Verdict::Wait(at, hold) => {
                         metrics::counter!("parley_dispatch_held_total", "reason" => hold.label())
                             .increment(1);
-                        held.push((m.umid, at));
+                        held.entry(hold).or_default().push((m.umid, at));
                     }
                 }
             }
         }
-        if !held.is_empty() {
-            self.store.defer_dispatches(&held).await?;
-            report.held += held.len();
+        for (hold, deferrals) in held {
+            self.store
+                .defer_dispatches(&deferrals, hold.label())
+                .await?;
+            report.held += deferrals.len();
         }
         Ok(go)
+    }
+
+    fn limits(&self) -> std::sync::MutexGuard<'_, MessagingLimits> {
+        // As the pacer: consistent at every await-free step.
+        self.limits
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn load_channel(
+        &self,
+        id: ChannelId,
+        channels: &mut HashMap<ChannelId, Option<Channel>>,
+    ) -> Result<()> {
+        if let Entry::Vacant(slot) = channels.entry(id) {
+            slot.insert(self.store.channel(id).await?);
+        }
+        Ok(())
     }
 
     /// Runs rounds until `shutdown` turns true. A round in progress always finishes, so
@@ -351,7 +404,7 @@ impl Dispatcher {
         report: &mut DispatchReport,
     ) -> Result<()> {
         let mut results: Vec<(Umid, DispatchResult)> = Vec::with_capacity(chunk.len());
-        let mut throttled = Vec::new();
+        let mut throttled = HashMap::new();
         let mut ready = Vec::with_capacity(chunk.len());
         let opted_out = self.opted_out(chunk).await?;
         for job in chunk {
@@ -405,7 +458,10 @@ impl Dispatcher {
                             (due, Hold::PairRate)
                         }
                     };
-                    throttled.push((umid, due));
+                    throttled
+                        .entry(hold)
+                        .or_insert_with(Vec::new)
+                        .push((umid, due));
                     tracing::info!(%umid, code = error.code, "WhatsApp asked to slow down; held");
                     metrics::counter!("parley_dispatch_throttled_total", "reason" => hold.label())
                         .increment(1);
@@ -458,8 +514,10 @@ impl Dispatcher {
             };
             results.push((umid, result));
         }
-        if !throttled.is_empty() {
-            self.store.defer_dispatches(&throttled).await?;
+        for (hold, deferrals) in throttled {
+            self.store
+                .defer_dispatches(&deferrals, hold.label())
+                .await?;
         }
         self.store.complete_dispatches(&results).await?;
         Ok(())

@@ -31,12 +31,15 @@ impl Default for PacingConfig {
 }
 
 /// Why a message waits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Hold {
     /// The business number is at its messages-per-second limit.
     Throughput,
     /// The recipient got as many messages as the pair rate allows for now.
     PairRate,
+    /// A template to a new user while the portfolio reached as many users in 24 hours as
+    /// its messaging limit (tier) allows.
+    MessagingLimit,
 }
 
 impl Hold {
@@ -44,6 +47,7 @@ impl Hold {
         match self {
             Hold::Throughput => "throughput",
             Hold::PairRate => "pair_rate",
+            Hold::MessagingLimit => "messaging_limit",
         }
     }
 }

@@ -13,4 +13,4 @@ pub use accept::AcceptQueue;
 pub use batch::{BatchItem, BatchOutcome, BatchRequest, Rejection};
 pub use content::Content;
 pub use request::{SendRequest, TypingRequest};
-pub use service::MessageService;
+pub use service::{Hold, MessageService};

@@ -40,6 +40,13 @@ pub struct MessageService {
     templates: TemplateService,
 }
 
+/// Why a queued message waits: `throughput`, `pair_rate`, `messaging_limit` or `retry`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub reason: String,
+    pub until: DateTime<Utc>,
+}
+
 /// How far ahead a message may be scheduled.
 pub const MAX_SCHEDULE_AHEAD: Duration = Duration::days(365);
 
@@ -336,6 +343,18 @@ impl MessageService {
             .await?;
         let state = window_state(window.as_ref(), self.clock.now());
         Ok((channel.id, msisdn, state))
+    }
+
+    /// Why and until when a queued message is held back (pacing), if it is.
+    pub async fn hold(&self, message: &Message) -> Result<Option<Hold>> {
+        if message.status.state != MessageState::Queued {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .hold(message.umid)
+            .await?
+            .map(|(until, reason)| Hold { reason, until }))
     }
 
     pub async fn history(&self, umid: Umid) -> Result<Vec<MessageStatus>> {
