@@ -1,10 +1,11 @@
-//! The do-not-contact list.
+//! The do-not-contact list (SQL shared with SQLite in `parley_store::contact_rows`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::rows::millis;
+use parley_store::contact_rows::ops;
 use parley_store::{ContactStore, OptOutSource, StoreResult};
 use parley_types::AccountId;
+use sqlx::Postgres;
 
 use crate::{PostgresStore, db};
 
@@ -17,38 +18,17 @@ impl ContactStore for PostgresStore {
         source: OptOutSource,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let added = sqlx::query(
-            "INSERT INTO opt_outs (account_id, msisdn, source, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, msisdn) DO NOTHING",
-        )
-        .bind(account.as_str())
-        .bind(msisdn)
-        .bind(source.as_str())
-        .bind(millis(at))
-        .execute(&self.pool)
-        .await
-        .map_err(db)?
-        .rows_affected();
-        Ok(added == 1)
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        ops::opt_out::<Postgres>(&mut conn, account, msisdn, source, at).await
     }
 
     async fn opt_in(&self, account: &AccountId, msisdn: &str) -> StoreResult<bool> {
-        let removed = sqlx::query("DELETE FROM opt_outs WHERE account_id = $1 AND msisdn = $2")
-            .bind(account.as_str())
-            .bind(msisdn)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?
-            .rows_affected();
-        Ok(removed == 1)
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        ops::opt_in::<Postgres>(&mut conn, account, msisdn).await
     }
 
     async fn opted_out(&self, account: &AccountId, msisdns: &[String]) -> StoreResult<Vec<String>> {
-        sqlx::query_scalar("SELECT msisdn FROM opt_outs WHERE account_id = $1 AND msisdn = ANY($2)")
-            .bind(account.as_str())
-            .bind(msisdns)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        ops::opted_out::<Postgres>(&mut conn, account, msisdns).await
     }
 }

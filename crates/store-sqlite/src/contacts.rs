@@ -1,10 +1,11 @@
-//! The do-not-contact list.
+//! The do-not-contact list (SQL shared with PostgreSQL in `parley_store::contact_rows`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::rows::millis;
-use parley_store::{ContactStore, OptOutSource, StoreError, StoreResult};
+use parley_store::contact_rows::ops;
+use parley_store::{ContactStore, OptOutSource, StoreResult};
 use parley_types::AccountId;
+use sqlx::Sqlite;
 
 use crate::{SqliteStore, db};
 
@@ -17,43 +18,17 @@ impl ContactStore for SqliteStore {
         source: OptOutSource,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let added = sqlx::query(
-            "INSERT INTO opt_outs (account_id, msisdn, source, created_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (account_id, msisdn) DO NOTHING",
-        )
-        .bind(account.as_str())
-        .bind(msisdn)
-        .bind(source.as_str())
-        .bind(millis(at))
-        .execute(&self.writer)
-        .await
-        .map_err(db)?
-        .rows_affected();
-        Ok(added == 1)
+        let mut conn = self.writer.acquire().await.map_err(db)?;
+        ops::opt_out::<Sqlite>(&mut conn, account, msisdn, source, at).await
     }
 
     async fn opt_in(&self, account: &AccountId, msisdn: &str) -> StoreResult<bool> {
-        let removed = sqlx::query("DELETE FROM opt_outs WHERE account_id = ? AND msisdn = ?")
-            .bind(account.as_str())
-            .bind(msisdn)
-            .execute(&self.writer)
-            .await
-            .map_err(db)?
-            .rows_affected();
-        Ok(removed == 1)
+        let mut conn = self.writer.acquire().await.map_err(db)?;
+        ops::opt_in::<Sqlite>(&mut conn, account, msisdn).await
     }
 
     async fn opted_out(&self, account: &AccountId, msisdns: &[String]) -> StoreResult<Vec<String>> {
-        let list =
-            serde_json::to_string(msisdns).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query_scalar(
-            "SELECT msisdn FROM opt_outs \
-             WHERE account_id = ? AND msisdn IN (SELECT value FROM json_each(?))",
-        )
-        .bind(account.as_str())
-        .bind(list)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db)
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        ops::opted_out::<Sqlite>(&mut conn, account, msisdns).await
     }
 }

@@ -2,8 +2,9 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use parley_store::pacing_rows::ops as pacing_ops;
 use parley_store::pricing_rows::ops as pricing_ops;
-use parley_store::rows::{MESSAGE_COLUMNS, MessageRow, from_millis, millis};
+use parley_store::rows::{MESSAGE_COLUMNS, MessageRow, millis};
 use parley_store::{
     DispatchJob, DispatchResult, DispatchStore, Message, MessageStatus, Scheduled, StoreError,
     StoreResult,
@@ -207,16 +208,8 @@ impl DispatchStore for SqliteStore {
     }
 
     async fn hold(&self, umid: Umid) -> StoreResult<Option<(DateTime<Utc>, String)>> {
-        let held: Option<(i64, String)> = sqlx::query_as(
-            "SELECT ready_at, hold_reason FROM dispatch_lanes \
-             WHERE head_umid = ? AND hold_reason IS NOT NULL AND handed_off_at IS NULL",
-        )
-        .bind(umid.to_string())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db)?;
-        held.map(|(at, reason)| Ok((from_millis(at)?, reason)))
-            .transpose()
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        pacing_ops::hold::<Sqlite>(&mut conn, umid).await
     }
 
     async fn set_messaging_limit(
@@ -225,39 +218,18 @@ impl DispatchStore for SqliteStore {
         tier: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO messaging_limits (waba_id, tier, updated_at) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (waba_id) DO UPDATE SET tier = ?2, updated_at = ?3 \
-             WHERE messaging_limits.updated_at <= ?3",
-        )
-        .bind(waba_id)
-        .bind(tier)
-        .bind(millis(at))
-        .execute(&self.writer)
-        .await
-        .map_err(db)?;
-        Ok(())
+        let mut conn = self.writer.acquire().await.map_err(db)?;
+        pacing_ops::set_messaging_limit::<Sqlite>(&mut conn, waba_id, tier, at).await
     }
 
     async fn release_holds(&self, reason: &str, now: DateTime<Utc>) -> StoreResult<u64> {
-        let released = sqlx::query(
-            "UPDATE dispatch_lanes SET ready_at = ?2 \
-             WHERE hold_reason = ?1 AND handed_off_at IS NULL AND ready_at > ?2",
-        )
-        .bind(reason)
-        .bind(millis(now))
-        .execute(&self.writer)
-        .await
-        .map_err(db)?
-        .rows_affected();
-        Ok(released)
+        let mut conn = self.writer.acquire().await.map_err(db)?;
+        pacing_ops::release_holds::<Sqlite>(&mut conn, reason, now).await
     }
 
     async fn messaging_limits(&self) -> StoreResult<Vec<(String, String)>> {
-        sqlx::query_as("SELECT waba_id, tier FROM messaging_limits")
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db)
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        pacing_ops::messaging_limits::<Sqlite>(&mut conn).await
     }
 
     async fn interrupted_dispatches(&self, now: DateTime<Utc>) -> StoreResult<Vec<Umid>> {

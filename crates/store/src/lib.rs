@@ -50,7 +50,23 @@ macro_rules! fetch {
 }
 
 #[cfg(feature = "sql-rows")]
+/// Fetches the rows of a statement built in the same function, as tuples or `FromRow`s.
+macro_rules! fetch_as {
+    ($row:ty, $conn:expr, $statement:expr) => {{
+        let (sql, args) = $statement.parts();
+        sqlx::query_as_with::<_, $row, _>(&sql, args)
+            .fetch_all(&mut *$conn)
+            .await
+            .map_err(crate::rows::db_error)?
+    }};
+}
+
+#[cfg(feature = "sql-rows")]
 pub mod accept_group;
+#[cfg(feature = "sql-rows")]
+pub mod contact_rows;
+#[cfg(feature = "sql-rows")]
+pub mod pacing_rows;
 #[cfg(feature = "sql-rows")]
 pub mod pricing_rows;
 #[cfg(feature = "sql-rows")]

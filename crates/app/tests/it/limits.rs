@@ -7,22 +7,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Setup, TestApp, spawn_app_with};
-use crate::template_fixtures::{deliver, with_templates};
+use crate::helpers::{Backend, TestApp};
+use crate::template_fixtures::{app_with_templates, deliver};
 use crate::webhooks::Receiver;
-
-async fn app_on(backend: Backend) -> TestApp {
-    let app = spawn_app_with(
-        backend,
-        Setup {
-            stopped_clock: true,
-            ..Setup::default()
-        },
-    )
-    .await;
-    with_templates(&app).await;
-    app
-}
 
 fn user(i: usize) -> String {
     format!("+1555{:07}", 3_000_000 + i)
@@ -74,7 +61,7 @@ async fn limits(app: &TestApp) -> Value {
 }
 
 async fn templates_beyond_the_messaging_limit_wait_for_an_upgrade(backend: Backend) {
-    let app = app_on(backend).await;
+    let app = app_with_templates(backend).await;
     let (receiver, url) = Receiver::start().await;
     let (status, _) = app
         .api_call(
@@ -160,7 +147,7 @@ async fn complains(app: &TestApp, i: usize, how: &str) -> Value {
 }
 
 async fn complaints_pause_templates_then_disable_them(backend: Backend) {
-    let app = app_on(backend).await;
+    let app = app_with_templates(backend).await;
     let (receiver, url) = Receiver::start().await;
     app.api_call(
         Method::POST,

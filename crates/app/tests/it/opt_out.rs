@@ -5,21 +5,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{Backend, Setup, TestApp, spawn_app_with};
-use crate::template_fixtures::{deliver, send_template, with_templates};
-
-async fn app_on(backend: Backend) -> TestApp {
-    let app = spawn_app_with(
-        backend,
-        Setup {
-            stopped_clock: true,
-            ..Setup::default()
-        },
-    )
-    .await;
-    with_templates(&app).await;
-    app
-}
+use crate::helpers::{Backend, TestApp};
+use crate::template_fixtures::{app_with_templates, deliver, send_template};
 
 async fn user_writes(app: &TestApp, user: &str, text: &str) {
     app.phone_sends(user, json!({"type": "text", "content": {"text": text}}))
@@ -46,7 +33,7 @@ async fn received(app: &TestApp, user: &str) -> usize {
 }
 
 async fn stop_ends_marketing_and_start_brings_it_back(backend: Backend) {
-    let app = app_on(backend).await;
+    let app = app_with_templates(backend).await;
     let user = "+15554560001";
     user_writes(&app, user, " Stop. ").await;
 
@@ -82,7 +69,7 @@ async fn stop_ends_marketing_and_start_brings_it_back(backend: Backend) {
 }
 
 async fn the_blacklist_endpoint_keeps_marketing_away(backend: Backend) {
-    let app = app_on(backend).await;
+    let app = app_with_templates(backend).await;
     let user = "+15554560002";
     let path = |account: &str, number: &str| {
         format!("/api/v1/accounts/{account}/contacts/blacklist/{number}")

@@ -4,7 +4,21 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{Backend, Setup, TestApp, spawn_app_with};
+
+/// An app on the stopped clock with [`with_templates`]' three templates approved.
+pub async fn app_with_templates(backend: Backend) -> TestApp {
+    let app = spawn_app_with(
+        backend,
+        Setup {
+            stopped_clock: true,
+            ..Setup::default()
+        },
+    )
+    .await;
+    with_templates(&app).await;
+    app
+}
 
 pub async fn approved_template(app: &TestApp, body: Value) {
     let name = body["name"].as_str().unwrap().to_owned();
