@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use parley_channels::{ChannelAdapter, ChannelRoute};
 use parley_store::{
     AcceptOutcome, BatchRef, Channel, Direction, Message, MessageState, MessageStatus, Scheduled,
-    SharedStore,
+    SharedStore, StoreError,
 };
 use parley_types::codes::{DR_CANCELLED, SyncCode};
 use parley_types::{AccountId, ChannelId, SharedClock, SubAccountId, Umid};
@@ -177,18 +177,24 @@ impl MessageService {
                 Err(other) => return Err(other),
             }
         }
-        let mut accepted = self.store.accept_outbound(&valid).await?.into_iter();
-        let fresh = valid.len();
-        let items: Vec<BatchItem> = items
+        let outcomes = self.store.accept_outbound(&valid).await?;
+        let fresh = outcomes
+            .iter()
+            .filter(|o| matches!(o, AcceptOutcome::Accepted(_)))
+            .count();
+        let mut outcomes = outcomes.into_iter();
+        let items = items
             .into_iter()
             .map(|rejected| match rejected {
-                Some(rejection) => BatchItem::Rejected(rejection),
-                None => {
-                    let outcome = accepted.next().expect("one outcome per accepted message");
-                    BatchItem::Accepted(Box::new(outcome.message().clone()))
-                }
+                Some(rejection) => Ok(BatchItem::Rejected(rejection)),
+                None => outcomes
+                    .next()
+                    .map(|o| BatchItem::Accepted(Box::new(o.message().clone())))
+                    .ok_or_else(|| {
+                        Error::Store(StoreError::Corrupt("a stored message went missing".into()))
+                    }),
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         if fresh > 0 {
             metrics::counter!("parley_messages_accepted_total").increment(fresh as u64);
             self.dispatch_wake.notify_one();
