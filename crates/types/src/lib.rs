@@ -8,6 +8,7 @@ pub mod bucket;
 pub mod clock;
 pub mod codes;
 pub mod ids;
+pub mod media;
 pub mod msisdn;
 pub mod time;
 pub mod windows;
