@@ -214,6 +214,20 @@ pub struct InboundWire {
     /// An answer to an interactive message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interactive: Option<InboundInteractive>,
+    /// With `type: "unsupported"`: what the user sent (`{"type": "image"}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsupported: Option<UnsupportedWire>,
+    /// Why the message reached the business as `unsupported`: 131051 for a type the API
+    /// does not know, 131052 for media it could not take (over 100 MB).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<WebhookError>,
+}
+
+/// `unsupported` of an inbound message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnsupportedWire {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 /// `interactive` of an inbound message: which answer, and its object.
@@ -288,7 +302,8 @@ pub struct InboundMedia {
     pub caption: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
-    /// Not always sent by Meta; the simulator includes the phone's original link.
+    /// Sent by Meta since late 2025 (rolled out gradually); the simulator leaves it out, so
+    /// the media is reached through `GET /{media-id}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }

@@ -29,6 +29,8 @@ pub(crate) struct GraphFailure {
     code: u32,
     title: &'static str,
     details: String,
+    /// Graph's own wording and exception type where it is not `(#code) title`.
+    message: Option<(String, &'static str)>,
 }
 
 pub(crate) fn fail(
@@ -42,6 +44,19 @@ pub(crate) fn fail(
         code,
         title,
         details: details.into(),
+        message: None,
+    }
+}
+
+/// What Graph answers for an object that does not exist (or is gone, or is not the
+/// caller's): HTTP 400, code 100 (subcode 33), in its `GraphMethodException` wording.
+pub(crate) fn missing(verb: &str, id: &str) -> GraphFailure {
+    let message = format!(
+        "Unsupported {verb} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api"
+    );
+    GraphFailure {
+        message: Some((message.clone(), "GraphMethodException")),
+        ..invalid(message)
     }
 }
 
@@ -57,10 +72,13 @@ impl IntoResponse for GraphFailure {
                 .map(|_| char::from(rng.random_range(b'A'..=b'Z')))
                 .collect()
         };
+        let (message, kind) = self
+            .message
+            .unwrap_or_else(|| (format!("(#{}) {}", self.code, self.title), "OAuthException"));
         let body = ErrorBody {
             error: GraphError {
-                message: format!("(#{}) {}", self.code, self.title),
-                kind: "OAuthException".into(),
+                message,
+                kind: kind.into(),
                 code: self.code,
                 error_data: Some(ErrorData {
                     messaging_product: Some("whatsapp".into()),

@@ -9,6 +9,7 @@
 
 mod contacts;
 mod dispatch;
+mod files;
 mod messages;
 mod scheduled;
 mod templates;

@@ -13,7 +13,7 @@ use parley_store::{
     AcceptOutcome, ConversationWindow, InboundOutcome, Message, MessageStatus, MessageStore,
     OptChange, PriceList, Receipt, ReceiptPricing, StoreError, StoreResult, UsageRow,
 };
-use parley_types::{AccountId, ChannelId, SubAccountId, Umid};
+use parley_types::{AccountId, ChannelId, Umid};
 use sqlx::postgres::PgArguments;
 use sqlx::query::QueryScalar;
 use sqlx::{PgExecutor, Postgres};
@@ -370,26 +370,14 @@ impl MessageStore for PostgresStore {
         .transpose()
     }
 
-    async fn recent_messages(
+    async fn query_messages(
         &self,
-        sub: &SubAccountId,
-        msisdn: Option<&str>,
+        filter: &parley_store::LogFilter,
+        after: Option<parley_store::LogCursor>,
         limit: u32,
     ) -> StoreResult<Vec<Message>> {
-        sqlx::query_as::<_, MessageRow>(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages \
-             WHERE sub_account_id = $1 AND ($2::TEXT IS NULL OR msisdn = $2) \
-             ORDER BY created_at DESC, umid DESC LIMIT $3"
-        ))
-        .bind(sub.as_str())
-        .bind(msisdn)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?
-        .into_iter()
-        .map(MessageRow::into_model)
-        .collect()
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        parley_store::log_rows::query_messages::<Postgres>(&mut conn, filter, after, limit).await
     }
 
     async fn status_history(&self, umid: Umid) -> StoreResult<Vec<MessageStatus>> {

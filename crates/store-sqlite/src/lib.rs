@@ -6,6 +6,7 @@
 
 mod contacts;
 mod dispatch;
+mod files;
 mod messages;
 mod scheduled;
 mod templates;

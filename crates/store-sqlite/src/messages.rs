@@ -13,7 +13,7 @@ use parley_store::{
     AcceptOutcome, ConversationWindow, InboundOutcome, Message, MessageStatus, MessageStore,
     OptChange, PriceList, Receipt, StoreError, StoreResult, UsageRow,
 };
-use parley_types::{AccountId, ChannelId, SubAccountId, Umid};
+use parley_types::{AccountId, ChannelId, Umid};
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use crate::{SqliteStore, db};
@@ -300,26 +300,14 @@ impl MessageStore for SqliteStore {
         .transpose()
     }
 
-    async fn recent_messages(
+    async fn query_messages(
         &self,
-        sub: &SubAccountId,
-        msisdn: Option<&str>,
+        filter: &parley_store::LogFilter,
+        after: Option<parley_store::LogCursor>,
         limit: u32,
     ) -> StoreResult<Vec<Message>> {
-        sqlx::query_as::<_, MessageRow>(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages \
-             WHERE sub_account_id = ?1 AND (?2 IS NULL OR msisdn = ?2) \
-             ORDER BY created_at DESC, umid DESC LIMIT ?3"
-        ))
-        .bind(sub.as_str())
-        .bind(msisdn)
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db)?
-        .into_iter()
-        .map(MessageRow::into_model)
-        .collect()
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        parley_store::log_rows::query_messages::<Sqlite>(&mut conn, filter, after, limit).await
     }
 
     async fn status_history(&self, umid: Umid) -> StoreResult<Vec<MessageStatus>> {

@@ -8,6 +8,8 @@ use serde_json::json;
 
 use crate::*;
 
+pub use crate::conformance_files::*;
+
 #[macro_export]
 macro_rules! conformance_suite {
     ($factory:path) => {
@@ -34,7 +36,10 @@ macro_rules! conformance_suite {
             inbound_is_stored_once_and_opens_the_window,
             billable_messages_are_charged_once_on_reaching_the_user,
             a_timely_reply_to_a_referred_user_opens_a_free_entry_point,
-            recent_messages_are_per_subaccount_and_newest_first,
+            the_message_log_filters_and_pages_stably,
+            hosted_files_are_served_once_written_and_cleaned_when_expired_or_stale,
+            exports_are_claimed_once_finished_or_cancelled_and_expire,
+            log_unmasking_is_per_account,
             tenants_are_created_apart,
             template_creation_keeps_to_the_limits,
             deleted_template_names_are_blocked_then_free,
@@ -102,7 +107,7 @@ pub fn key(account: &AccountId, hash: &str) -> NewApiKey {
     }
 }
 
-async fn seeded<S: Store>(store: &S) -> Sandbox {
+pub(crate) async fn seeded<S: Store>(store: &S) -> Sandbox {
     let sandbox = sandbox();
     assert!(store.bootstrap_sandbox(&sandbox).await.unwrap());
     sandbox
@@ -134,7 +139,7 @@ pub fn outbound(sandbox: &Sandbox, to: &str, cmid: Option<&str>, at: DateTime<Ut
     }
 }
 
-async fn accept_one<S: Store>(store: &S, m: Message) -> Message {
+pub(crate) async fn accept_one<S: Store>(store: &S, m: Message) -> Message {
     store
         .accept_outbound(&[m])
         .await
@@ -857,7 +862,12 @@ pub async fn inbound_is_stored_once_and_opens_the_window<S: Store>(store: &S) {
     assert_eq!(store.message(inbound.umid).await.unwrap().unwrap(), inbound);
 }
 
-fn inbound_from(sandbox: &Sandbox, user: &str, wamid: &str, at: DateTime<Utc>) -> Message {
+pub(crate) fn inbound_from(
+    sandbox: &Sandbox,
+    user: &str,
+    wamid: &str,
+    at: DateTime<Utc>,
+) -> Message {
     let mut inbound = outbound(sandbox, user, None, at);
     inbound.direction = Direction::Inbound;
     inbound.provider_message_id = Some(wamid.into());
@@ -1035,48 +1045,8 @@ pub async fn a_timely_reply_to_a_referred_user_opens_a_free_entry_point<S: Store
     assert_eq!(still.last_inbound_at, replied + Duration::hours(30));
 }
 
-pub async fn recent_messages_are_per_subaccount_and_newest_first<S: Store>(store: &S) {
-    let sandbox = seeded(store).await;
-    let a = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
-    let b = accept_one(
-        store,
-        outbound(&sandbox, "+15551230002", None, t0() + Duration::seconds(1)),
-    )
-    .await;
-    let c = accept_one(
-        store,
-        outbound(&sandbox, "+15551230001", None, t0() + Duration::seconds(2)),
-    )
-    .await;
-    let sub = &sandbox.sub_account.id;
-    let all: Vec<Umid> = store
-        .recent_messages(sub, None, 10)
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.umid)
-        .collect();
-    assert_eq!(all, [c.umid, b.umid, a.umid]);
-    let one: Vec<Umid> = store
-        .recent_messages(sub, Some("+15551230001"), 1)
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.umid)
-        .collect();
-    assert_eq!(one, [c.umid]);
-    let other = SubAccountId::parse("sub-other").unwrap();
-    assert!(
-        store
-            .recent_messages(&other, None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-}
-
 /// Another account with its own subaccount, channel and key (hash `hash-2`).
-fn second_tenant() -> Sandbox {
+pub(crate) fn second_tenant() -> Sandbox {
     let mut second = sandbox();
     second.account.id = AccountId::parse("acct-2").unwrap();
     second.sub_account = SubAccount {

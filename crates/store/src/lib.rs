@@ -7,6 +7,7 @@
 //! due dispatch work"), never tables. No SQL dialect, driver or HTTP type appears here.
 
 mod error;
+mod files;
 mod models;
 mod status;
 mod traits;
@@ -14,8 +15,11 @@ mod webhooks;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "conformance")]
+mod conformance_files;
 
 pub use error::{StoreError, StoreResult};
+pub use files::*;
 pub use models::*;
 pub use status::{MessageState, MessageStatus, StatusDetail};
 pub use traits::*;
@@ -65,6 +69,10 @@ macro_rules! fetch_as {
 pub mod accept_group;
 #[cfg(feature = "sql-rows")]
 pub mod contact_rows;
+#[cfg(feature = "sql-rows")]
+pub mod file_rows;
+#[cfg(feature = "sql-rows")]
+pub mod log_rows;
 #[cfg(feature = "sql-rows")]
 pub mod pacing_rows;
 #[cfg(feature = "sql-rows")]

@@ -54,11 +54,11 @@ pub fn umids(raw: &[String]) -> StoreResult<Vec<Umid>> {
     raw.iter().map(|u| parse::<Umid>("umid", u)).collect()
 }
 
-fn account_id(raw: &str) -> StoreResult<AccountId> {
+pub fn account_id(raw: &str) -> StoreResult<AccountId> {
     AccountId::parse(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn sub_account_id(raw: &str) -> StoreResult<SubAccountId> {
+pub fn sub_account_id(raw: &str) -> StoreResult<SubAccountId> {
     SubAccountId::parse(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 

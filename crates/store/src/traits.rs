@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
 
 use crate::error::StoreResult;
+use crate::files::*;
 use crate::models::*;
 use crate::status::MessageStatus;
 use crate::webhooks::*;
@@ -51,11 +52,12 @@ pub trait MessageStore: Send + Sync {
         channel: ChannelId,
         provider_message_id: &str,
     ) -> StoreResult<Option<Message>>;
-    /// A subaccount's latest messages (optionally with one user), newest first.
-    async fn recent_messages(
+    /// The messages `filter` selects, newest first (ties by umid, descending), starting
+    /// after `after`; at most `limit`.
+    async fn query_messages(
         &self,
-        sub: &SubAccountId,
-        msisdn: Option<&str>,
+        filter: &LogFilter,
+        after: Option<LogCursor>,
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
     /// Every status the message went through, oldest first.
@@ -317,6 +319,59 @@ pub trait WebhookStore: Send + Sync {
     async fn endpoint_health(&self, account: &AccountId) -> StoreResult<Vec<EndpointHealth>>;
 }
 
+/// Hosted files and log exports (see `files.rs`).
+#[async_trait]
+pub trait FileStore: Send + Sync {
+    /// Records a file about to be written (pending until [`FileStore::file_written`]).
+    async fn reserve_file(&self, file: &HostedFile) -> StoreResult<()>;
+    /// The file's bytes are in storage: it may be served from now on.
+    async fn file_written(&self, file_name: &str, size: u64) -> StoreResult<()>;
+    /// A written file, expired or not.
+    async fn hosted_file(&self, file_name: &str) -> StoreResult<Option<HostedFile>>;
+    async fn forget_file(&self, file_name: &str) -> StoreResult<()>;
+    /// Files to remove: written ones past their expiry, and pending ones reserved before
+    /// `stale_before` (their write never finished).
+    async fn files_to_clean(
+        &self,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<String>>;
+
+    async fn create_export(&self, job: &ExportJob) -> StoreResult<()>;
+    async fn export(&self, id: uuid::Uuid) -> StoreResult<Option<ExportJob>>;
+    async fn export_by_token(&self, token_hash: &str) -> StoreResult<Option<ExportJob>>;
+    /// The oldest queued job, or a running one whose lease ran out (its node died),
+    /// marked running with a lease until `lease_until`.
+    async fn claim_export(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Option<ExportJob>>;
+    /// Ends a running job; `false` if it was cancelled meanwhile (nothing changes then).
+    async fn finish_export(
+        &self,
+        id: uuid::Uuid,
+        result: &ExportResult,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Cancels a queued or running job; its file, if any, is for the caller to delete.
+    /// `None` if there is no such job.
+    async fn cancel_export(
+        &self,
+        id: uuid::Uuid,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<ExportJob>>;
+    /// Succeeded jobs whose link expired and still have a file.
+    async fn expired_exports(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<ExportJob>>;
+    /// Forgets an expired export's file (the job stays, without a link).
+    async fn drop_export_file(&self, id: uuid::Uuid) -> StoreResult<()>;
+
+    /// Whether the account's log exports show numbers and content in the clear.
+    async fn logs_unmasked(&self, account: &AccountId) -> StoreResult<bool>;
+    async fn set_logs_unmasked(&self, account: &AccountId, unmasked: bool) -> StoreResult<()>;
+}
+
 /// A whole backend.
 #[async_trait]
 pub trait Store:
@@ -327,6 +382,7 @@ pub trait Store:
     + TemplateStore
     + WebhookStore
     + ContactStore
+    + FileStore
 {
     fn backend_name(&self) -> &'static str;
     /// Succeeds when the database answers (for `/readyz`).

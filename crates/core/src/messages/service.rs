@@ -327,10 +327,12 @@ impl MessageService {
         self.channel_of(account, sub).await?;
         let msisdn = msisdn.map(user_msisdn).transpose()?;
         let limit = limit.clamp(1, MAX_RECENT);
-        Ok(self
-            .store
-            .recent_messages(sub, msisdn.as_ref().map(|m| m.as_str()), limit)
-            .await?)
+        let filter = parley_store::LogFilter {
+            sub_account_id: Some(sub.clone()),
+            msisdn: msisdn.map(|m| m.as_str().to_owned()),
+            ..parley_store::LogFilter::default()
+        };
+        Ok(self.store.query_messages(&filter, None, limit).await?)
     }
 
     /// The user's windows with the subaccount's number, now; with the channel and the

@@ -1,0 +1,74 @@
+//! The message log query in SQL, shared by both backends: every filter is a plain
+//! equality (or `IN`) on an indexed column where it matters, pages continue after the
+//! previous page's last `(created_at, umid)` with a row-value comparison, which both
+//! databases answer from the `(…, created_at, umid)` indexes without an offset scan.
+
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
+
+use crate::accept_group::Statement;
+use crate::rows::{MESSAGE_COLUMNS, MessageRow, millis};
+use crate::{LogCursor, LogFilter, Message, StoreResult};
+
+pub async fn query_messages<DB>(
+    conn: &mut DB::Connection,
+    filter: &LogFilter,
+    after: Option<LogCursor>,
+    limit: u32,
+) -> StoreResult<Vec<Message>>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> DB::Arguments<'a>: IntoArguments<'a, DB>,
+    for<'a> String: Encode<'a, DB> + Type<DB>,
+    for<'a> i64: Encode<'a, DB> + Type<DB>,
+    MessageRow: for<'r> FromRow<'r, DB::Row>,
+{
+    let mut q = Statement::<DB>::new(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE 1 = 1"
+    ));
+    let text = |v: &dyn ToString| v.to_string();
+    let equalities = [
+        ("account_id", filter.account_id.as_ref().map(|v| text(v))),
+        (
+            "sub_account_id",
+            filter.sub_account_id.as_ref().map(|v| text(v)),
+        ),
+        ("channel_id", filter.channel_id.as_ref().map(|v| text(v))),
+        ("direction", filter.direction.map(|d| d.as_str().to_owned())),
+        ("state", filter.state.map(|s| s.as_str().to_owned())),
+        ("umid", filter.umid.as_ref().map(|v| text(v))),
+        ("client_message_id", filter.client_message_id.clone()),
+        ("msisdn", filter.msisdn.clone()),
+    ];
+    for (column, value) in equalities {
+        if let Some(value) = value {
+            q.push(&format!(" AND {column} = ")).bind(value)?;
+        }
+    }
+    if !filter.countries.is_empty() {
+        q.push(" AND country IN (");
+        for (i, country) in filter.countries.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.bind(country.clone())?;
+        }
+        q.push(")");
+    }
+    if let Some(from) = filter.from {
+        q.push(" AND created_at >= ").bind(millis(from))?;
+    }
+    if let Some(to) = filter.to {
+        q.push(" AND created_at < ").bind(millis(to))?;
+    }
+    if let Some(cursor) = after {
+        q.push(" AND (created_at, umid) < (")
+            .bind(millis(cursor.created_at))?
+            .push(", ")
+            .bind(cursor.umid.to_string())?
+            .push(")");
+    }
+    q.push(" ORDER BY created_at DESC, umid DESC LIMIT ")
+        .bind(i64::from(limit))?;
+    Ok(fetch!(MessageRow, conn, q))
+}
