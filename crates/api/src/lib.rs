@@ -10,6 +10,7 @@ mod contacts;
 mod dto;
 mod error;
 mod extract;
+mod files;
 mod messages;
 mod meta_webhook;
 pub mod openapi;
@@ -26,6 +27,7 @@ use axum::extract::DefaultBodyLimit;
 use parley_core::contacts::ContactService;
 use parley_core::inbound::InboundService;
 use parley_core::keys::KeyService;
+use parley_core::media::FileHosting;
 use parley_core::messages::MessageService;
 use parley_core::pricing::UsageService;
 use parley_core::templates::TemplateService;
@@ -59,6 +61,8 @@ pub struct AppState {
     pub webhooks: Arc<WebhookService>,
     pub usage: UsageService,
     pub contacts: ContactService,
+    /// Uploaded and re-hosted files.
+    pub files: FileHosting,
     /// The per-subaccount and per-IP request limits.
     pub limits: Arc<rate_limit::RateLimits>,
     pub meta: Arc<MetaWebhookConfig>,
@@ -74,6 +78,7 @@ fn chatapps() -> Router<AppState> {
         .merge(webhooks::router())
         .merge(usage::router())
         .merge(contacts::router())
+        .merge(files::api_router())
 }
 
 /// Every surface Parley serves on one listener. `simulator` is mounted under `/sim`.
@@ -90,6 +95,7 @@ pub fn router(state: AppState, simulator: Option<Router>) -> Router {
     let mut app = Router::new()
         .merge(ops::router())
         .merge(meta_webhook::router())
+        .merge(files::download_router())
         .merge(api)
         .with_state(state);
     if let Some(simulator) = simulator {

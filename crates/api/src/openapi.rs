@@ -19,6 +19,8 @@ use utoipa::OpenApi;
         crate::usage::usage,
         crate::contacts::blacklist,
         crate::contacts::unblacklist,
+        crate::files::upload,
+        crate::files::download,
         crate::templates::create,
         crate::templates::list,
         crate::templates::remove,

@@ -29,6 +29,21 @@ pub struct Config {
     pub pricing: PricingSection,
     pub api: ApiSection,
     pub opt_out: OptOutSection,
+    pub media: MediaSection,
+    pub logs: LogsSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MediaSection {
+    pub upload_retention_days: u32,
+    pub inbound_retention_hours: u32,
+    pub storage: parley_media::StorageConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogsSection {
+    pub export_link_hours: u32,
+    pub retention_days: u32,
 }
 
 /// The words that put users on the account's do-not-contact list and take them off it

@@ -25,6 +25,7 @@ use parley_core::contacts::{ContactService, OptOutKeywords};
 use parley_core::dispatch::{DispatchConfig, Dispatcher, PacingConfig};
 use parley_core::inbound::InboundService;
 use parley_core::keys::KeyService;
+use parley_core::media::{FileHosting, HostingConfig};
 use parley_core::messages::MessageService;
 use parley_core::pricing::UsageService;
 use parley_core::templates::TemplateService;
@@ -197,6 +198,25 @@ impl Platform {
         let templates =
             TemplateService::new(store.clone(), adapter.clone(), clock.clone(), lookup_ttl);
         let rate_card = Arc::new(config.pricing.rate_card().map_err(|e| anyhow::anyhow!(e))?);
+        let storage = parley_media::MediaStorage::open(&config.media.storage, &config.data_dir)
+            .context("opening the media storage")?;
+        let public_url = if config.public_url.is_empty() {
+            self_url.clone()
+        } else {
+            config.public_url.clone()
+        };
+        let files = FileHosting::new(
+            store.clone(),
+            storage,
+            clock.clone(),
+            HostingConfig {
+                upload_retention: Duration::days(i64::from(config.media.upload_retention_days)),
+                inbound_retention: Duration::hours(i64::from(
+                    config.media.inbound_retention_hours,
+                )),
+                public_url,
+            },
+        );
         let state = AppState {
             store: store.clone(),
             messages: MessageService::new(
@@ -222,6 +242,7 @@ impl Platform {
             templates,
             usage: UsageService::new(store.clone(), clock.clone(), rate_card),
             contacts: ContactService::new(store.clone(), clock.clone()),
+            files,
             limits: Arc::new(RateLimits::new(
                 RateLimitConfig {
                     per_sub_account: config.api.rate_limit_per_subaccount,

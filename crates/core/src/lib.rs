@@ -15,6 +15,7 @@ pub mod inbound;
 mod input;
 pub mod interactive;
 pub mod keys;
+pub mod media;
 pub mod messages;
 pub mod pricing;
 pub mod templates;

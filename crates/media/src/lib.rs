@@ -57,7 +57,7 @@ pub enum StorageConfig {
     S3(S3Config),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct S3Config {
     /// The service's URL, e.g. `https://s3.eu-west-1.amazonaws.com` or a local
     /// S3-compatible server's `http://127.0.0.1:9000`.
@@ -70,6 +70,19 @@ pub struct S3Config {
     /// Path-style URLs (`endpoint/bucket/key`), which most S3-compatible servers need.
     #[serde(default = "yes")]
     pub path_style: bool,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"***")
+            .field("path_style", &self.path_style)
+            .finish()
+    }
 }
 
 fn default_region() -> String {

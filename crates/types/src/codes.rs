@@ -57,6 +57,11 @@ pub enum SyncCode {
     InvalidTemplateComponentSubType,
     InvalidIndex,
     TemplateBeingDeleted,
+    /// A file (`/files/…`), export job or download link that does not exist for this
+    /// caller: the same answer whether it never existed, expired or the token is wrong.
+    NoSuchObject,
+    /// An upload WhatsApp would not take (the type sniffed from its content).
+    UnsupportedMediaType,
 }
 
 impl SyncCode {
@@ -113,6 +118,8 @@ impl SyncCode {
             Self::InvalidTemplateComponentSubType => 3052,
             Self::InvalidIndex => 3053,
             Self::TemplateBeingDeleted => 3060,
+            Self::NoSuchObject => 4018,
+            Self::UnsupportedMediaType => 1000,
         }
     }
 
@@ -125,6 +132,8 @@ impl SyncCode {
             Self::PayloadTooLarge => 413,
             Self::RateLimited => 429,
             Self::TemplateBeingDeleted => 409,
+            Self::NoSuchObject => 404,
+            Self::UnsupportedMediaType => 415,
             _ => 400,
         }
     }

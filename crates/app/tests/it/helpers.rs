@@ -30,6 +30,7 @@ pub struct TestApp {
     pub store: parley_store::SharedStore,
     dispatcher: Arc<Dispatcher>,
     pub webhooks: Arc<parley_core::webhooks::WebhookDeliverer>,
+    pub files: parley_core::media::FileHosting,
     simulator: Simulator,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -125,6 +126,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
         store: platform.store.clone(),
         dispatcher: platform.dispatcher.clone(),
         webhooks: platform.webhooks.clone(),
+        files: platform.state.files.clone(),
         simulator: platform.simulator.clone().expect("simulator mode"),
         stop: Some(stop),
         server: Some(server),
@@ -134,6 +136,11 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
 }
 
 impl TestApp {
+    /// The data directory (the database on SQLite, the media storage).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data.path()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

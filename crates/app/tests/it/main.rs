@@ -4,6 +4,7 @@
 mod bulk;
 mod conversation;
 mod errors;
+mod files;
 mod helpers;
 mod interactive;
 mod limits;

@@ -114,7 +114,7 @@ impl MessageService {
     }
 
     /// The subaccount's WhatsApp channel, if the subaccount is the caller's.
-    async fn channel_of(&self, account: &AccountId, sub: &SubAccountId) -> Result<Channel> {
+    pub async fn channel_of(&self, account: &AccountId, sub: &SubAccountId) -> Result<Channel> {
         let channel = self
             .channels
             .get_or_load(sub, || self.store.channel_for_sub_account(sub))
