@@ -23,34 +23,6 @@ pub fn send_response(message: &Message) -> Value {
     body
 }
 
-/// 8x8's `content` in message details is a string: the text, the media URL (and caption),
-/// the coordinates, or a template's body as the user saw it.
-fn content_string(message: &Message) -> String {
-    let c = &message.content;
-    if let Some(body) = c.pointer("/rendered/body").and_then(Value::as_str) {
-        return body.to_owned();
-    }
-    if let Some(summary) = parley_core::interactive::summary(c) {
-        return summary;
-    }
-    let text = c.get("text").and_then(Value::as_str);
-    if let Some(url) = c.get("url").and_then(Value::as_str) {
-        return match text {
-            Some(caption) => format!("{url} {caption}"),
-            None => url.to_owned(),
-        };
-    }
-    if let Some(location) = c.get("location") {
-        let coordinate = |k: &str| location.get(k).map(Value::to_string).unwrap_or_default();
-        let mut s = format!("{},{}", coordinate("latitude"), coordinate("longitude"));
-        if let Some(name) = location.get("name").and_then(Value::as_str) {
-            s.push_str(&format!(" {name}"));
-        }
-        return s;
-    }
-    text.map(str::to_owned).unwrap_or_default()
-}
-
 /// `GET …/messages/{umid}`: `{"data": [record]}`. Parley adds what the message costs
 /// (`pricing`, once WhatsApp priced it), the user's windows now (`conversationWindow`) and,
 /// while it waits in the queue held back by pacing, why and until when (`hold`).
@@ -90,7 +62,7 @@ fn record(message: &Message) -> Value {
         "status": status(&message.status),
         "user": { "msisdn": message.msisdn },
         "contentType": message.content_type,
-        "content": content_string(message),
+        "content": parley_core::messages::content_summary(message),
         "createdAt": format_8x8(message.created_at),
         "step": 1,
     });

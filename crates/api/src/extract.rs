@@ -72,6 +72,9 @@ struct SubAccountPath {
     msisdn: Option<String>,
     #[serde(rename = "batchId")]
     batch_id: Option<String>,
+    #[serde(rename = "jobId")]
+    job_id: Option<String>,
+    token: Option<String>,
 }
 
 /// `{subAccountId}` (and `{umid}`, a user's `{msisdn}` or `{batchId}` where the route has
@@ -81,6 +84,10 @@ pub struct MessagePath {
     pub umid: Option<Umid>,
     pub msisdn: Option<String>,
     pub batch_id: Option<uuid::Uuid>,
+    /// A log export's `{jobId}`, as given (an unknown one is a 404, not a 400).
+    pub job_id: Option<String>,
+    /// A download link's `{token}`.
+    pub token: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for MessagePath {
@@ -118,6 +125,8 @@ impl<S: Send + Sync> FromRequestParts<S> for MessagePath {
             umid,
             msisdn: raw.msisdn,
             batch_id,
+            job_id: raw.job_id,
+            token: raw.token,
         })
     }
 }

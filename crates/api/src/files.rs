@@ -65,7 +65,12 @@ pub async fn upload(
         let field = multipart
             .next_field()
             .await
-            .map_err(|e| ApiError::new(SyncCode::InvalidParameter, format!("Invalid parameter(s): {e}")))?
+            .map_err(|e| {
+                ApiError::new(
+                    SyncCode::InvalidParameter,
+                    format!("Invalid parameter(s): {e}"),
+                )
+            })?
             .ok_or_else(missing_file)?;
         if field.name() != Some("file") {
             continue;
@@ -74,7 +79,12 @@ pub async fn upload(
         let body = field.map_err(|e| e.body_text());
         let uploaded = state
             .files
-            .upload(&caller.account_id, &sub, original.as_deref(), Box::pin(body))
+            .upload(
+                &caller.account_id,
+                &sub,
+                original.as_deref(),
+                Box::pin(body),
+            )
             .await?;
         let body = json!({ "fileName": uploaded.file_name, "token": uploaded.token });
         return Ok((

@@ -11,6 +11,7 @@ mod dto;
 mod error;
 mod extract;
 mod files;
+mod logs;
 mod messages;
 mod meta_webhook;
 pub mod openapi;
@@ -27,6 +28,7 @@ use axum::extract::DefaultBodyLimit;
 use parley_core::contacts::ContactService;
 use parley_core::inbound::InboundService;
 use parley_core::keys::KeyService;
+use parley_core::logs::{LogExports, LogQueryService};
 use parley_core::media::FileHosting;
 use parley_core::messages::MessageService;
 use parley_core::pricing::UsageService;
@@ -63,6 +65,10 @@ pub struct AppState {
     pub contacts: ContactService,
     /// Uploaded and re-hosted files.
     pub files: FileHosting,
+    pub logs: LogQueryService,
+    pub exports: LogExports,
+    /// Wakes the export runner when a job is queued.
+    pub export_wake: Arc<tokio::sync::Notify>,
     /// The per-subaccount and per-IP request limits.
     pub limits: Arc<rate_limit::RateLimits>,
     pub meta: Arc<MetaWebhookConfig>,
@@ -79,6 +85,7 @@ fn chatapps() -> Router<AppState> {
         .merge(usage::router())
         .merge(contacts::router())
         .merge(files::api_router())
+        .merge(logs::router())
 }
 
 /// Every surface Parley serves on one listener. `simulator` is mounted under `/sim`.

@@ -23,8 +23,10 @@ use parley_channel_meta::{MetaAdapter, MetaConfig};
 use parley_channels::ChannelAdapter;
 use parley_core::contacts::{ContactService, OptOutKeywords};
 use parley_core::dispatch::{DispatchConfig, Dispatcher, PacingConfig};
-use parley_core::inbound::InboundService;
+use parley_core::housekeeping::Housekeeper;
+use parley_core::inbound::{InboundMedia, InboundService};
 use parley_core::keys::KeyService;
+use parley_core::logs::{ExportConfig, ExportRunner, LogExports, LogQueryService};
 use parley_core::media::{FileHosting, HostingConfig};
 use parley_core::messages::MessageService;
 use parley_core::pricing::UsageService;
@@ -67,6 +69,8 @@ pub struct Platform {
     pub state: AppState,
     pub dispatcher: Arc<Dispatcher>,
     pub webhooks: Arc<WebhookDeliverer>,
+    /// Builds log exports and removes expired files.
+    pub housekeeper: Arc<Housekeeper>,
     /// The embedded WhatsApp simulator, unless Parley talks to Meta.
     pub simulator: Option<Simulator>,
     pub clock: SharedClock,
@@ -205,23 +209,38 @@ impl Platform {
         } else {
             config.public_url.clone()
         };
+        let exports = LogExports::new(
+            store.clone(),
+            storage.clone(),
+            clock.clone(),
+            ExportConfig {
+                link_ttl: Duration::hours(i64::from(config.logs.export_link_hours)),
+                retention: Duration::days(i64::from(config.logs.retention_days)),
+                public_url: public_url.clone(),
+                lease: Duration::minutes(10),
+                page: 5_000,
+            },
+        );
+        let housekeeper = Arc::new(Housekeeper::new(
+            FileHosting::new(
+                store.clone(),
+                storage.clone(),
+                clock.clone(),
+                hosting_config(&config, public_url.clone()),
+            ),
+            ExportRunner::new(exports.clone()),
+        ));
         let files = FileHosting::new(
             store.clone(),
             storage,
             clock.clone(),
-            HostingConfig {
-                upload_retention: Duration::days(i64::from(config.media.upload_retention_days)),
-                inbound_retention: Duration::hours(i64::from(
-                    config.media.inbound_retention_hours,
-                )),
-                public_url,
-            },
+            hosting_config(&config, public_url),
         );
         let state = AppState {
             store: store.clone(),
             messages: MessageService::new(
                 store.clone(),
-                adapter,
+                adapter.clone(),
                 clock.clone(),
                 wake,
                 lookup_ttl,
@@ -238,11 +257,18 @@ impl Platform {
                     &config.opt_out.stop_keywords,
                     &config.opt_out.start_keywords,
                 ),
-            ),
+            )
+            .with_media(InboundMedia {
+                adapter: adapter.clone(),
+                files: files.clone(),
+            }),
             templates,
             usage: UsageService::new(store.clone(), clock.clone(), rate_card),
             contacts: ContactService::new(store.clone(), clock.clone()),
             files,
+            logs: LogQueryService::new(store.clone()),
+            exports,
+            export_wake: housekeeper.wake.clone(),
             limits: Arc::new(RateLimits::new(
                 RateLimitConfig {
                     per_sub_account: config.api.rate_limit_per_subaccount,
@@ -264,6 +290,7 @@ impl Platform {
             state,
             dispatcher,
             webhooks,
+            housekeeper,
             simulator,
             clock,
             adjustable_clock,
@@ -308,6 +335,7 @@ impl Platform {
         let mut workers = Vec::new();
         workers.push(tokio::spawn(self.dispatcher.clone().run(stopped.clone())));
         workers.push(tokio::spawn(self.webhooks.clone().run(stopped.clone())));
+        workers.push(tokio::spawn(self.housekeeper.clone().run(stopped.clone())));
         if let Some(simulator) = self.simulator.clone() {
             workers.push(tokio::spawn(simulator.run(stopped.clone())));
         }
@@ -328,6 +356,14 @@ impl Platform {
         }
         tracing::info!("parley stopped");
         served
+    }
+}
+
+fn hosting_config(config: &Config, public_url: String) -> HostingConfig {
+    HostingConfig {
+        upload_retention: Duration::days(i64::from(config.media.upload_retention_days)),
+        inbound_retention: Duration::hours(i64::from(config.media.inbound_retention_hours)),
+        public_url,
     }
 }
 

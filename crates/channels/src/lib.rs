@@ -109,6 +109,12 @@ pub struct SubmittedTemplate {
     pub category: TemplateCategory,
 }
 
+/// Media a user sent, as the provider serves it: its type and its bytes, streamed.
+pub struct MediaDownload {
+    pub mime_type: Option<String>,
+    pub body: futures::stream::BoxStream<'static, Result<bytes::Bytes, String>>,
+}
+
 #[async_trait]
 pub trait ChannelAdapter: Send + Sync {
     async fn send(&self, route: &ChannelRoute, message: &OutboundMessage) -> SendOutcome;
@@ -127,6 +133,12 @@ pub trait ChannelAdapter: Send + Sync {
     ) -> Result<SubmittedTemplate, ProviderError>;
     /// Deletes every language of the template `name` on the route's business account.
     async fn delete_template(&self, route: &ChannelRoute, name: &str) -> Result<(), ProviderError>;
+    /// Fetches media a user sent to the route's number, by the provider's media id.
+    async fn download_media(
+        &self,
+        route: &ChannelRoute,
+        media_id: &str,
+    ) -> Result<MediaDownload, ProviderError>;
 }
 
 #[derive(Debug, Clone, PartialEq)]

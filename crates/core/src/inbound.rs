@@ -2,8 +2,8 @@
 //! normalised by the adapter, is stored once and moves outbound messages forward.
 
 use parley_channels::{
-    BusinessUpdate, BusinessUpdateKind, ChannelEvent, InboundContent, InboundMessage,
-    InteractiveReply, MediaKind, ProviderStatus, StatusReport,
+    BusinessUpdate, BusinessUpdateKind, ChannelAdapter, ChannelEvent, InboundContent,
+    InboundMessage, InteractiveReply, MediaKind, ProviderStatus, StatusReport,
 };
 use std::sync::Arc;
 
@@ -19,6 +19,7 @@ use crate::Result;
 use crate::cache::TtlCache;
 use crate::contacts::OptOutKeywords;
 use crate::dispatch::{Hold, provider_failure};
+use crate::media::FileHosting;
 use crate::templates::TemplateService;
 
 #[derive(Clone)]
@@ -32,6 +33,16 @@ pub struct InboundService {
     templates: TemplateService,
     /// The stop and start words of the do-not-contact list.
     keywords: OptOutKeywords,
+    /// Where media users send is fetched from and kept; without it the message keeps
+    /// only the provider's media id.
+    media: Option<InboundMedia>,
+}
+
+/// Fetches media a user sent from the provider once and re-hosts it.
+#[derive(Clone)]
+pub struct InboundMedia {
+    pub adapter: Arc<dyn ChannelAdapter>,
+    pub files: FileHosting,
 }
 
 /// What handling a webhook did, for tests and logs.
@@ -175,6 +186,59 @@ impl InboundService {
             channels: Arc::new(TtlCache::new(lookup_ttl, clock.clone())),
             store,
             clock,
+            media: None,
+        }
+    }
+
+    /// Re-hosts the media users send (see [`InboundMedia`]).
+    pub fn with_media(mut self, media: InboundMedia) -> Self {
+        self.media = Some(media);
+        self
+    }
+
+    /// The provider's media fetched and stored: the URL Parley serves it at for the
+    /// inbound retention. A redelivered message was re-hosted the first time, so this
+    /// runs only for new ones. A failure leaves the message without a URL rather than
+    /// losing it (logged).
+    async fn rehost(&self, channel: &Channel, content: &mut InboundContent) {
+        let (
+            Some(media),
+            InboundContent::Media {
+                provider_media_id,
+                url,
+                filename,
+                ..
+            },
+        ) = (&self.media, content)
+        else {
+            return;
+        };
+        let route = crate::messages::route(channel);
+        let rehosted = async {
+            let download = media
+                .adapter
+                .download_media(&route, provider_media_id)
+                .await
+                .map_err(|e| format!("{} ({})", e.title, e.code))?;
+            media
+                .files
+                .rehost(
+                    &channel.account_id,
+                    &channel.sub_account_id,
+                    filename.as_deref(),
+                    download.body,
+                )
+                .await
+                .map_err(|e| e.to_string())
+        };
+        match rehosted.await {
+            Ok(Some(hosted)) => *url = Some(hosted),
+            Ok(None) => {
+                tracing::warn!(media = %provider_media_id, "media of a type whatsapp does not deliver; not re-hosted")
+            }
+            Err(e) => {
+                tracing::warn!(media = %provider_media_id, error = %e, "re-hosting inbound media failed")
+            }
         }
     }
 
@@ -277,6 +341,17 @@ impl InboundService {
                 .map(|m| m.umid),
             None => None,
         };
+        let mut inbound = inbound;
+        if matches!(inbound.content, InboundContent::Media { .. }) {
+            let seen = self
+                .store
+                .message_by_provider_id(channel.id, &inbound.provider_message_id)
+                .await?;
+            if seen.is_some() {
+                return Ok(Some(false));
+            }
+            self.rehost(&channel, &mut inbound.content).await;
+        }
         let (content_type, content) = content_of(&inbound.content);
         let message = Message {
             umid: Umid::new(),

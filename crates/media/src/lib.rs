@@ -53,7 +53,9 @@ pub type StorageResult<T> = Result<T, StorageError>;
 #[serde(tag = "backend", rename_all = "lowercase")]
 pub enum StorageConfig {
     /// A directory; relative paths are taken from the data directory.
-    Local { dir: String },
+    Local {
+        dir: String,
+    },
     S3(S3Config),
 }
 

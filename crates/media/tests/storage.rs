@@ -93,7 +93,9 @@ async fn a_write_over_the_limit_leaves_nothing_behind(b: Backend) {
 }
 
 async fn a_failing_source_leaves_nothing_behind(b: Backend) {
-    let broken = chunks(100 * 1024).chain(stream::iter([Err(std::io::Error::other("client went away"))]));
+    let broken = chunks(100 * 1024).chain(stream::iter([Err(std::io::Error::other(
+        "client went away",
+    ))]));
     let err = b
         .storage
         .put("files/cut.bin", broken, 1024 * 1024)

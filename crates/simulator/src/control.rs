@@ -2,19 +2,24 @@
 //! Scripts depend on `POST /api/phones/{msisdn}/messages`, `GET /api/phones/{msisdn}/messages`
 //! and `POST /api/clock/advance`: keep them stable.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Duration;
-use parley_channel_meta::wire::{InboundContext, InboundMedia, InboundWire, ReferralWire, Text};
+use parley_channel_meta::wire::{
+    ErrorData, InboundContext, InboundMedia, InboundWire, ReferralWire, Text, UnsupportedWire,
+    WebhookError,
+};
 use parley_channels::Location;
 use parley_types::Clock;
-use rand::Rng;
+use parley_types::media::{MAX_MEDIA_BYTES, MediaKind};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::media::{Access, INBOUND_LIFETIME};
+use crate::media_api::{PhoneMedia, media_link, phone_kind, phone_media};
 use crate::state::{Scheduled, display_name};
 use crate::{NOT_ON_WHATSAPP_PREFIX, Simulator};
 
@@ -81,6 +86,8 @@ pub(crate) async fn list_phones(State(sim): State<Simulator>) -> Json<Value> {
 pub(crate) async fn phone_messages(
     State(sim): State<Simulator>,
     Path(msisdn): Path<String>,
+    OriginalUri(original): OriginalUri,
+    seen: Uri,
 ) -> Answer {
     let wa_id = wa_id(&msisdn)?;
     let state = sim.inner.state();
@@ -88,6 +95,12 @@ pub(crate) async fn phone_messages(
         Some(phone) => (phone.name.clone(), phone.messages.clone()),
         None => (display_name(&wa_id), Vec::new()),
     };
+    drop(state);
+    let messages = with_media_links(
+        serde_json::to_value(messages).expect("serialises"),
+        &original,
+        &seen,
+    );
     Ok(Json(
         json!({ "msisdn": format!("+{wa_id}"), "name": name, "messages": messages }),
     ))
@@ -98,6 +111,9 @@ pub(crate) async fn phone_messages(
 pub(crate) struct PhoneSend {
     #[serde(rename = "type")]
     kind: String,
+    /// `text` for text (and captions); `location`; for image, video, audio, sticker and
+    /// file: the file itself, as `url` (the simulator downloads it) or `mediaId` (from
+    /// `POST /api/phones/{msisdn}/media`), and `fileName` for a file.
     #[serde(default)]
     content: Map<String, Value>,
     channel_id: Option<String>,
@@ -129,34 +145,6 @@ fn referral(fields: &Map<String, Value>) -> ReferralWire {
     }
 }
 
-fn mime_for(url: &str, kind: &str) -> String {
-    let ext = url
-        .split(['?', '#'])
-        .next()
-        .unwrap_or(url)
-        .rsplit('.')
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    match (kind, ext.as_str()) {
-        (_, "png") => "image/png",
-        (_, "jpg" | "jpeg") => "image/jpeg",
-        (_, "webp") => "image/webp",
-        (_, "mp4") => "video/mp4",
-        (_, "3gp") => "video/3gpp",
-        (_, "mp3") => "audio/mpeg",
-        (_, "ogg" | "opus") => "audio/ogg; codecs=opus",
-        (_, "aac") => "audio/aac",
-        (_, "pdf") => "application/pdf",
-        (_, "txt") => "text/plain",
-        ("image", _) => "image/jpeg",
-        ("video", _) => "video/mp4",
-        ("audio", _) => "audio/ogg; codecs=opus",
-        _ => "application/octet-stream",
-    }
-    .to_owned()
-}
-
 fn text_field(content: &Map<String, Value>, key: &str) -> Option<String> {
     content.get(key).and_then(Value::as_str).map(str::to_owned)
 }
@@ -177,38 +165,6 @@ fn user_message(send: &PhoneSend, wire: &mut InboundWire) -> Result<Value, Contr
             wire.text = Some(text.clone());
             Ok(serde_json::to_value(text).expect("serialises"))
         }
-        "image" | "video" | "audio" | "file" | "document" => {
-            let url =
-                text_field(&send.content, "url").ok_or_else(|| bad("content.url is required"))?;
-            let meta_kind = if kind == "file" {
-                "document"
-            } else {
-                kind.as_str()
-            };
-            let media_id: String = {
-                let mut rng = rand::rng();
-                (0..16)
-                    .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-                    .collect()
-            };
-            let media = InboundMedia {
-                id: media_id,
-                mime_type: Some(mime_for(&url, meta_kind)),
-                sha256: None,
-                caption: text_field(&send.content, "text").filter(|_| meta_kind != "audio"),
-                filename: text_field(&send.content, "fileName").filter(|_| meta_kind == "document"),
-                url: Some(url),
-            };
-            wire.kind = meta_kind.into();
-            let value = serde_json::to_value(&media).expect("serialises");
-            match meta_kind {
-                "image" => wire.image = Some(media),
-                "video" => wire.video = Some(media),
-                "audio" => wire.audio = Some(media),
-                _ => wire.document = Some(media),
-            }
-            Ok(value)
-        }
         "location" => {
             let location: Location = send
                 .content
@@ -222,7 +178,7 @@ fn user_message(send: &PhoneSend, wire: &mut InboundWire) -> Result<Value, Contr
             Ok(serde_json::to_value(location).expect("serialises"))
         }
         other => Err(bad(format!(
-            "phones can send text, image, video, audio, file or location, not {other:?}"
+            "phones can send text, image, video, audio, sticker, file or location, not {other:?}"
         ))),
     }
 }
@@ -231,6 +187,8 @@ fn user_message(send: &PhoneSend, wire: &mut InboundWire) -> Result<Value, Contr
 pub(crate) async fn phone_sends(
     State(sim): State<Simulator>,
     Path(msisdn): Path<String>,
+    OriginalUri(original): OriginalUri,
+    seen: Uri,
     Json(send): Json<PhoneSend>,
 ) -> Answer {
     let wa_id = wa_id(&msisdn)?;
@@ -253,7 +211,15 @@ pub(crate) async fn phone_sends(
         referral: send.referral.as_ref().map(referral),
         ..InboundWire::default()
     };
-    let message = user_message(&send, &mut wire)?;
+    let kind = phone_kind(&send.kind.to_ascii_lowercase());
+    let (message, media) = match kind {
+        None => (user_message(&send, &mut wire)?, None),
+        // Downloaded before the lock is taken.
+        Some(kind) => (
+            Value::Null,
+            Some((kind, phone_media(&sim, &wa_id, kind, &send.content).await?)),
+        ),
+    };
     let mut state = inner.state();
     let business = state
         .business_for(send.channel_id.as_deref())
@@ -262,10 +228,131 @@ pub(crate) async fn phone_sends(
     if let Some(name) = &send.name {
         state.phone(&wa_id).name = name.clone();
     }
-    let bubble = state.user_sends(&business, &wa_id, wire, message, now);
+    let (message, shown) = match media {
+        None => (message, None),
+        Some((kind, media)) => user_media(
+            &mut state,
+            &business,
+            &send.content,
+            &mut wire,
+            kind,
+            media,
+            now,
+        ),
+    };
+    let mut bubble = state.user_sends(&business, &wa_id, wire, message, now);
+    if let Some((kind, media_id)) = shown {
+        // The phone shows what the user sent, even when the business got `unsupported`.
+        bubble.kind = kind.as_str().into();
+        bubble.media_id = media_id;
+        if let Some((_, kept)) = state.bubble_mut(&bubble.id) {
+            kept.kind = bubble.kind.clone();
+            kept.media_id = bubble.media_id.clone();
+        }
+    }
     drop(state);
     inner.wake.notify_one();
-    Ok(Json(serde_json::to_value(bubble).expect("serialises")))
+    Ok(Json(with_media_links(
+        serde_json::to_value(bubble).expect("serialises"),
+        &original,
+        &seen,
+    )))
+}
+
+/// Fills `wire` with what the phone sends: Meta's media object for a file the business
+/// can now reach for 7 days, or `unsupported` with 131052 for one over 100 MB. The bubble's
+/// content, and its kind and file.
+fn user_media(
+    state: &mut crate::state::State,
+    business: &crate::state::Business,
+    content: &Map<String, Value>,
+    wire: &mut InboundWire,
+    kind: MediaKind,
+    media: PhoneMedia,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (Value, Option<(MediaKind, Option<String>)>) {
+    let caption = text_field(content, "text").filter(|_| {
+        matches!(
+            kind,
+            MediaKind::Image | MediaKind::Video | MediaKind::Document
+        )
+    });
+    let filename = |media_name: Option<&String>| {
+        text_field(content, "fileName")
+            .or_else(|| media_name.cloned())
+            .filter(|_| kind == MediaKind::Document)
+    };
+    let mut media = match media {
+        PhoneMedia::Ready(media) => media,
+        PhoneMedia::TooLarge { size } => {
+            wire.kind = "unsupported".into();
+            wire.unsupported = Some(UnsupportedWire {
+                kind: Some(kind.as_str().into()),
+            });
+            wire.errors = vec![WebhookError {
+                code: 131052,
+                title: "Media download error".into(),
+                message: Some("Media download error".into()),
+                error_data: Some(ErrorData {
+                    messaging_product: None,
+                    details: format!(
+                        "the user's file is over the {MAX_MEDIA_BYTES} bytes WhatsApp passes on to businesses"
+                    ),
+                }),
+            }];
+            let shown = json!({"file_size": size, "caption": caption, "filename": filename(None)});
+            return (shown, Some((kind, None)));
+        }
+    };
+    if kind == MediaKind::Audio && media.mime == "audio/ogg" {
+        // What WhatsApp reports for a voice note.
+        media.mime = "audio/ogg; codecs=opus".into();
+    }
+    media.access = Some(Access {
+        phone_number_id: business.phone_number_id.clone(),
+        until: now + INBOUND_LIFETIME,
+        from_user: true,
+    });
+    media.shown = true;
+    media.staged_by = None;
+    let inbound = InboundMedia {
+        id: String::new(),
+        mime_type: Some(media.mime.clone()),
+        sha256: Some(media.sha256.clone()),
+        caption,
+        filename: filename(media.filename.as_ref()),
+        url: None,
+    };
+    let id = state.media.insert(media, now);
+    let inbound = InboundMedia {
+        id: id.clone(),
+        ..inbound
+    };
+    wire.kind = kind.as_str().into();
+    let value = serde_json::to_value(&inbound).expect("serialises");
+    match kind {
+        MediaKind::Image => wire.image = Some(inbound),
+        MediaKind::Video => wire.video = Some(inbound),
+        MediaKind::Audio => wire.audio = Some(inbound),
+        MediaKind::Sticker => wire.sticker = Some(inbound),
+        MediaKind::Document => wire.document = Some(inbound),
+    }
+    (value, Some((kind, Some(id))))
+}
+
+/// Bubbles with a file get `mediaUrl`, where the control API serves it.
+fn with_media_links(mut bubbles: Value, original: &Uri, seen: &Uri) -> Value {
+    let link = |bubble: &mut Value| {
+        if let Some(id) = bubble.get("mediaId").and_then(Value::as_str) {
+            let url = media_link(original, seen, id);
+            bubble["mediaUrl"] = Value::String(url);
+        }
+    };
+    match &mut bubbles {
+        Value::Array(list) => list.iter_mut().for_each(link),
+        bubble => link(bubble),
+    }
+    bubbles
 }
 
 #[derive(Debug, Default, Deserialize)]

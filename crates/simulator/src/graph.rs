@@ -11,6 +11,7 @@ use parley_channel_meta::wire::{
     ContactRef, ErrorBody, ErrorData, GraphError, MessageRef, SendRequest, SendResponse,
 };
 use parley_types::Clock;
+use parley_types::media::MediaKind;
 use rand::Rng;
 use serde_json::{Value, json};
 
@@ -145,7 +146,9 @@ pub(crate) async fn messages(
         return mark_read(&sim, &phone_number_id, &request)
             .map(|()| Json(json!({"success": true})).into_response());
     }
-    send(&sim, &phone_number_id, request).map(|r| Json(r).into_response())
+    send(&sim, &phone_number_id, request)
+        .await
+        .map(|r| Json(r).into_response())
 }
 
 fn mark_read(
@@ -253,7 +256,60 @@ fn content(request: &SendRequest) -> Result<(String, Value), GraphFailure> {
     Ok((kind, value.map_err(|e| invalid(e.to_string()))?))
 }
 
-fn send(
+/// Where a send's media comes from.
+enum Source {
+    /// Media the business uploaded.
+    Id(String),
+    /// A URL the simulator downloads.
+    Link(String),
+}
+
+/// The media a send carries: its own (image, video, …) or its template's header.
+struct Wanted {
+    kind: MediaKind,
+    source: Source,
+}
+
+/// Media a send will show, once it is known to go through.
+enum Ready {
+    Uploaded(String),
+    Fetched(Box<crate::media::StoredMedia>),
+}
+
+fn source(object: &Value) -> Option<Source> {
+    let field = |key| object.get(key).and_then(Value::as_str).map(str::to_owned);
+    // A link first, as the template parser reads it.
+    field("link")
+        .map(Source::Link)
+        .or_else(|| field("id").map(Source::Id))
+}
+
+/// The media of a send; `None` for the text path, at no cost.
+fn wanted_media(request: &SendRequest, kind: &str, message: &Value) -> Option<Wanted> {
+    match kind {
+        "image" | "video" | "audio" | "document" | "sticker" => Some(Wanted {
+            kind: crate::media::kind_of(kind)?,
+            source: source(message)?,
+        }),
+        "template" => {
+            let components = request.template.as_ref()?.get("components")?.as_array()?;
+            let header = components.iter().find(|c| {
+                c.get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case("header"))
+            })?;
+            let parameter = header.get("parameters")?.as_array()?.first()?;
+            let name = parameter.get("type")?.as_str()?;
+            Some(Wanted {
+                kind: crate::media::kind_of(name)?,
+                source: source(parameter.get(name)?)?,
+            })
+        }
+        _ => None,
+    }
+}
+
+async fn send(
     sim: &Simulator,
     phone_number_id: &str,
     request: SendRequest,
@@ -275,7 +331,26 @@ fn send(
         Some(t) if kind == "template" => Some(parse_send(t).map_err(invalid)?),
         _ => None,
     };
+    let wanted = wanted_media(&request, &kind, &message);
     let inner = &sim.inner;
+    let admit = |state: &mut crate::state::State, now| {
+        state
+            .throughput
+            .admit(phone_number_id, &wa_id, now)
+            .map_err(|f| fail(StatusCode::BAD_REQUEST, f.code, f.title, f.details))
+    };
+    // Like Meta, a send by link is accepted and the link downloaded afterwards; the
+    // download happens outside the lock, between admission and delivery.
+    let fetched = match &wanted {
+        Some(Wanted {
+            kind: media_kind,
+            source: Source::Link(link),
+        }) => {
+            admit(&mut inner.state(), inner.clock.now())?;
+            Some(crate::media_api::fetch_for_send(inner, link, *media_kind).await)
+        }
+        _ => None,
+    };
     let now = inner.clock.now();
     let wamid = new_wamid();
     let mut state = inner.state();
@@ -283,10 +358,9 @@ fn send(
         .business(phone_number_id)
         .cloned()
         .expect("checked by the handler");
-    state
-        .throughput
-        .admit(phone_number_id, &wa_id, now)
-        .map_err(|f| fail(StatusCode::BAD_REQUEST, f.code, f.title, f.details))?;
+    if fetched.is_none() {
+        admit(&mut state, now)?;
+    }
     let mut template_category = None;
     let failure = if wa_id.starts_with(NOT_ON_WHATSAPP_PREFIX) {
         Some(Failure {
@@ -338,6 +412,30 @@ fn send(
     } else {
         None
     };
+    // The media last: a message that fails for its media was never going to be sent.
+    let mut ready = None;
+    let failure = match (failure, wanted, fetched) {
+        (Some(failure), _, _) | (None, _, Some(Err(failure))) => Some(failure),
+        (None, _, Some(Ok(media))) => {
+            ready = Some(Ready::Fetched(Box::new(media)));
+            None
+        }
+        (
+            None,
+            Some(Wanted {
+                kind: media_kind,
+                source: Source::Id(id),
+            }),
+            None,
+        ) => match state.media.sendable(&id, phone_number_id, media_kind, now) {
+            Ok(()) => {
+                ready = Some(Ready::Uploaded(id));
+                None
+            }
+            Err(details) => Some(crate::media_api::upload_failure(details)),
+        },
+        (None, _, None) => None,
+    };
     // A template that starts a conversation counts against the messaging limit.
     let failure = match failure {
         None if template_category.is_some() => state.template_reaches(&business, &wa_id, now).err(),
@@ -378,6 +476,15 @@ fn send(
             if let Some(template_message) = template_message {
                 state.template_sends.insert(wamid.clone(), template_message);
             }
+            let media_id = ready.map(|ready| match ready {
+                Ready::Uploaded(id) => {
+                    if let Some(media) = state.media.get_mut(&id) {
+                        media.shown = true;
+                    }
+                    id
+                }
+                Ready::Fetched(media) => state.media.insert_downloaded(*media, now),
+            });
             state.push_bubble(
                 &wa_id,
                 PhoneMessage {
@@ -391,6 +498,7 @@ fn send(
                     timestamp: now,
                     context_id: request.context.as_ref().map(|c| c.message_id.clone()),
                     typing: false,
+                    media_id,
                 },
             );
             // The business answered: any "typing…" it showed on this chat ends.

@@ -8,7 +8,8 @@
 //! each number's quality rating from users' blocks and reports and the template pauses it
 //! leads to (`quality`, `policy`), and users not on WhatsApp or who blocked the number
 //! (131026; every number whose E.164 digits start with [`NOT_ON_WHATSAPP_PREFIX`] is not on
-//! WhatsApp).
+//! WhatsApp), and media as Meta takes it (uploads and links checked by content, type and
+//! size, 131053; user files over 100 MB arrive unsupported, 131052; `media`).
 //! State lives in memory. Depends on `channel-meta` for the wire types and signing, never
 //! on Parley's core or storage: it only talks HTTP, like Meta.
 
@@ -17,6 +18,8 @@ mod control;
 mod feedback_api;
 mod graph;
 mod limits;
+mod media;
+mod media_api;
 mod policy;
 mod pump;
 mod quality;
@@ -44,6 +47,12 @@ pub use pump::PumpReport;
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
     graph::messages,
+    media_api::upload,
+    media_api::retrieve,
+    media_api::remove,
+    media_api::download,
+    media_api::phone_upload,
+    media_api::media_bytes,
     control::list_phones,
     control::phone_messages,
     control::phone_sends,
@@ -122,6 +131,8 @@ pub(crate) struct Inner {
     rng: Mutex<StdRng>,
     http: reqwest::Client,
     wake: Notify,
+    /// Signs media URLs, so that only this simulator issues them.
+    media_key: [u8; 32],
     /// Serialises webhook delivery so receipts for one message leave in order.
     delivering: tokio::sync::Mutex<pump::Delivery>,
 }
@@ -147,6 +158,7 @@ impl Simulator {
                 rng: Mutex::new(rng),
                 http,
                 wake: Notify::new(),
+                media_key: rand::random(),
                 delivering: tokio::sync::Mutex::new(pump::Delivery::default()),
             }),
         }
@@ -162,6 +174,8 @@ impl Simulator {
     pub fn router(&self) -> Router {
         Router::new()
             .merge(graph::router())
+            .merge(media_api::graph_router())
+            .merge(media_api::control_router())
             .merge(template_api::graph_router())
             .merge(control::router())
             .merge(updates::router())

@@ -79,18 +79,28 @@ impl StoredMedia {
     }
 }
 
+/// How often, in simulator time, files nothing needs any more are dropped.
+const SWEEP_EVERY: Duration = Duration::hours(1);
+
 #[derive(Debug, Default)]
 pub struct MediaStore {
     items: HashMap<String, StoredMedia>,
+    /// (sha256, mime) → id of a file downloaded for a send by link: a campaign that sends
+    /// one link to many users keeps the file once.
+    downloaded: HashMap<(String, String), String>,
+    last_sweep: Option<DateTime<Utc>>,
 }
 
 impl MediaStore {
-    /// Keeps `media` under a fresh numeric id (Meta's ids are numbers), dropping the
-    /// files nothing reaches, shows or keeps any more.
+    /// Keeps `media` under a fresh numeric id (Meta's ids are numbers), now and then
+    /// dropping the files nothing reaches, shows or keeps any more.
     pub fn insert(&mut self, media: StoredMedia, now: DateTime<Utc>) -> String {
-        self.items.retain(|_, m| {
-            m.shown || m.keep_until > now || m.access.as_ref().is_some_and(|a| a.until > now)
-        });
+        if self.last_sweep.is_none_or(|last| now - last >= SWEEP_EVERY) {
+            self.last_sweep = Some(now);
+            self.items.retain(|_, m| {
+                m.shown || m.keep_until > now || m.access.as_ref().is_some_and(|a| a.until > now)
+            });
+        }
         let mut rng = rand::rng();
         let id = loop {
             let id = rng.random_range(1_000_000_000_000_000u64..10_000_000_000_000_000);
@@ -100,6 +110,18 @@ impl MediaStore {
             }
         };
         self.items.insert(id.clone(), media);
+        id
+    }
+
+    /// Keeps a file downloaded for a send by link (shown, never reachable through the
+    /// Graph API), or finds the same file kept before.
+    pub fn insert_downloaded(&mut self, media: StoredMedia, now: DateTime<Utc>) -> String {
+        let key = (media.sha256.clone(), media.mime.clone());
+        if let Some(id) = self.downloaded.get(&key) {
+            return id.clone();
+        }
+        let id = self.insert(media, now);
+        self.downloaded.insert(key, id.clone());
         id
     }
 
@@ -358,11 +380,35 @@ mod tests {
     #[test]
     fn a_file_must_be_what_it_is_declared_and_fit_the_kind() {
         let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0];
-        assert_eq!(check("image/jpeg", &jpeg, None, None).unwrap().mime, "image/jpeg");
-        assert!(check("image/png", &jpeg, None, None).unwrap_err().contains("image/jpeg"));
+        assert_eq!(
+            check("image/jpeg", &jpeg, None, None).unwrap().mime,
+            "image/jpeg"
+        );
+        assert!(
+            check("image/png", &jpeg, None, None)
+                .unwrap_err()
+                .contains("image/jpeg")
+        );
         assert!(check("image/jpeg", &jpeg, None, Some(MediaKind::Video)).is_err());
         assert!(check("text/html", b"<html></html>", None, None).is_err());
         assert!(check("text/plain", b"", None, None).is_err());
+    }
+
+    #[test]
+    fn files_nothing_needs_are_dropped_at_the_next_sweep_and_shown_ones_stay() {
+        let t0 = DateTime::<Utc>::UNIX_EPOCH;
+        let mut store = MediaStore::default();
+        let file = |shown| StoredMedia {
+            shown,
+            ..StoredMedia::new(Bytes::from_static(b"x"), "text/plain", None, t0)
+        };
+        let dropped = store.insert(file(false), t0);
+        let kept = store.insert(file(true), t0);
+        store.insert(file(false), t0 + SWEEP_EVERY);
+        assert!(store.get(&dropped).is_none());
+        assert!(store.get(&kept).is_some());
+        let again = store.insert_downloaded(file(true), t0);
+        assert_eq!(store.insert_downloaded(file(true), t0), again, "kept once");
     }
 
     #[test]
@@ -374,7 +420,10 @@ mod tests {
 
     #[test]
     fn a_url_names_its_file_by_its_last_segment() {
-        assert_eq!(url_file_name("http://h/a/b/report.xlsx?x=1"), Some("report.xlsx"));
+        assert_eq!(
+            url_file_name("http://h/a/b/report.xlsx?x=1"),
+            Some("report.xlsx")
+        );
         assert_eq!(url_file_name("http://h/"), None);
         assert_eq!(url_file_name("http://h"), None);
     }

@@ -1,6 +1,7 @@
 //! What the simulated WhatsApp knows: business numbers, phones and their chats, the
 //! customer-service windows, messaging limits and quality ratings, every send the Graph
-//! API accepted, and the receipts and user messages waiting to become webhooks.
+//! API accepted, media files, and the receipts and user messages waiting to become
+//! webhooks.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -48,6 +49,10 @@ pub struct PhoneMessage {
     /// Set while the business shows "typing…" in answer to this message.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub typing: bool,
+    /// The file the bubble shows (its own, or its template's header), served by the
+    /// control API at `/api/media/{id}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -139,6 +144,8 @@ pub struct State {
     next_template_id: u64,
     /// wamid of a template send → the template message, for taps on its buttons.
     pub template_sends: HashMap<String, parley_channels::template::TemplateMessage>,
+    /// Uploaded, received and downloaded files.
+    pub media: crate::media::MediaStore,
 }
 
 pub fn display_name(wa_id: &str) -> String {
@@ -251,6 +258,7 @@ impl State {
             timestamp: now,
             context_id: wire.context.as_ref().and_then(|c| c.id.clone()),
             typing: false,
+            media_id: None,
         };
         let profile_name = self.phone(wa_id).name.clone();
         self.push_bubble(wa_id, bubble.clone());

@@ -29,7 +29,7 @@ CREATE TABLE log_exports (
     created_at      BIGINT NOT NULL,
     finished_at     BIGINT,
     file_key        TEXT,
-    token_hash      TEXT UNIQUE,
+    download_token  TEXT UNIQUE,
     row_count       BIGINT,
     expires_at      BIGINT,
     error           TEXT

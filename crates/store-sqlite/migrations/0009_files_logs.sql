@@ -29,7 +29,7 @@ CREATE TABLE log_exports (
     created_at      INTEGER NOT NULL,
     finished_at     INTEGER,
     file_key        TEXT,
-    token_hash      TEXT UNIQUE,
+    download_token  TEXT UNIQUE,
     row_count       INTEGER,
     expires_at      INTEGER,
     error           TEXT

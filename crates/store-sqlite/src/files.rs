@@ -52,9 +52,9 @@ impl FileStore for SqliteStore {
         ops::export_where::<Sqlite>(&mut conn, "id", &id.to_string()).await
     }
 
-    async fn export_by_token(&self, token_hash: &str) -> StoreResult<Option<ExportJob>> {
+    async fn export_by_token(&self, token: &str) -> StoreResult<Option<ExportJob>> {
         let mut conn = self.reader.acquire().await.map_err(db)?;
-        ops::export_where::<Sqlite>(&mut conn, "token_hash", token_hash).await
+        ops::export_where::<Sqlite>(&mut conn, "download_token", token).await
     }
 
     async fn claim_export(

@@ -253,7 +253,7 @@ fn export_job(sandbox: &Sandbox, at: chrono::DateTime<chrono::Utc>) -> ExportJob
         created_at: at,
         finished_at: None,
         file_key: None,
-        token_hash: None,
+        download_token: None,
         rows: None,
         expires_at: None,
         error: None,
@@ -288,12 +288,12 @@ pub async fn exports_are_claimed_once_finished_or_cancelled_and_expire<S: Store>
 
     let done = ExportResult::Succeeded {
         file_key: "exports/a.csv.gz".into(),
-        token_hash: "tok-hash".into(),
+        download_token: "tok".into(),
         rows: 42,
         expires_at: later + Duration::hours(24),
     };
     assert!(store.finish_export(first.id, &done, later).await.unwrap());
-    let finished = store.export_by_token("tok-hash").await.unwrap().unwrap();
+    let finished = store.export_by_token("tok").await.unwrap().unwrap();
     assert_eq!(
         (
             finished.id,
@@ -350,7 +350,7 @@ pub async fn exports_are_claimed_once_finished_or_cancelled_and_expire<S: Store>
             .is_empty()
     );
     assert_eq!(
-        store.export_by_token("tok-hash").await.unwrap(),
+        store.export_by_token("tok").await.unwrap(),
         None,
         "the link is gone"
     );

@@ -40,7 +40,7 @@ impl FileRow {
 }
 
 const EXPORT_COLUMNS: &str = "id, account_id, sub_account_id, status, request, unmasked, \
-     created_at, finished_at, file_key, token_hash, row_count, expires_at, error";
+     created_at, finished_at, file_key, download_token, row_count, expires_at, error";
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct ExportRow {
@@ -53,7 +53,7 @@ pub struct ExportRow {
     created_at: i64,
     finished_at: Option<i64>,
     file_key: Option<String>,
-    token_hash: Option<String>,
+    download_token: Option<String>,
     row_count: Option<i64>,
     expires_at: Option<i64>,
     error: Option<String>,
@@ -72,7 +72,7 @@ impl ExportRow {
             created_at: from_millis(self.created_at)?,
             finished_at: self.finished_at.map(from_millis).transpose()?,
             file_key: self.file_key,
-            token_hash: self.token_hash,
+            download_token: self.download_token,
             rows: self.row_count.map(|n| u64::try_from(n).unwrap_or(0)),
             expires_at: self.expires_at.map(from_millis).transpose()?,
             error: self.error,
@@ -308,16 +308,16 @@ pub mod ops {
         for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
         (String,): for<'r> FromRow<'r, DB::Row>,
     {
-        let (status, file_key, token_hash, rows, expires_at, error) = match result {
+        let (status, file_key, download_token, rows, expires_at, error) = match result {
             ExportResult::Succeeded {
                 file_key,
-                token_hash,
+                download_token,
                 rows,
                 expires_at,
             } => (
                 ExportStatus::Succeeded,
                 Some(file_key.clone()),
-                Some(token_hash.clone()),
+                Some(download_token.clone()),
                 Some(size_column(*rows)),
                 Some(millis(*expires_at)),
                 None,
@@ -338,8 +338,8 @@ pub mod ops {
             .bind(millis(at))?
             .push(", file_key = ")
             .bind(file_key)?
-            .push(", token_hash = ")
-            .bind(token_hash)?
+            .push(", download_token = ")
+            .bind(download_token)?
             .push(", row_count = ")
             .bind(rows)?
             .push(", expires_at = ")
@@ -407,7 +407,7 @@ pub mod ops {
         for<'a> String: Encode<'a, DB> + Type<DB>,
     {
         let mut q = Statement::<DB>::new(
-            "UPDATE log_exports SET file_key = NULL, token_hash = NULL WHERE id = ",
+            "UPDATE log_exports SET file_key = NULL, download_token = NULL WHERE id = ",
         );
         q.bind(id.to_string())?;
         execute!(conn, q);

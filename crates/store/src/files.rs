@@ -129,10 +129,11 @@ pub struct ExportJob {
     pub unmasked: bool,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// Set once it succeeded: the file, the download token's hash, how many rows, and
-    /// until when the link works.
+    /// Set once it succeeded: the file, the token of its download link (kept, not
+    /// hashed, so the status can show the link again until it expires), how many rows,
+    /// and until when the link works.
     pub file_key: Option<String>,
-    pub token_hash: Option<String>,
+    pub download_token: Option<String>,
     pub rows: Option<u64>,
     pub expires_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
@@ -143,7 +144,7 @@ pub struct ExportJob {
 pub enum ExportResult {
     Succeeded {
         file_key: String,
-        token_hash: String,
+        download_token: String,
         rows: u64,
         expires_at: DateTime<Utc>,
     },

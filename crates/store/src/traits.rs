@@ -340,7 +340,7 @@ pub trait FileStore: Send + Sync {
 
     async fn create_export(&self, job: &ExportJob) -> StoreResult<()>;
     async fn export(&self, id: uuid::Uuid) -> StoreResult<Option<ExportJob>>;
-    async fn export_by_token(&self, token_hash: &str) -> StoreResult<Option<ExportJob>>;
+    async fn export_by_token(&self, token: &str) -> StoreResult<Option<ExportJob>>;
     /// The oldest queued job, or a running one whose lease ran out (its node died),
     /// marked running with a lease until `lease_until`.
     async fn claim_export(

@@ -61,7 +61,10 @@ impl S3Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        bail!("moto_server did not listen on port {} within {timeout:?}", self.port)
+        bail!(
+            "moto_server did not listen on port {} within {timeout:?}",
+            self.port
+        )
     }
 
     /// One bodiless request; fails unless the answer is a 2xx.

@@ -84,7 +84,12 @@ pub const M4A: MediaType = media("audio/mp4", &["m4a"], MediaKind::Audio, 16 * M
 pub const OGG: MediaType = media("audio/ogg", &["ogg", "opus"], MediaKind::Audio, 16 * MB);
 pub const TEXT: MediaType = media("text/plain", &["txt"], MediaKind::Document, 100 * MB);
 pub const PDF: MediaType = media("application/pdf", &["pdf"], MediaKind::Document, 100 * MB);
-pub const DOC: MediaType = media("application/msword", &["doc"], MediaKind::Document, 100 * MB);
+pub const DOC: MediaType = media(
+    "application/msword",
+    &["doc"],
+    MediaKind::Document,
+    100 * MB,
+);
 pub const XLS: MediaType = media(
     "application/vnd.ms-excel",
     &["xls"],

@@ -22,14 +22,34 @@ pub fn samples() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     docx.extend_from_slice(&[0; 200]);
     vec![
         ("photo.jpg", "image/jpeg", jpeg(2048)),
-        ("logo.png", "image/png", [b"\x89PNG\r\n\x1a\n".as_slice(), &[0; 300]].concat()),
+        (
+            "logo.png",
+            "image/png",
+            [b"\x89PNG\r\n\x1a\n".as_slice(), &[0; 300]].concat(),
+        ),
         ("clip.mp4", "video/mp4", iso(b"isom")),
         ("clip.3gp", "video/3gpp", iso(b"3gp4")),
-        ("voice.ogg", "audio/ogg", [b"OggS\0\x02".as_slice(), &[0; 300]].concat()),
-        ("song.mp3", "audio/mpeg", [b"ID3\x04\0\0".as_slice(), &[0; 300]].concat()),
+        (
+            "voice.ogg",
+            "audio/ogg",
+            [b"OggS\0\x02".as_slice(), &[0; 300]].concat(),
+        ),
+        (
+            "song.mp3",
+            "audio/mpeg",
+            [b"ID3\x04\0\0".as_slice(), &[0; 300]].concat(),
+        ),
         ("sticker.webp", "image/webp", webp),
-        ("invoice.pdf", "application/pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n".to_vec()),
-        ("notes.txt", "text/plain", "Grüße aus Parley\n".repeat(20).into_bytes()),
+        (
+            "invoice.pdf",
+            "application/pdf",
+            b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n".to_vec(),
+        ),
+        (
+            "notes.txt",
+            "text/plain",
+            "Grüße aus Parley\n".repeat(20).into_bytes(),
+        ),
         (
             "report.docx",
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -79,7 +99,11 @@ pub async fn upload_as(
         .headers()
         .get(LOCATION)
         .map(|v| v.to_str().unwrap().to_owned());
-    (status, location, response.json().await.unwrap_or(Value::Null))
+    (
+        status,
+        location,
+        response.json().await.unwrap_or(Value::Null),
+    )
 }
 
 pub async fn upload(app: &TestApp, file_name: &str, bytes: &[u8]) -> String {
@@ -108,11 +132,18 @@ async fn every_supported_type_is_stored_and_served_as_what_it_is(backend: Backen
             file_name.len() == 33 + extension.len() && file_name.ends_with(extension),
             "{name} → {file_name}: 32 hex digits and the original extension"
         );
-        assert_eq!(location.unwrap(), format!("/files/{file_name}?token={token}"));
+        assert_eq!(
+            location.unwrap(),
+            format!("/files/{file_name}?token={token}")
+        );
         let served = get(&app, &format!("/files/{file_name}?token={token}"), None).await;
         assert_eq!(served.status(), StatusCode::OK, "{name}");
         assert_eq!(served.headers()[CONTENT_TYPE], mime, "{name}");
-        assert_eq!(served.bytes().await.unwrap().as_ref(), bytes.as_slice(), "{name}");
+        assert_eq!(
+            served.bytes().await.unwrap().as_ref(),
+            bytes.as_slice(),
+            "{name}"
+        );
     }
 }
 
@@ -121,7 +152,12 @@ async fn disguised_oversized_and_missing_files_are_refused(backend: Backend) {
     let elf = [b"\x7FELF\x02\x01\x01\0".as_slice(), &[0; 400]].concat();
     let (status, _, body) = upload_as(&app, "file", "cat.jpg", &elf).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("Unsupported media type"));
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Unsupported media type")
+    );
 
     let html = b"<!DOCTYPE html><html><body>hi</body></html>";
     let (status, _, _) = upload_as(&app, "file", "page.pdf", html).await;
@@ -131,7 +167,10 @@ async fn disguised_oversized_and_missing_files_are_refused(backend: Backend) {
     let (status, _, body) = upload_as(&app, "file", "big.jpg", &big).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(body["code"], 7001);
-    assert_eq!(body["message"], "Request size must not exceed 5 MB for image/jpeg files");
+    assert_eq!(
+        body["message"],
+        "Request size must not exceed 5 MB for image/jpeg files"
+    );
     let just_fits = jpeg(5 * 1024 * 1024);
     upload(&app, "fits.jpg", &just_fits).await;
 
@@ -167,8 +206,19 @@ async fn downloads_need_the_token_and_serve_ranges(backend: Backend) {
     };
     let wrong = not_found(get(&app, &format!("{path}?token=x{token}"), None).await).await;
     let missing = not_found(get(&app, path, None).await).await;
-    let unknown = not_found(get(&app, &format!("/files/0123456789abcdef0123456789abcdef.jpg?token={token}"), None).await).await;
-    assert!(wrong == missing && missing == unknown, "no hint that the file exists");
+    let unknown = not_found(
+        get(
+            &app,
+            &format!("/files/0123456789abcdef0123456789abcdef.jpg?token={token}"),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        wrong == missing && missing == unknown,
+        "no hint that the file exists"
+    );
 
     let part = get(&app, &location, Some("bytes=100-199")).await;
     assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
@@ -196,7 +246,10 @@ async fn files_expire_after_the_retention_and_are_cleaned(backend: Backend) {
     assert_eq!(app.files.clean_once(100).await.unwrap(), 0);
     assert_eq!(get(&app, &location, None).await.status(), StatusCode::OK);
     app.advance(2 * 86_400).await;
-    assert_eq!(get(&app, &location, None).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&app, &location, None).await.status(),
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(app.files.clean_once(100).await.unwrap(), 1);
     let media = app.data_dir().join("media/files");
     assert_eq!(std::fs::read_dir(&media).map(|d| d.count()).unwrap_or(0), 0);

@@ -31,6 +31,7 @@ pub struct TestApp {
     dispatcher: Arc<Dispatcher>,
     pub webhooks: Arc<parley_core::webhooks::WebhookDeliverer>,
     pub files: parley_core::media::FileHosting,
+    housekeeper: Arc<parley_core::housekeeping::Housekeeper>,
     simulator: Simulator,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -127,6 +128,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
         dispatcher: platform.dispatcher.clone(),
         webhooks: platform.webhooks.clone(),
         files: platform.state.files.clone(),
+        housekeeper: platform.housekeeper.clone(),
         simulator: platform.simulator.clone().expect("simulator mode"),
         stop: Some(stop),
         server: Some(server),
@@ -351,6 +353,14 @@ impl TestApp {
             .text()
             .await
             .expect("text")
+    }
+
+    /// One housekeeping round: queued exports built, expired files removed.
+    pub async fn housekeeping(&self) -> parley_core::housekeeping::HousekeepingReport {
+        self.housekeeper
+            .run_once()
+            .await
+            .expect("housekeeping round")
     }
 
     pub async fn dispatch(&self) -> DispatchReport {

@@ -41,7 +41,6 @@ impl Uploaded {
     }
 }
 
-
 #[derive(Clone)]
 pub struct FileHosting {
     store: SharedStore,
@@ -73,11 +72,17 @@ pub(crate) fn token_hash(token: &str) -> String {
 fn new_file_name(media_type: &MediaType, original: Option<&str>) -> String {
     let mut raw = [0u8; 16];
     rand::rng().fill_bytes(&mut raw);
-    format!("{}.{}", hex::encode(raw), media_type.extension_for(original))
+    format!(
+        "{}.{}",
+        hex::encode(raw),
+        media_type.extension_for(original)
+    )
 }
 
 fn storage_failure(e: StorageError) -> Error {
-    Error::Store(parley_store::StoreError::Unavailable(format!("file storage: {e}")))
+    Error::Store(parley_store::StoreError::Unavailable(format!(
+        "file storage: {e}"
+    )))
 }
 
 /// Reads from `body` until `SNIFF_BYTES` are in hand or it ends; yields those bytes and

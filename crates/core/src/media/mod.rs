@@ -3,6 +3,6 @@
 //! cleaner that removes what expired. The bytes live in `parley-media`'s storage; who may
 //! read a file, and until when, lives in the database.
 
-mod hosting;
+pub(crate) mod hosting;
 
 pub use hosting::{FileHosting, HostingConfig, Uploaded};

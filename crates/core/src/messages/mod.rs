@@ -6,6 +6,7 @@ pub mod batch;
 pub mod content;
 pub mod request;
 mod service;
+mod summary;
 
 pub use service::route;
 
@@ -14,3 +15,4 @@ pub use batch::{BatchItem, BatchOutcome, BatchRequest, Rejection};
 pub use content::Content;
 pub use request::{SendRequest, TypingRequest};
 pub use service::{Hold, MessageService};
+pub use summary::content_summary;

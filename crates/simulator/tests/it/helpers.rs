@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 
 pub const WABA: &str = "waba-1";
-const TOKEN: &str = "test-token";
+pub const TOKEN: &str = "test-token";
 
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
@@ -39,7 +39,8 @@ pub struct TestSim {
     received: Received,
 }
 
-async fn serve(router: Router) -> String {
+/// Serves `router` on a free loopback port; its base URL.
+pub async fn serve(router: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -297,4 +298,178 @@ impl TestSim {
 pub fn number_update(display: &str, event: &str, current: &str, old: &str) -> Value {
     json!({"display_phone_number": display.trim_start_matches('+'), "event": event,
            "current_limit": current, "old_limit": old})
+}
+
+/// One part of a `multipart/form-data` body.
+pub struct Part<'a> {
+    pub name: &'a str,
+    pub filename: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+impl<'a> Part<'a> {
+    pub fn text(name: &'a str, value: &'a str) -> Self {
+        Self {
+            name,
+            filename: None,
+            content_type: None,
+            body: value.as_bytes(),
+        }
+    }
+
+    pub fn file(filename: &'a str, content_type: Option<&'a str>, body: &'a [u8]) -> Self {
+        Self {
+            name: "file",
+            filename: Some(filename),
+            content_type,
+            body,
+        }
+    }
+}
+
+/// A `multipart/form-data` body and its `Content-Type` (reqwest's multipart is not built).
+pub fn form(parts: &[Part<'_>]) -> (String, Vec<u8>) {
+    const BOUNDARY: &str = "----parley-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", part.name);
+        if let Some(filename) = part.filename {
+            disposition.push_str(&format!("; filename=\"{filename}\""));
+        }
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(b"\r\n");
+        if let Some(content_type) = part.content_type {
+            body.extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
+        }
+        body.extend_from_slice(b"\r\n");
+        body.extend_from_slice(part.body);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
+}
+
+impl TestSim {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request to the simulator, with the business's token when `bearer`.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path_or_url: &str,
+        bearer: bool,
+    ) -> reqwest::Response {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_owned()
+        } else {
+            self.url(path_or_url)
+        };
+        let mut request = self.http.request(method, url);
+        if bearer {
+            request = request.bearer_auth(TOKEN);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// `GET` with the business's token; status and JSON body.
+    pub async fn graph_get(&self, path: &str) -> (StatusCode, Value) {
+        let response = self.call(reqwest::Method::GET, path, true).await;
+        (response.status(), response.json().await.unwrap())
+    }
+
+    pub async fn graph_delete(&self, path: &str) -> (StatusCode, Value) {
+        let response = self.call(reqwest::Method::DELETE, path, true).await;
+        (response.status(), response.json().await.unwrap())
+    }
+
+    /// Posts a multipart form to `path` (with the business's token).
+    pub async fn post_form(&self, path: &str, parts: &[Part<'_>]) -> (StatusCode, Value) {
+        let (content_type, body) = form(parts);
+        let response = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(TOKEN)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    /// Number `pn` uploads `body` declared as `mime`, the way Meta's docs show it.
+    pub async fn upload(&self, pn: &str, mime: &str, body: &[u8]) -> (StatusCode, Value) {
+        self.post_form(
+            &format!("/graph/v21.0/{pn}/media"),
+            &[
+                Part::text("messaging_product", "whatsapp"),
+                Part::file("upload.bin", Some(mime), body),
+                Part::text("type", mime),
+            ],
+        )
+        .await
+    }
+
+    /// Uploads and returns the media id.
+    pub async fn uploaded(&self, pn: &str, mime: &str, body: &[u8]) -> String {
+        let (status, answer) = self.upload(pn, mime, body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        answer["id"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /api/phones/{who}/messages`.
+    pub async fn phone_sends(&self, who: &str, body: Value) -> (StatusCode, Value) {
+        self.post(&format!("/api/phones/{who}/messages"), body)
+            .await
+    }
+
+    /// The chat on `who`'s phone.
+    pub async fn chat(&self, who: &str) -> Vec<Value> {
+        let chat = self.get(&format!("/api/phones/{who}/messages")).await;
+        chat["messages"].as_array().unwrap().clone()
+    }
+
+    /// Sends `body` (a Graph send without `messaging_product` and `to`) from `pn` to `to`.
+    pub async fn send(&self, pn: &str, to: &str, body: Value) -> (StatusCode, Value) {
+        let mut body = body;
+        body["messaging_product"] = json!("whatsapp");
+        body["to"] = json!(to);
+        self.post(&format!("/graph/v21.0/{pn}/messages"), body)
+            .await
+    }
+
+    /// Delivers what is due; every user message the business received so far.
+    pub async fn user_messages(&self) -> Vec<Value> {
+        self.sim.run_once().await;
+        let received = self.received.lock().unwrap();
+        received
+            .iter()
+            .flat_map(|body| {
+                body["entry"][0]["changes"][0]["value"]["messages"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// Delivers what is due; the receipts of `wamid` so far, in order.
+    pub async fn receipts(&self, wamid: &str) -> Vec<Value> {
+        self.sim.run_once().await;
+        let received = self.received.lock().unwrap();
+        received
+            .iter()
+            .flat_map(|body| {
+                body["entry"][0]["changes"][0]["value"]["statuses"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter(|s| s["id"] == wamid)
+            .collect()
+    }
 }

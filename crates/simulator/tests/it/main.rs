@@ -3,4 +3,5 @@
 
 mod helpers;
 mod limits;
+mod media;
 mod quality;

@@ -1,0 +1,65 @@
+//! The background work besides dispatch and webhooks: building queued log exports, and
+//! removing expired hosted files and export files.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use tokio::sync::{Notify, watch};
+
+use crate::Result;
+use crate::logs::ExportRunner;
+use crate::media::FileHosting;
+
+/// How many files one cleaning round removes at most.
+const CLEAN_BATCH: u32 = 500;
+
+pub struct Housekeeper {
+    files: FileHosting,
+    exports: ExportRunner,
+    /// Rung when an export is queued.
+    pub wake: Arc<Notify>,
+}
+
+/// What one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct HousekeepingReport {
+    pub exports_built: usize,
+    pub files_removed: usize,
+    pub export_files_removed: usize,
+}
+
+impl Housekeeper {
+    pub fn new(files: FileHosting, exports: ExportRunner) -> Self {
+        Self {
+            files,
+            exports,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Builds every queued export and cleans what expired; what a test calls instead of
+    /// waiting for the loop.
+    pub async fn run_once(&self) -> Result<HousekeepingReport> {
+        let mut report = HousekeepingReport::default();
+        while self.exports.run_once().await? {
+            report.exports_built += 1;
+        }
+        report.files_removed = self.files.clean_once(CLEAN_BATCH).await?;
+        report.export_files_removed = self.exports.clean_once(CLEAN_BATCH).await?;
+        Ok(report)
+    }
+
+    /// Runs rounds when woken, and at least every 30 seconds, until `shutdown`.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            if let Err(e) = self.run_once().await {
+                tracing::error!(error = %e, "housekeeping round failed");
+            }
+            tokio::select! {
+                _ = shutdown.changed() => {}
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(StdDuration::from_secs(30)) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The message log: a filtered, paged query for the console and support, and 8x8's log
+//! export jobs (a gzip CSV built in the background, masked unless the account allows
+//! otherwise).
+
+mod export;
+mod filter;
+mod mask;
+
+pub use export::{ExportConfig, ExportRunner, LogExports};
+pub use filter::{LogPage, LogParams, LogQueryService};
+pub use mask::{mask_content, mask_msisdn};
