@@ -37,6 +37,22 @@ impl MediaHost {
         self.url(path)
     }
 
+    /// Every media URL in `body` (any string that is an http(s) URL of a file type this
+    /// server serves) pointed at this server; other strings stay.
+    pub fn localise_all(&self, body: &mut serde_json::Value) {
+        match body {
+            serde_json::Value::String(s)
+                if s.starts_with("http")
+                    && Self::bytes_for(s.split('?').next().unwrap_or("")).is_some() =>
+            {
+                *s = self.localise(s);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.localise_all(v)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.localise_all(v)),
+            _ => {}
+        }
+    }
+
     /// The bytes served for a file name (by its extension).
     pub fn bytes_for(name: &str) -> Option<(&'static str, Vec<u8>)> {
         let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
