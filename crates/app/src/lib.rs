@@ -27,7 +27,7 @@ use parley_core::housekeeping::Housekeeper;
 use parley_core::inbound::{InboundMedia, InboundService};
 use parley_core::keys::KeyService;
 use parley_core::logs::{ExportConfig, ExportRunner, LogExports, LogQueryService};
-use parley_core::media::{FileHosting, HostingConfig};
+use parley_core::media::{FileHosting, HostingConfig, MediaUploads};
 use parley_core::messages::MessageService;
 use parley_core::pricing::UsageService;
 use parley_core::templates::TemplateService;
@@ -147,26 +147,46 @@ impl Platform {
                 clock,
             )
         });
-        let wake = Arc::new(Notify::new());
-        let dispatcher = Arc::new(Dispatcher::new(
+        let storage = parley_media::MediaStorage::open(&config.media.storage, &config.data_dir)
+            .context("opening the media storage")?;
+        let public_url = if config.public_url.is_empty() {
+            self_url.clone()
+        } else {
+            config.public_url.clone()
+        };
+        let files = FileHosting::new(
             store.clone(),
-            adapter.clone(),
+            storage.clone(),
             clock.clone(),
-            wake.clone(),
-            DispatchConfig {
-                batch: config.dispatch.batch,
-                concurrency: config.dispatch.concurrency,
-                lease: Duration::seconds(i64::from(config.dispatch.lease_seconds)),
-                pacing: PacingConfig {
-                    per_number: config.dispatch.throughput_per_number,
+            hosting_config(&config, public_url.clone()),
+        );
+        let wake = Arc::new(Notify::new());
+        let dispatcher = Arc::new(
+            Dispatcher::new(
+                store.clone(),
+                adapter.clone(),
+                clock.clone(),
+                wake.clone(),
+                DispatchConfig {
+                    batch: config.dispatch.batch,
+                    concurrency: config.dispatch.concurrency,
+                    lease: Duration::seconds(i64::from(config.dispatch.lease_seconds)),
+                    pacing: PacingConfig {
+                        per_number: config.dispatch.throughput_per_number,
+                    },
+                    default_messaging_limit: parley_core::dispatch::reach::tier_limit(
+                        &config.dispatch.default_messaging_limit,
+                    )
+                    .flatten(),
+                    ..DispatchConfig::default()
                 },
-                default_messaging_limit: parley_core::dispatch::reach::tier_limit(
-                    &config.dispatch.default_messaging_limit,
-                )
-                .flatten(),
-                ..DispatchConfig::default()
-            },
-        ));
+            )
+            .with_media_uploads(MediaUploads::new(
+                files.clone(),
+                adapter.clone(),
+                clock.clone(),
+            )),
+        );
         // The sandbox delivers anywhere; live, internal addresses only when allowed.
         let targets = if config.live() {
             TargetPolicy::guarded(&config.webhooks.allow_targets)
@@ -202,13 +222,6 @@ impl Platform {
         let templates =
             TemplateService::new(store.clone(), adapter.clone(), clock.clone(), lookup_ttl);
         let rate_card = Arc::new(config.pricing.rate_card().map_err(|e| anyhow::anyhow!(e))?);
-        let storage = parley_media::MediaStorage::open(&config.media.storage, &config.data_dir)
-            .context("opening the media storage")?;
-        let public_url = if config.public_url.is_empty() {
-            self_url.clone()
-        } else {
-            config.public_url.clone()
-        };
         let exports = LogExports::new(
             store.clone(),
             storage.clone(),
@@ -222,20 +235,10 @@ impl Platform {
             },
         );
         let housekeeper = Arc::new(Housekeeper::new(
-            FileHosting::new(
-                store.clone(),
-                storage.clone(),
-                clock.clone(),
-                hosting_config(&config, public_url.clone()),
-            ),
+            store.clone(),
+            files.clone(),
             ExportRunner::new(exports.clone()),
         ));
-        let files = FileHosting::new(
-            store.clone(),
-            storage,
-            clock.clone(),
-            hosting_config(&config, public_url),
-        );
         let state = AppState {
             store: store.clone(),
             messages: MessageService::new(

@@ -93,11 +93,17 @@ fn user(n: usize) -> String {
 /// writes it: the shared template names it, each message brings its user, its own id and
 /// its body parameter.
 fn batch_body(label: &str, first: usize, count: usize) -> Bytes {
-    let messages: Vec<Value> = (0..count)
-        .map(|i| {
-            let n = first + i;
+    batch_body_to(label, (first..first + count).map(|n| (user(n), n)))
+}
+
+/// A batch of `order_note` templates, one to each `(msisdn, n)`, with `A-{n}` as the body
+/// parameter.
+pub(crate) fn batch_body_to(label: &str, users: impl Iterator<Item = (String, usize)>) -> Bytes {
+    let messages: Vec<Value> = users
+        .enumerate()
+        .map(|(i, (msisdn, n))| {
             json!({
-                "user": {"msisdn": user(n)},
+                "user": {"msisdn": msisdn},
                 "clientMessageId": format!("{label}-{i}"),
                 "content": {"template": {"components": [
                     {"type": "body", "parameters": [{"type": "text", "text": format!("A-{n}")}]}
@@ -119,14 +125,14 @@ fn batch_body(label: &str, first: usize, count: usize) -> Bytes {
 
 /// A batch body and how many messages it holds.
 #[derive(Clone)]
-struct Batch {
-    body: Bytes,
-    count: usize,
+pub(crate) struct Batch {
+    pub body: Bytes,
+    pub count: usize,
 }
 
 /// Posts one batch and checks that every message was accepted; the time from sending the
 /// request to having read the whole answer.
-async fn post_batch(
+pub(crate) async fn post_batch(
     client: &reqwest::Client,
     url: &str,
     key: Option<&str>,
@@ -164,7 +170,7 @@ async fn post_batch(
     Ok(took)
 }
 
-fn http_client(timeout: Duration) -> Result<reqwest::Client> {
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .timeout(timeout)
         .tcp_nodelay(true)
@@ -175,7 +181,7 @@ fn http_client(timeout: Duration) -> Result<reqwest::Client> {
 
 /// Creates `order_note` through Parley's API, approves it in the simulator, and waits
 /// until Parley has heard of the approval (the simulator's webhook).
-async fn approved_template(client: &reqwest::Client, parley: &Parley) -> Result<()> {
+pub(crate) async fn approved_template(client: &reqwest::Client, parley: &Parley) -> Result<()> {
     let base = &parley.server.base_url;
     let b = &parley.bootstrap;
     let templates = format!(
@@ -244,17 +250,17 @@ async fn approved_template(client: &reqwest::Client, parley: &Parley) -> Result<
     }
 }
 
-fn median(times: &[Duration]) -> Duration {
+pub(crate) fn median(times: &[Duration]) -> Duration {
     let mut sorted = times.to_vec();
     sorted.sort_unstable();
     sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }
 
-fn secs(d: Duration) -> String {
+pub(crate) fn secs(d: Duration) -> String {
     format!("{:.3} s", d.as_secs_f64())
 }
 
-fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -275,7 +281,7 @@ fn reason(labels: &str) -> &str {
 }
 
 /// CPU in cores per group, then idle, as one table cell.
-fn cpu_cell(cpu: &Option<(Vec<(String, f64)>, f64)>) -> String {
+pub(crate) fn cpu_cell(cpu: &Option<(Vec<(String, f64)>, f64)>) -> String {
     match cpu {
         Some((groups, idle)) => {
             let mut parts: Vec<String> = groups
@@ -290,7 +296,10 @@ fn cpu_cell(cpu: &Option<(Vec<(String, f64)>, f64)>) -> String {
     }
 }
 
-fn cpu_groups(parley: Option<&Parley>, pg: Option<&DurablePostgres>) -> Result<Vec<Group>> {
+pub(crate) fn cpu_groups(
+    parley: Option<&Parley>,
+    pg: Option<&DurablePostgres>,
+) -> Result<Vec<Group>> {
     let mut groups = Vec::new();
     if let Some(parley) = parley {
         groups.push(Group::Pid {
@@ -324,7 +333,7 @@ struct AcceptRun {
 
 /// Dispatcher settings for the accept measurement: one message a second, one at a time, so
 /// that the accepts have the machine to themselves (the backlog stays queued).
-fn quiet_dispatcher() -> Vec<(&'static str, String)> {
+pub(crate) fn quiet_dispatcher() -> Vec<(&'static str, String)> {
     vec![
         ("PARLEY_DISPATCH__THROUGHPUT_PER_NUMBER", "1".into()),
         ("PARLEY_DISPATCH__BATCH", "1".into()),

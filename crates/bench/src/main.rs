@@ -10,13 +10,15 @@
 //!
 //! Subcommands measure the rest of the pipeline the same way: `webhooks` (delivery to a
 //! customer's endpoint, `webhooks.rs`) and `bulk` (accepting 10,000-message batches, and a
-//! bulk send end to end at the number's throughput, `bulk.rs`).
+//! bulk send end to end at the number's throughput, `bulk.rs`) and `logs` (the message
+//! log's pages and export at a million messages, `logs.rs`).
 //!
 //! `bench/run.sh` builds release binaries and runs it; see `bench/README.md`.
 
 mod bulk;
 mod cpu;
 mod load;
+mod logs;
 mod targets;
 mod webhooks;
 
@@ -57,6 +59,15 @@ enum Command {
     Bulk {
         #[command(flatten)]
         args: bulk::BulkArgs,
+        /// The parley binary (as for the send benchmark).
+        #[arg(long)]
+        parley_bin: Option<PathBuf>,
+    },
+    /// Measure the message log at a million messages (see `logs.rs`): filtered pages and
+    /// a whole-log export.
+    Logs {
+        #[command(flatten)]
+        args: logs::LogArgs,
         /// The parley binary (as for the send benchmark).
         #[arg(long)]
         parley_bin: Option<PathBuf>,
@@ -167,6 +178,19 @@ fn main() -> ExitCode {
                     result = webhooks::run(&bin, &args) => {
                         out.push_str(&result?);
                         print!("{out}");
+                        Ok(())
+                    }
+                    _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+                }
+            }
+            Some(Command::Logs { args, parley_bin }) => {
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let bin = crate::parley_bin(parley_bin.as_deref())?;
+                let mut header = machine_description();
+                let _ = writeln!(header, "- parley binary: {}", bin.display());
+                tokio::select! {
+                    result = logs::run(&bin, &args, &header) => {
+                        print!("{}", result?);
                         Ok(())
                     }
                     _ = tokio::signal::ctrl_c() => bail!("interrupted"),

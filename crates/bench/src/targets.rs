@@ -24,6 +24,9 @@ pub const SEND_PATH: &str = "/api/v1/subaccounts/{subAccountId}/messages";
 /// The batch path, as Parley routes it.
 pub const BATCH_PATH: &str = "/api/v1/subaccounts/{subAccountId}/messages/batch";
 
+/// The message log path, as Parley routes it.
+pub const LOG_PATH: &str = "/api/v1/accounts/{accountId}/messages";
+
 /// Largest request body the bare server reads: Parley's own limit for a batch.
 const MAX_BODY: usize = 32 * 1024 * 1024;
 
@@ -60,6 +63,35 @@ pub async fn bare_batch_handler(Json(body): Json<Value>) -> Json<Value> {
     }))
 }
 
+/// The bare baseline of a log page: `pageSize` records shaped like Parley's message
+/// details, built in memory. No auth, no database.
+pub async fn bare_log_handler(
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Json<Value> {
+    let size: usize = query
+        .get("pageSize")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
+    let records: Vec<Value> = (0..size)
+        .map(|i| {
+            json!({
+                "umid": format!("0190b5d2-8c6e-7c3a-9a4b-2f1e3d5c{i:04}"),
+                "subAccountId": "bench",
+                "batchId": "0190b5d2-8c6e-7c3a-9a4b-2f1e3d5c7a91",
+                "clientMessageId": format!("logs-3-{i}"),
+                "direction": "outbound",
+                "channel": "WhatsApp",
+                "channelId": "0190b5d2-8c6e-7c3a-9a4b-2f1e3d5c7a92",
+                "user": {"msisdn": format!("+1555{i:07}"), "country": "US"},
+                "status": {"state": "queued", "timestamp": "2026-01-01T00:00:00.000Z"},
+                "content": {"type": "template", "text": format!("Your order A-{i} shipped.")},
+                "createdAt": "2026-01-01T00:00:00.000Z",
+            })
+        })
+        .collect();
+    Json(json!({ "data": records, "nextCursor": "MTc2NzIyNTYwMDAwMHwwMTkwYjVkMg" }))
+}
+
 /// Runs the bare server until killed; prints `listening on ADDR` once bound.
 pub async fn serve_bare(listen: &str) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -68,6 +100,7 @@ pub async fn serve_bare(listen: &str) -> Result<()> {
     let addr = listener.local_addr()?;
     let app = axum::Router::new()
         .route(SEND_PATH, post(bare_handler))
+        .route(LOG_PATH, axum::routing::get(bare_log_handler))
         .route(
             BATCH_PATH,
             post(bare_batch_handler).layer(DefaultBodyLimit::max(MAX_BODY)),

@@ -3,9 +3,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 use parley_channels::{
-    ChannelAdapter, ChannelRoute, MediaDownload, MediaKind, OutboundContent, OutboundMessage,
-    ProviderError, SendOutcome, SubmittedTemplate, TemplateCategory, TemplateSpec,
+    ChannelAdapter, ChannelRoute, MediaDownload, MediaKind, MediaUpload, OutboundContent,
+    OutboundMessage, ProviderError, SendOutcome, SubmittedTemplate, TemplateCategory, TemplateSpec,
 };
+use reqwest::multipart;
 use serde::Deserialize;
 
 use crate::wire::{
@@ -103,12 +104,13 @@ pub fn send_request(message: &OutboundMessage) -> SendRequest {
         OutboundContent::Media {
             kind,
             url,
+            media_id,
             caption,
             filename,
         } => {
             let media = MediaRef {
-                id: None,
-                link: Some(url.clone()),
+                id: media_id.clone(),
+                link: media_id.is_none().then(|| url.clone()),
                 caption: caption.clone(),
                 filename: filename.clone(),
             };
@@ -161,6 +163,12 @@ fn unreachable(e: reqwest::Error) -> ProviderError {
 struct MediaInfo {
     url: String,
     mime_type: Option<String>,
+}
+
+/// `POST /{phone-number-id}/media`: the uploaded file's id.
+#[derive(serde::Deserialize)]
+struct UploadedMedia {
+    id: String,
 }
 
 /// The Graph error of a non-2xx answer, or a generic one when the body has none.
@@ -300,6 +308,43 @@ impl ChannelAdapter for MetaAdapter {
             mime_type: info.mime_type,
             body,
         })
+    }
+
+    async fn upload_media(
+        &self,
+        route: &ChannelRoute,
+        upload: MediaUpload,
+    ) -> Result<String, ProviderError> {
+        let unusable = |e: &dyn std::fmt::Display| ProviderError {
+            code: 131053,
+            title: "Media upload error".into(),
+            details: Some(e.to_string()),
+        };
+        // Streamed with its length, so a 100 MB document is never held whole.
+        let file = multipart::Part::stream_with_length(
+            reqwest::Body::wrap_stream(upload.body),
+            upload.size,
+        )
+        .file_name(upload.file_name)
+        .mime_str(&upload.mime_type)
+        .map_err(|e| unusable(&e))?;
+        let form = multipart::Form::new()
+            .text("messaging_product", "whatsapp")
+            .text("type", upload.mime_type)
+            .part("file", file);
+        let response = self
+            .http
+            .post(self.url(&route.phone_number_id, "media"))
+            .bearer_auth(&self.config.access_token)
+            .multipart(form)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if !response.status().is_success() {
+            return Err(graph_error(response).await);
+        }
+        let uploaded: UploadedMedia = response.json().await.map_err(|e| unusable(&e))?;
+        Ok(uploaded.id)
     }
 
     async fn submit_template(

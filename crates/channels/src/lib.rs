@@ -57,6 +57,9 @@ pub enum OutboundContent {
     Media {
         kind: MediaKind,
         url: String,
+        /// The provider's id for the same file, uploaded beforehand: sent instead of
+        /// the URL when present (see [`ChannelAdapter::upload_media`]).
+        media_id: Option<String>,
         caption: Option<String>,
         filename: Option<String>,
     },
@@ -115,6 +118,14 @@ pub struct MediaDownload {
     pub body: futures::stream::BoxStream<'static, Result<bytes::Bytes, String>>,
 }
 
+/// A file to upload to the provider, streamed.
+pub struct MediaUpload {
+    pub file_name: String,
+    pub mime_type: String,
+    pub size: u64,
+    pub body: futures::stream::BoxStream<'static, Result<bytes::Bytes, String>>,
+}
+
 #[async_trait]
 pub trait ChannelAdapter: Send + Sync {
     async fn send(&self, route: &ChannelRoute, message: &OutboundMessage) -> SendOutcome;
@@ -139,6 +150,13 @@ pub trait ChannelAdapter: Send + Sync {
         route: &ChannelRoute,
         media_id: &str,
     ) -> Result<MediaDownload, ProviderError>;
+    /// Uploads a file for the route's number to send by id; yields the provider's media
+    /// id (Meta keeps it 30 days).
+    async fn upload_media(
+        &self,
+        route: &ChannelRoute,
+        upload: MediaUpload,
+    ) -> Result<String, ProviderError>;
 }
 
 #[derive(Debug, Clone, PartialEq)]

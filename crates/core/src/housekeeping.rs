@@ -1,9 +1,11 @@
-//! The background work besides dispatch and webhooks: building queued log exports, and
-//! removing expired hosted files and export files.
+//! The background work besides dispatch and webhooks: building queued log exports,
+//! removing expired hosted files and export files, and keeping the database's planner
+//! statistics fresh.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
+use parley_store::SharedStore;
 use tokio::sync::{Notify, watch};
 
 use crate::Result;
@@ -14,6 +16,7 @@ use crate::media::FileHosting;
 const CLEAN_BATCH: u32 = 500;
 
 pub struct Housekeeper {
+    store: SharedStore,
     files: FileHosting,
     exports: ExportRunner,
     /// Rung when an export is queued.
@@ -29,8 +32,9 @@ pub struct HousekeepingReport {
 }
 
 impl Housekeeper {
-    pub fn new(files: FileHosting, exports: ExportRunner) -> Self {
+    pub fn new(store: SharedStore, files: FileHosting, exports: ExportRunner) -> Self {
         Self {
+            store,
             files,
             exports,
             wake: Arc::new(Notify::new()),
@@ -46,6 +50,7 @@ impl Housekeeper {
         }
         report.files_removed = self.files.clean_once(CLEAN_BATCH).await?;
         report.export_files_removed = self.exports.clean_once(CLEAN_BATCH).await?;
+        self.store.refresh_statistics().await?;
         Ok(report)
     }
 

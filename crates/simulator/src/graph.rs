@@ -414,6 +414,17 @@ async fn send(
     };
     // The media last: a message that fails for its media was never going to be sent.
     let mut ready = None;
+    let (media_id, media_link) = match &wanted {
+        Some(Wanted {
+            source: Source::Id(id),
+            ..
+        }) => (Some(id.clone()), None),
+        Some(Wanted {
+            source: Source::Link(link),
+            ..
+        }) => (None, Some(link.clone())),
+        None => (None, None),
+    };
     let failure = match (failure, wanted, fetched) {
         (Some(failure), _, _) | (None, _, Some(Err(failure))) => Some(failure),
         (None, _, Some(Ok(media))) => {
@@ -456,6 +467,8 @@ async fn send(
         to: wa_id.clone(),
         kind: kind.clone(),
         callback_data: request.biz_opaque_callback_data.clone(),
+        media_id,
+        media_link,
         at: now,
         error_code: failure.as_ref().map(|f| f.code),
         pricing: pricing.clone(),

@@ -73,6 +73,12 @@ pub struct AcceptedSend {
     #[serde(rename = "type")]
     pub kind: String,
     pub callback_data: Option<String>,
+    /// The uploaded media the send named by id (its own or its template header's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+    /// The URL the send named instead, for the simulator to download.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_link: Option<String>,
     pub at: DateTime<Utc>,
     /// Meta's error code when the send failed after acceptance.
     pub error_code: Option<u32>,

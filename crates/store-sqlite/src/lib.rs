@@ -79,6 +79,18 @@ impl Store for SqliteStore {
             .map_err(db)?;
         Ok(())
     }
+
+    /// SQLite has no autovacuum to do it: `PRAGMA optimize` re-analyzes the tables that
+    /// grew or shrank enough to matter (all of them with 0x10000, not only those this
+    /// connection read), each under a temporary analysis limit, so it stays cheap; usually
+    /// it does nothing.
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        sqlx::query("PRAGMA optimize = 0x10002")
+            .execute(&self.writer)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
 }
 
 fn unavailable(e: sqlx::Error) -> StoreError {

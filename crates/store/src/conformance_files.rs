@@ -158,6 +158,40 @@ pub async fn the_message_log_filters_and_pages_stably<S: Store>(store: &S) {
     )
     .await;
     assert_eq!(window.len(), 4, "from is inclusive, to exclusive");
+    // Paging through a window: the cursor takes over from `to` as the upper bound, and a
+    // cursor past `to` (as a client may send) does not widen the window.
+    let two_seconds = with(LogFilter {
+        from: Some(t0() + Duration::seconds(1)),
+        to: Some(t0() + Duration::seconds(3)),
+        ..LogFilter::default()
+    });
+    let mut walked = Vec::new();
+    let mut after = Some(LogCursor {
+        created_at: t0() + Duration::seconds(9),
+        umid: all[0].umid,
+    });
+    loop {
+        let got = page(store, &two_seconds, after, 3).await;
+        walked.extend(umids(&got));
+        match got.last() {
+            Some(last) if got.len() == 3 => {
+                after = Some(LogCursor {
+                    created_at: last.created_at,
+                    umid: last.umid,
+                })
+            }
+            _ => break,
+        }
+    }
+    let in_window: Vec<_> = expected
+        .iter()
+        .filter(|m| {
+            m.created_at >= t0() + Duration::seconds(1)
+                && m.created_at < t0() + Duration::seconds(3)
+        })
+        .map(|m| m.umid)
+        .collect();
+    assert_eq!(walked, in_window, "the window's 8 messages, each once");
     let other_sub = page(
         store,
         &with(LogFilter {

@@ -34,8 +34,6 @@ where
             filter.sub_account_id.as_ref().map(|v| text(v)),
         ),
         ("channel_id", filter.channel_id.as_ref().map(|v| text(v))),
-        ("direction", filter.direction.map(|d| d.as_str().to_owned())),
-        ("state", filter.state.map(|s| s.as_str().to_owned())),
         ("umid", filter.umid.as_ref().map(|v| text(v))),
         ("client_message_id", filter.client_message_id.clone()),
         ("msisdn", filter.msisdn.clone()),
@@ -44,6 +42,26 @@ where
         if let Some(value) = value {
             q.push(&format!(" AND {column} = ")).bind(value)?;
         }
+    }
+    // Literals, not parameters: a partial index (`messages_undelivered`, `…_inbound`) is
+    // only used when the query itself implies its condition, and a generic prepared plan
+    // cannot. Both values are this crate's own enum names, never user text.
+    if let Some(direction) = filter.direction {
+        q.push(&format!(" AND direction = '{}'", direction.as_str()));
+    }
+    if let Some(state) = filter.state {
+        q.push(&format!(" AND state = '{}'", state.as_str()));
+    }
+    // A client message id is unique per subaccount, and indexed that way: naming the
+    // account's subaccounts lets both databases look it up instead of scanning the account.
+    if let (Some(account), Some(_), None) = (
+        &filter.account_id,
+        &filter.client_message_id,
+        &filter.sub_account_id,
+    ) {
+        q.push(" AND sub_account_id IN (SELECT id FROM sub_accounts WHERE account_id = ")
+            .bind(account.to_string())?
+            .push(")");
     }
     if !filter.countries.is_empty() {
         q.push(" AND country IN (");
@@ -58,7 +76,14 @@ where
     if let Some(from) = filter.from {
         q.push(" AND created_at >= ").bind(millis(from))?;
     }
-    if let Some(to) = filter.to {
+    // A cursor from inside the range already bounds the page from above; naming `to` as
+    // well makes SQLite take `created_at < to` as the index's upper bound and filter the
+    // cursor row by row, so each page of an export rescanned every row before it.
+    let cursor_within_range = match (after, filter.to) {
+        (Some(cursor), Some(to)) => cursor.created_at < to,
+        _ => false,
+    };
+    if let Some(to) = filter.to.filter(|_| !cursor_within_range) {
         q.push(" AND created_at < ").bind(millis(to))?;
     }
     if let Some(cursor) = after {

@@ -387,6 +387,11 @@ pub trait Store:
     fn backend_name(&self) -> &'static str;
     /// Succeeds when the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
+    /// Lets the query planner see how the tables grew, so that a filtered log page picks
+    /// the right index. PostgreSQL's autovacuum does this by itself.
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 pub type SharedStore = Arc<dyn Store>;

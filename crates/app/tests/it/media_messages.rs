@@ -86,6 +86,7 @@ async fn media_goes_out_by_a_parley_url_or_the_customers_own(backend: Backend) {
     );
     let sends = [
         ("Image", json!({"url": hosted, "text": "our menu"})),
+        ("Image", json!({"url": hosted, "text": "the menu again"})),
         ("Video", json!({"url": host.url("tour.mp4")})),
         (
             "File",
@@ -106,10 +107,10 @@ async fn media_goes_out_by_a_parley_url_or_the_customers_own(backend: Backend) {
     app.advance(10).await;
     app.settle().await;
 
-    for umid in &umids[..3] {
+    for umid in &umids[..4] {
         assert_eq!(app.details(umid).await["status"]["state"], "read", "{umid}");
     }
-    for umid in &umids[3..] {
+    for umid in &umids[4..] {
         let status = app.details(umid).await["status"].clone();
         assert_eq!(status["state"], "undelivered", "{status}");
         assert_eq!(
@@ -123,7 +124,7 @@ async fn media_goes_out_by_a_parley_url_or_the_customers_own(backend: Backend) {
         .into_iter()
         .filter(|m| m["direction"] == "from_business")
         .collect();
-    assert_eq!(shown.len(), 3, "only the good files reach the phone");
+    assert_eq!(shown.len(), 4, "only the good files reach the phone");
     for bubble in &shown {
         let media_url = bubble["mediaUrl"]
             .as_str()
@@ -133,7 +134,84 @@ async fn media_goes_out_by_a_parley_url_or_the_customers_own(backend: Backend) {
     }
 }
 
+/// What the simulator's Graph API was asked to send for `umid`.
+async fn graph_send(app: &TestApp, umid: &str) -> Value {
+    let sends: Value = app
+        .http
+        .get(app.url("/sim/api/sends"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    sends["sends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["callbackData"] == umid)
+        .cloned()
+        .unwrap_or_else(|| panic!("no Graph send for {umid}: {sends}"))
+}
+
+/// A Parley file goes to WhatsApp by id, uploaded once per number; the customer's own
+/// URL goes as a link.
+async fn parley_files_are_uploaded_once_and_sent_by_id(backend: Backend) {
+    let app = stopped(backend).await;
+    let host = MediaHost::start().await;
+    app.phone_sends(USER, json!({"type": "text", "content": {"text": "hi"}}))
+        .await;
+    app.settle().await;
+    let hosted = format!(
+        "{}{}",
+        app.base,
+        upload(&app, "menu.jpg", &jpeg(30_000)).await
+    );
+    let mut umids = Vec::new();
+    for content in [
+        json!({"url": hosted}),
+        json!({"url": hosted, "text": "again"}),
+        json!({"url": host.url("cat.jpg")}),
+    ] {
+        let (status, body) = app
+            .send(json!({"user": {"msisdn": USER}, "type": "Image", "content": content}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        umids.push(body["umid"].as_str().unwrap().to_owned());
+        // One at a time: the second send must find the first one's upload.
+        app.settle().await;
+    }
+
+    let first = graph_send(&app, &umids[0]).await;
+    let second = graph_send(&app, &umids[1]).await;
+    let external = graph_send(&app, &umids[2]).await;
+    let media_id = first["mediaId"].as_str().expect("sent by id");
+    assert!(first.get("mediaLink").is_none(), "{first}");
+    assert_eq!(second["mediaId"], media_id, "uploaded once, the id reused");
+    assert!(external.get("mediaId").is_none(), "{external}");
+    assert_eq!(external["mediaLink"], host.url("cat.jpg"));
+
+    let uploaded = app
+        .http
+        .get(app.url(&format!("/sim/api/media/{media_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::OK);
+    assert_eq!(
+        uploaded.bytes().await.unwrap().to_vec(),
+        jpeg(30_000),
+        "WhatsApp has the file byte for byte"
+    );
+    app.advance(10).await;
+    app.settle().await;
+    for umid in &umids {
+        assert_eq!(app.details(umid).await["status"]["state"], "read", "{umid}");
+    }
+}
+
 crate::on_each_backend!(
     inbound_media_is_rehosted_and_expires_after_24_hours,
     media_goes_out_by_a_parley_url_or_the_customers_own,
+    parley_files_are_uploaded_once_and_sent_by_id,
 );

@@ -30,6 +30,7 @@ use pacing::Pacer;
 pub use pacing::{Hold, PAIR_BURST, PAIR_INTERVAL, PacingConfig, Verdict};
 use reach::MessagingLimits;
 
+use crate::media::MediaUploads;
 use crate::messages::Content;
 use crate::messages::content::ContentKind;
 use crate::messages::route;
@@ -125,6 +126,9 @@ pub struct Dispatcher {
     config: DispatchConfig,
     pacer: Mutex<Pacer>,
     limits: Mutex<MessagingLimits>,
+    /// Sends Parley-hosted media by the provider's id (see `media::uploads`); without it
+    /// media goes by link.
+    uploads: Option<MediaUploads>,
 }
 
 /// `undelivered` for a provider refusal, with 8x8's code for Meta's.
@@ -155,7 +159,13 @@ impl Dispatcher {
             wake,
             config,
             pacer,
+            uploads: None,
         }
+    }
+
+    pub fn with_media_uploads(mut self, uploads: MediaUploads) -> Self {
+        self.uploads = Some(uploads);
+        self
     }
 
     fn pacer(&self) -> std::sync::MutexGuard<'_, Pacer> {
@@ -415,6 +425,14 @@ impl Dispatcher {
                     report.failed += 1;
                 }
             }
+        }
+        if let Some(uploads) = &self.uploads {
+            futures::future::join_all(
+                ready
+                    .iter_mut()
+                    .map(|(_, (route, outbound))| uploads.attach_id(route, &mut outbound.content)),
+            )
+            .await;
         }
         let umids: Vec<Umid> = ready.iter().map(|(job, _)| job.message.umid).collect();
         self.store.mark_handed_off(&umids, self.clock.now()).await?;

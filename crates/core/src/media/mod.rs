@@ -4,5 +4,7 @@
 //! read a file, and until when, lives in the database.
 
 pub(crate) mod hosting;
+mod uploads;
 
 pub use hosting::{FileHosting, HostingConfig, Uploaded};
+pub use uploads::MediaUploads;

@@ -270,6 +270,7 @@ impl Content {
             Self::Media { kind, url, caption } => OutboundContent::Media {
                 kind: kind.media_kind().expect("media content has a media kind"),
                 url: url.clone(),
+                media_id: None,
                 caption: caption.clone(),
                 filename: None,
             },
