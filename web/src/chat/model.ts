@@ -1,0 +1,590 @@
+// One model of "what a chat bubble shows", built from the three places a message comes
+// from: the simulated phone's chat (Meta's wire objects), 8x8 template definitions (the
+// template form's live preview and the template list), and 8x8 message content (the
+// log's detail page). The one <Bubble> component renders it, so all three look alike.
+
+import type { PhoneMessage, TemplateButtonDef, TemplateComponent } from '../api/types';
+
+export type MediaKind = 'image' | 'video' | 'audio' | 'document' | 'sticker';
+
+export interface MediaPart {
+  kind: MediaKind;
+  url?: string;
+  caption?: string;
+  filename?: string;
+  mime?: string;
+}
+
+export interface LocationPart {
+  latitude: number;
+  longitude: number;
+  name?: string;
+  address?: string;
+}
+
+export type HeaderModel =
+  | { type: 'text'; text: string }
+  | { type: 'media'; media: MediaPart }
+  | { type: 'location'; location?: LocationPart };
+
+export type ButtonKind =
+  | 'quick_reply'
+  | 'url'
+  | 'phone'
+  | 'copy_code'
+  | 'otp'
+  | 'flow'
+  | 'voice_call'
+  | 'reply'
+  | 'cta_url'
+  | 'location_request'
+  | 'call_accept'
+  | 'call_reject'
+  | 'other';
+
+export interface ButtonModel {
+  kind: ButtonKind;
+  label: string;
+  /** Position among the message's buttons: the `index` a tap sends. */
+  index: number;
+  url?: string;
+  phone?: string;
+  /** What a tap on this button can do in the simulator (cards' buttons cannot be tapped). */
+  tappable: boolean;
+}
+
+export interface ListRowModel {
+  id: string;
+  title: string;
+  description?: string;
+}
+
+export interface ListModel {
+  button: string;
+  sections: { title?: string; rows: ListRowModel[] }[];
+}
+
+export interface CardModel {
+  header?: HeaderModel;
+  body: string;
+  buttons: ButtonModel[];
+}
+
+export interface RichModel {
+  header?: HeaderModel;
+  body?: string;
+  footer?: string;
+  buttons: ButtonModel[];
+  list?: ListModel;
+  cards?: CardModel[];
+  /** A small line above the body (e.g. "Template · order_update"). */
+  label?: string;
+}
+
+export type BubbleModel =
+  | { type: 'text'; text: string }
+  | { type: 'media'; media: MediaPart }
+  | { type: 'location'; location: LocationPart }
+  | { type: 'rich'; rich: RichModel }
+  | { type: 'unsupported'; text: string };
+
+// ---- small readers for untyped JSON ---------------------------------------------------------
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown): Obj | undefined {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
+}
+
+function str(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  return undefined;
+}
+
+function num(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
+  return undefined;
+}
+
+function arr(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function location(v: unknown): LocationPart | undefined {
+  const o = obj(v);
+  if (!o) return undefined;
+  const latitude = num(o.latitude);
+  const longitude = num(o.longitude);
+  if (latitude === undefined || longitude === undefined) return undefined;
+  return { latitude, longitude, name: str(o.name), address: str(o.address) };
+}
+
+const MEDIA_KINDS: readonly string[] = ['image', 'video', 'audio', 'document', 'sticker'];
+
+export function mediaKind(raw: string): MediaKind | undefined {
+  const k = raw.toLowerCase();
+  if (k === 'file' || k === 'document') return 'document';
+  if (k === 'gif') return 'video';
+  return MEDIA_KINDS.includes(k) ? (k as MediaKind) : undefined;
+}
+
+// ---- template definitions (8x8 or Meta shape) ------------------------------------------
+
+function componentOf(components: TemplateComponent[], type: string): TemplateComponent | undefined {
+  return components.find((c) => c.type.toUpperCase() === type);
+}
+
+/** Sample values of a component: `examples`, `example` (list, string or Meta's object). */
+export function samplesOf(c: TemplateComponent | undefined): string[] {
+  if (!c) return [];
+  const raw = c.examples ?? c.example;
+  const flat = (items: unknown[]): string[] =>
+    items.flatMap((i): unknown[] => (Array.isArray(i) ? (i as unknown[]) : [i])).map((i) => str(i) ?? '');
+  if (typeof raw === 'string') return [raw];
+  if (Array.isArray(raw)) return flat(raw);
+  const o = obj(raw);
+  if (o) {
+    for (const key of ['header_text', 'body_text', 'header_handle', 'headerText', 'bodyText', 'headerHandle']) {
+      const v = o[key];
+      if (Array.isArray(v)) return flat(v as unknown[]);
+    }
+  }
+  return [];
+}
+
+/** Fills `{{n}}` with `values[n-1]`; a missing value stays `{{n}}`. */
+export function fill(text: string, values: readonly string[]): string {
+  return text.replace(/\{\{\s*(\d+)\s*\}\}/g, (whole, n: string) => {
+    const v = values[Number(n) - 1];
+    return v === undefined || v === '' ? whole : v;
+  });
+}
+
+function templateButton(b: TemplateButtonDef, index: number, tappable: boolean, suffix?: string): ButtonModel {
+  const type = b.type.toUpperCase().replace(/[\s-]/g, '_');
+  const label = b.text ?? '';
+  switch (type) {
+    case 'QUICK_REPLY':
+    case 'QUICKREPLY':
+      return { kind: 'quick_reply', label, index, tappable };
+    case 'URL': {
+      const example = Array.isArray(b.example) ? b.example[0] : b.example;
+      const url = b.url ? fill(b.url, [suffix ?? example ?? '']) : undefined;
+      return { kind: 'url', label, index, url, tappable: false };
+    }
+    case 'PHONE_NUMBER':
+    case 'PHONENUMBER':
+      return { kind: 'phone', label, index, phone: b.phoneNumber ?? b.phone_number, tappable: false };
+    case 'COPY_CODE':
+      return { kind: 'copy_code', label: label || 'Copy offer code', index, tappable: false };
+    case 'OTP':
+      return { kind: 'otp', label: label || 'Copy code', index, tappable: false };
+    case 'FLOW':
+      return { kind: 'flow', label, index, tappable: false };
+    case 'VOICE_CALL':
+      return { kind: 'voice_call', label: label || 'Call Now', index, tappable: false };
+    default:
+      return { kind: 'other', label: label || type.toLowerCase(), index, tappable: false };
+  }
+}
+
+function templateHeader(c: TemplateComponent | undefined, values: string[]): HeaderModel | undefined {
+  if (!c) return undefined;
+  const format = (c.format ?? (c.text !== undefined ? 'TEXT' : '')).toUpperCase();
+  if (format === 'TEXT') return { type: 'text', text: fill(c.text ?? '', values) };
+  if (format === 'LOCATION') return { type: 'location' };
+  const kind = mediaKind(format);
+  if (!kind) return undefined;
+  const sample = samplesOf(c)[0];
+  return { type: 'media', media: { kind, url: values[0] ?? sample } };
+}
+
+export interface TemplateValues {
+  header?: string[];
+  body?: string[];
+}
+
+/**
+ * A template definition as the phone would show it, placeholders filled with `values`
+ * (or the definition's own samples: the form's preview shows what a reviewer sees).
+ */
+export function templateToRich(components: TemplateComponent[], values: TemplateValues = {}): RichModel {
+  const header = componentOf(components, 'HEADER');
+  const body = componentOf(components, 'BODY');
+  const footer = componentOf(components, 'FOOTER');
+  const buttons = componentOf(components, 'BUTTONS');
+  const carousel = componentOf(components, 'CAROUSEL');
+  const headerValues = values.header ?? samplesOf(header);
+  const bodyValues = values.body ?? samplesOf(body);
+  let footerText = footer?.text;
+  if (footer?.code_expiration_minutes !== undefined) {
+    footerText = `This code expires in ${footer.code_expiration_minutes} minutes.`;
+  }
+  const rich: RichModel = {
+    header: templateHeader(header, headerValues),
+    body: body?.text !== undefined ? fill(body.text, bodyValues) : undefined,
+    footer: footerText,
+    buttons: (buttons?.buttons ?? []).map((b, i) => templateButton(b, i, false)),
+  };
+  if (carousel?.cards) {
+    rich.cards = carousel.cards.map((card) => cardToModel(card.components));
+  }
+  return rich;
+}
+
+function cardToModel(components: TemplateComponent[], params?: Obj): CardModel {
+  const header = componentOf(components, 'HEADER');
+  const body = componentOf(components, 'BODY');
+  const buttons = componentOf(components, 'BUTTONS');
+  const paramHeader = obj(params?.header);
+  const paramBody = arr(params?.body).map((v) => str(v) ?? '');
+  const paramButtons = arr(params?.buttons).map(obj);
+  let headerModel = templateHeader(header, []);
+  const headerUrl = str(paramHeader?.url) ?? str(paramHeader?.link);
+  if (headerModel?.type === 'media' && headerUrl) {
+    headerModel = { type: 'media', media: { ...headerModel.media, url: headerUrl } };
+  }
+  return {
+    header: headerModel,
+    body: fill(body?.text ?? '', paramBody.length ? paramBody : samplesOf(body)),
+    buttons: (buttons?.buttons ?? []).map((b, i) => {
+      const p = paramButtons.find((pb) => num(pb?.index) === i);
+      const value = obj(p?.value);
+      return templateButton(b, i, false, str(value?.text));
+    }),
+  };
+}
+
+// ---- the simulator's phone bubbles ------------------------------------------------------
+
+function buttonKindOf(type: string): ButtonKind {
+  switch (type.toUpperCase()) {
+    case 'QUICK_REPLY':
+      return 'quick_reply';
+    case 'URL':
+      return 'url';
+    case 'PHONE_NUMBER':
+      return 'phone';
+    case 'COPY_CODE':
+      return 'copy_code';
+    case 'OTP':
+      return 'otp';
+    case 'FLOW':
+      return 'flow';
+    case 'VOICE_CALL':
+      return 'voice_call';
+    default:
+      return 'other';
+  }
+}
+
+/** The header of a simulator template bubble: `{type:'text',text}`, `{type:'image',url}`… */
+function simHeader(v: unknown, mediaUrl: string | undefined): HeaderModel | undefined {
+  const h = obj(v);
+  if (!h) return undefined;
+  const type = str(h.type) ?? '';
+  if (type === 'text') return { type: 'text', text: str(h.text) ?? '' };
+  if (type === 'location') return { type: 'location', location: location(h.location) };
+  const kind = mediaKind(type);
+  if (!kind) return undefined;
+  return { type: 'media', media: { kind, url: mediaUrl ?? str(h.url) } };
+}
+
+/**
+ * A template bubble of the phone (crates/simulator/src/templates.rs `bubble`). `definition`
+ * is the registered template, needed for carousel cards: the bubble holds only their
+ * parameters.
+ */
+export function simTemplateToRich(
+  message: unknown,
+  mediaUrl: string | undefined,
+  definition?: TemplateComponent[],
+): RichModel {
+  const m = obj(message) ?? {};
+  const buttons = arr(m.buttons).map((raw, i) => {
+    const b = obj(raw) ?? {};
+    const kind = buttonKindOf(str(b.type) ?? '');
+    const index = num(b.index) ?? i;
+    const label = str(b.text) ?? '';
+    const param = obj(b.parameter);
+    const model: ButtonModel = { kind, label, index, tappable: kind === 'quick_reply' };
+    if (kind === 'url' && definition) {
+      const def = componentOf(definition, 'BUTTONS')?.buttons?.[index];
+      if (def?.url) model.url = fill(def.url, [str(param?.text) ?? '']);
+    }
+    return model;
+  });
+  const rich: RichModel = {
+    header: simHeader(m.header, mediaUrl),
+    body: str(m.body),
+    footer: str(m.footer) ?? undefined,
+    buttons,
+  };
+  const cardParams = arr(m.cards).map(obj);
+  const carousel = definition ? componentOf(definition, 'CAROUSEL') : undefined;
+  if (carousel?.cards) {
+    rich.cards = carousel.cards.map((card, i) =>
+      cardToModel(card.components, cardParams.find((p) => num(p?.card_index) === i)),
+    );
+  } else if (cardParams.length) {
+    rich.cards = cardParams.map((p) => ({
+      header: simHeader(p?.header, undefined),
+      body: arr(p?.body).map((v) => str(v) ?? '').join(' · '),
+      buttons: [],
+    }));
+  }
+  return rich;
+}
+
+/** Meta's (and 8x8's, the same shape) `interactive` object. */
+export function interactiveToRich(message: unknown): RichModel {
+  const m = obj(message) ?? {};
+  const type = str(m.type) ?? '';
+  const header = obj(m.header);
+  let headerModel: HeaderModel | undefined;
+  if (header) {
+    const htype = str(header.type) ?? '';
+    if (htype === 'text') headerModel = { type: 'text', text: str(header.text) ?? '' };
+    const kind = mediaKind(htype);
+    if (kind) {
+      const media = obj(header[htype]);
+      headerModel = {
+        type: 'media',
+        media: { kind, url: str(media?.link) ?? str(media?.url), filename: str(media?.filename) },
+      };
+    }
+  }
+  const action = obj(m.action) ?? {};
+  const parameters = obj(action.parameters) ?? {};
+  const rich: RichModel = {
+    header: headerModel,
+    body: str(obj(m.body)?.text),
+    footer: str(obj(m.footer)?.text),
+    buttons: [],
+  };
+  switch (type) {
+    case 'button':
+      rich.buttons = arr(action.buttons).map((raw, index) => {
+        const reply = obj(obj(raw)?.reply);
+        return { kind: 'reply', label: str(reply?.title) ?? '', index, tappable: true };
+      });
+      break;
+    case 'list':
+      rich.list = {
+        button: str(action.button) ?? 'Options',
+        sections: arr(action.sections).map((raw) => {
+          const s = obj(raw) ?? {};
+          return {
+            title: str(s.title),
+            rows: arr(s.rows).map((r) => {
+              const row = obj(r) ?? {};
+              return { id: str(row.id) ?? '', title: str(row.title) ?? '', description: str(row.description) };
+            }),
+          };
+        }),
+      };
+      break;
+    case 'cta_url':
+      rich.buttons = [
+        {
+          kind: 'cta_url',
+          label: str(parameters.display_text) ?? 'Open',
+          url: str(parameters.url),
+          index: 0,
+          tappable: true,
+        },
+      ];
+      break;
+    case 'location_request_message':
+      rich.buttons = [{ kind: 'location_request', label: 'Send location', index: 0, tappable: true }];
+      break;
+    case 'call_permission_request':
+      rich.body = rich.body ?? 'The business would like to call you on WhatsApp.';
+      rich.buttons = [
+        { kind: 'call_accept', label: 'Allow calls', index: 0, tappable: true },
+        { kind: 'call_reject', label: "Don't allow", index: 1, tappable: true },
+      ];
+      break;
+    case 'flow':
+      rich.buttons = [
+        { kind: 'flow', label: str(parameters.flow_cta) ?? 'Open', index: 0, tappable: true },
+      ];
+      break;
+    case 'voice_call':
+      rich.buttons = [
+        { kind: 'voice_call', label: str(parameters.display_text) ?? 'Call Now', index: 0, tappable: false },
+      ];
+      break;
+    case 'product':
+    case 'product_list':
+      rich.label = type === 'product' ? 'Product' : 'Product list';
+      rich.buttons = [{ kind: 'other', label: 'View items', index: 0, tappable: false }];
+      break;
+    case 'request_contact_info':
+      rich.buttons = [{ kind: 'other', label: 'Share contact info', index: 0, tappable: false }];
+      break;
+    default:
+      break;
+  }
+  return rich;
+}
+
+/** What the user's own answer shows (a reply button, a list row, a completed Flow…). */
+function userInteractive(message: unknown): BubbleModel {
+  const m = obj(message) ?? {};
+  const reply = obj(m.button_reply) ?? obj(m.list_reply);
+  if (reply) {
+    const description = str(reply.description);
+    return { type: 'text', text: description ? `${str(reply.title) ?? ''}\n${description}` : str(reply.title) ?? '' };
+  }
+  const nfm = obj(m.nfm_reply);
+  if (nfm) return { type: 'text', text: `✅ ${str(nfm.body) ?? 'Sent'}` };
+  const call = obj(m.call_permission_reply);
+  if (call) {
+    return { type: 'text', text: str(call.response) === 'accept' ? 'Allowed calls' : "Didn't allow calls" };
+  }
+  return { type: 'unsupported', text: 'Interactive answer' };
+}
+
+export interface PhoneContext {
+  /** Registered template definitions by `name|language`, for carousel cards and URLs. */
+  templates?: Map<string, TemplateComponent[]>;
+}
+
+export function templateKey(name: string, language: string): string {
+  return `${name}|${language}`;
+}
+
+export function phoneBubble(m: PhoneMessage, ctx: PhoneContext = {}): BubbleModel {
+  const message = obj(m.message) ?? {};
+  const kind = mediaKind(m.type);
+  if (kind) {
+    return {
+      type: 'media',
+      media: {
+        kind,
+        url: m.mediaUrl ?? str(message.link),
+        caption: str(message.caption),
+        filename: str(message.filename),
+        mime: str(message.mime_type),
+      },
+    };
+  }
+  switch (m.type) {
+    case 'text':
+      return { type: 'text', text: str(message.body) ?? str(message.text) ?? '' };
+    case 'button':
+      return { type: 'text', text: str(message.text) ?? '' };
+    case 'location': {
+      const loc = location(message);
+      return loc ? { type: 'location', location: loc } : { type: 'unsupported', text: 'Location' };
+    }
+    case 'template': {
+      const name = str(message.name) ?? '';
+      const language = str(message.language) ?? '';
+      const definition = ctx.templates?.get(templateKey(name, language));
+      return { type: 'rich', rich: simTemplateToRich(message, m.mediaUrl, definition) };
+    }
+    case 'interactive':
+      return m.direction === 'from_user'
+        ? userInteractive(message)
+        : { type: 'rich', rich: interactiveToRich(message) };
+    case 'unsupported':
+      return { type: 'unsupported', text: 'This message is not supported on WhatsApp' };
+    default:
+      return { type: 'unsupported', text: `${m.type} message` };
+  }
+}
+
+/** One line for a quoted message or a chat list preview. */
+export function snippet(b: BubbleModel): string {
+  switch (b.type) {
+    case 'text':
+      return b.text;
+    case 'media':
+      return b.media.caption ?? `${b.media.kind === 'document' ? '📄' : '📎'} ${b.media.filename ?? b.media.kind}`;
+    case 'location':
+      return `📍 ${b.location.name ?? 'Location'}`;
+    case 'rich':
+      return b.rich.body ?? (b.rich.header?.type === 'text' ? b.rich.header.text : 'Message');
+    case 'unsupported':
+      return b.text;
+  }
+}
+
+// ---- 8x8 message content (the log) ------------------------------------------------------
+
+/**
+ * A logged message's content: the structured 8x8 content object when the server gives it,
+ * otherwise the one-line summary read by its content type.
+ */
+export function logBubble(contentType: string, summary: string, content?: Obj): BubbleModel {
+  const type = contentType.toLowerCase();
+  if (content) {
+    const rendered = obj(content.rendered);
+    const template = obj(content.template);
+    if (template || rendered) {
+      const components = arr(template?.components).map(obj);
+      const headerParam = obj(
+        arr(components.find((c) => str(c?.type)?.toLowerCase() === 'header')?.parameters)[0],
+      );
+      let header: HeaderModel | undefined;
+      const htype = str(headerParam?.type)?.toLowerCase();
+      const hkind = htype ? mediaKind(htype) : undefined;
+      if (hkind) header = { type: 'media', media: { kind: hkind, url: str(headerParam?.url) ?? str(headerParam?.link) } };
+      else if (htype === 'location') header = { type: 'location', location: location(headerParam?.location) };
+      else if (str(rendered?.header)) header = { type: 'text', text: str(rendered?.header) ?? '' };
+      const rich: RichModel = {
+        label: template ? `Template · ${str(template.name) ?? ''}` : undefined,
+        header,
+        body: str(rendered?.body) ?? summary,
+        footer: str(rendered?.footer),
+        buttons: arr(rendered?.buttons).map((b, index) => ({
+          kind: 'other',
+          label: str(b) ?? '',
+          index,
+          tappable: false,
+        })),
+      };
+      const cards = arr(rendered?.cards).map(obj);
+      if (cards.length) {
+        rich.cards = cards.map((c) => ({
+          body: str(c?.body) ?? '',
+          buttons: arr(c?.buttons).map((b, index) => ({ kind: 'other', label: str(b) ?? '', index, tappable: false })),
+        }));
+      }
+      return { type: 'rich', rich };
+    }
+    const interactive = obj(content.interactive);
+    if (interactive) {
+      const itype = str(interactive.type) ?? '';
+      if (itype.endsWith('reply') || itype === 'nfmReply' || itype === 'callPermissionReply') {
+        const reply = obj(interactive.button_reply) ?? obj(interactive.list_reply) ?? obj(interactive.buttonReply) ?? obj(interactive.listReply);
+        if (reply) return { type: 'text', text: str(reply.title) ?? summary };
+        return { type: 'text', text: summary };
+      }
+      return { type: 'rich', rich: interactiveToRich(interactive) };
+    }
+    const loc = location(content.location);
+    if (loc) return { type: 'location', location: loc };
+    const url = str(content.url);
+    const kind = mediaKind(type);
+    if (url && kind) {
+      return { type: 'media', media: { kind, url, caption: str(content.text), filename: str(content.fileName) } };
+    }
+    const text = str(content.text);
+    if (text !== undefined) return { type: 'text', text };
+  }
+  const kind = mediaKind(type);
+  if (kind) {
+    const [url, ...caption] = summary.split(' ');
+    return { type: 'media', media: { kind, url: url?.startsWith('http') || url?.startsWith('/') ? url : undefined, caption: caption.join(' ') || undefined } };
+  }
+  if (type === 'location') {
+    const m = /^(-?[\d.]+),(-?[\d.]+)\s*(.*)$/.exec(summary);
+    if (m) return { type: 'location', location: { latitude: Number(m[1]), longitude: Number(m[2]), name: m[3] || undefined } };
+  }
+  return { type: 'text', text: summary };
+}
