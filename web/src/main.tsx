@@ -1,10 +1,11 @@
-import { StrictMode, lazy } from 'react';
+import { StrictMode, lazy, type ReactNode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { Navigate, Outlet, createBrowserRouter, useRouteError } from 'react-router';
 import { RouterProvider } from 'react-router/dom';
 import { NAV, Shell } from './components/Shell';
 import { RequirePermission, RequireSession, SessionProvider, useCan } from './session';
 import SignIn from './pages/SignIn';
+import type { Permission } from './api/types';
 import './styles.css';
 
 const Phones = lazy(() => import('./pages/Phones'));
@@ -54,6 +55,19 @@ function Crash() {
   );
 }
 
+/** The pages behind sign-in: path, the permission they need, how a refusal names them. */
+const PAGES: [string, Permission, string, ReactNode][] = [
+  ['phones/:msisdn?', 'simulator.use', 'the phones', <Phones />],
+  ['simulator', 'simulator.control', 'the simulator controls', <Simulator />],
+  ['templates', 'templates.read', 'templates', <Templates />],
+  ['templates/new', 'templates.write', 'the template editor', <TemplateNew />],
+  ['logs', 'logs.read', 'the message logs', <Logs />],
+  ['logs/:subAccountId/:umid', 'logs.read', 'the message logs', <LogDetail />],
+  ['webhooks', 'webhooks.read', 'webhooks', <Webhooks />],
+  ['keys', 'keys.manage', 'the API keys', <ApiKeys />],
+  ['users', 'users.manage', 'users and roles', <Users />],
+];
+
 const router = createBrowserRouter(
   [
     {
@@ -70,78 +84,14 @@ const router = createBrowserRouter(
           errorElement: <Crash />,
           children: [
             { index: true, element: <Home /> },
-            {
-              path: 'phones/:msisdn?',
+            ...PAGES.map(([path, permission, what, page]) => ({
+              path,
               element: (
-                <RequirePermission permission="simulator.use" what="the phones">
-                  <Phones />
+                <RequirePermission permission={permission} what={what}>
+                  {page}
                 </RequirePermission>
               ),
-            },
-            {
-              path: 'simulator',
-              element: (
-                <RequirePermission permission="simulator.control" what="the simulator controls">
-                  <Simulator />
-                </RequirePermission>
-              ),
-            },
-            {
-              path: 'templates',
-              element: (
-                <RequirePermission permission="templates.read" what="templates">
-                  <Templates />
-                </RequirePermission>
-              ),
-            },
-            {
-              path: 'templates/new',
-              element: (
-                <RequirePermission permission="templates.write" what="the template editor">
-                  <TemplateNew />
-                </RequirePermission>
-              ),
-            },
-            {
-              path: 'logs',
-              element: (
-                <RequirePermission permission="logs.read" what="the message logs">
-                  <Logs />
-                </RequirePermission>
-              ),
-            },
-            {
-              path: 'logs/:subAccountId/:umid',
-              element: (
-                <RequirePermission permission="logs.read" what="the message logs">
-                  <LogDetail />
-                </RequirePermission>
-              ),
-            },
-            {
-              path: 'webhooks',
-              element: (
-                <RequirePermission permission="webhooks.read" what="webhooks">
-                  <Webhooks />
-                </RequirePermission>
-              ),
-            },
-            {
-              path: 'keys',
-              element: (
-                <RequirePermission permission="keys.manage" what="the API keys">
-                  <ApiKeys />
-                </RequirePermission>
-              ),
-            },
-            {
-              path: 'users',
-              element: (
-                <RequirePermission permission="users.manage" what="users and roles">
-                  <Users />
-                </RequirePermission>
-              ),
-            },
+            })),
             { path: '*', element: <NotFound /> },
           ],
         },
