@@ -7,6 +7,7 @@
 //!
 //! Depends on `store` (traits and rows) and `types` only; no SQL leaves this crate.
 
+mod console;
 mod contacts;
 mod dispatch;
 mod files;

@@ -4,6 +4,7 @@
 //!
 //! Depends on `store` (traits and rows) and `types` only.
 
+mod console;
 mod contacts;
 mod dispatch;
 mod files;

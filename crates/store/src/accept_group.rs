@@ -99,7 +99,7 @@ impl<'q, DB: Database> Statement<'q, DB> {
     }
 
     /// ` VALUES (…), (…)`, one tuple per row; `row` binds a row's values in column order.
-    fn values<T>(
+    pub fn values<T>(
         &mut self,
         rows: &[T],
         mut row: impl FnMut(&mut Tuple<'_, 'q, DB>, &T) -> StoreResult<()>,
@@ -121,13 +121,13 @@ impl<'q, DB: Database> Statement<'q, DB> {
 }
 
 /// One parenthesised row of a `VALUES` list.
-struct Tuple<'s, 'q, DB: Database> {
+pub struct Tuple<'s, 'q, DB: Database> {
     statement: &'s mut Statement<'q, DB>,
     empty: bool,
 }
 
 impl<'q, DB: Database> Tuple<'_, 'q, DB> {
-    fn bind<T: 'q + Encode<'q, DB> + Type<DB>>(&mut self, value: T) -> StoreResult<&mut Self> {
+    pub fn bind<T: 'q + Encode<'q, DB> + Type<DB>>(&mut self, value: T) -> StoreResult<&mut Self> {
         if !std::mem::take(&mut self.empty) {
             self.statement.sql.push_str(", ");
         }

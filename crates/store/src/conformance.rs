@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::*;
 
+pub use crate::conformance_console::*;
 pub use crate::conformance_files::*;
 
 #[macro_export]
@@ -48,7 +49,9 @@ macro_rules! conformance_suite {
             webhook_events_of_a_recipient_leave_in_order_and_retry_in_place,
             dead_events_are_redriven,
             webhooks_are_replaced_and_deleted_by_key,
-            endpoint_health_is_replaced_per_account_and_url
+            endpoint_health_is_replaced_per_account_and_url,
+            console_users_are_unique_by_email_and_kept_whole,
+            console_sessions_end_on_expiry_sign_out_disable_and_delete
         );
     };
     (@tests $factory:path; $($name:ident),*) => {

@@ -6,6 +6,7 @@
 //! Trait methods name what the domain needs ("accept these outbound messages", "claim
 //! due dispatch work"), never tables. No SQL dialect, driver or HTTP type appears here.
 
+mod console;
 mod error;
 mod files;
 mod models;
@@ -16,8 +17,11 @@ mod webhooks;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 #[cfg(feature = "conformance")]
+mod conformance_console;
+#[cfg(feature = "conformance")]
 mod conformance_files;
 
+pub use console::*;
 pub use error::{StoreError, StoreResult};
 pub use files::*;
 pub use models::*;
@@ -67,6 +71,8 @@ macro_rules! fetch_as {
 
 #[cfg(feature = "sql-rows")]
 pub mod accept_group;
+#[cfg(feature = "sql-rows")]
+pub mod console_rows;
 #[cfg(feature = "sql-rows")]
 pub mod contact_rows;
 #[cfg(feature = "sql-rows")]

@@ -2,7 +2,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
+use parley_types::{AccountId, ApiKeyId, ChannelId, ConsoleUserId, SubAccountId, Umid};
+
+use crate::console::*;
 
 use crate::error::StoreResult;
 use crate::files::*;
@@ -372,6 +374,37 @@ pub trait FileStore: Send + Sync {
     async fn set_logs_unmasked(&self, account: &AccountId, unmasked: bool) -> StoreResult<()>;
 }
 
+#[async_trait]
+pub trait ConsoleStore: Send + Sync {
+    /// Fails with `Conflict` when the email is taken.
+    async fn insert_console_user(&self, user: &ConsoleUser) -> StoreResult<()>;
+    async fn console_user(&self, id: ConsoleUserId) -> StoreResult<Option<ConsoleUser>>;
+    /// `email` lower-cased.
+    async fn console_user_by_email(&self, email: &str) -> StoreResult<Option<ConsoleUser>>;
+    /// Oldest first.
+    async fn console_users(&self, account: &AccountId) -> StoreResult<Vec<ConsoleUser>>;
+    /// Replaces name, role, password hash and disabled flag. With `end_sessions` the
+    /// user's sessions end in the same transaction (a new password or a disabled user
+    /// must not leave a signed-in browser behind). `false` when there is no such user.
+    async fn update_console_user(
+        &self,
+        user: &ConsoleUser,
+        end_sessions: bool,
+    ) -> StoreResult<bool>;
+    /// Deletes the user and their sessions; `false` when there was no such user.
+    async fn delete_console_user(&self, id: ConsoleUserId) -> StoreResult<bool>;
+    async fn insert_console_session(&self, session: &ConsoleSession) -> StoreResult<()>;
+    /// The session with this hash if it has not expired at `now`, with its (enabled) user.
+    async fn console_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<(ConsoleSession, ConsoleUser)>>;
+    async fn delete_console_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Removes sessions that expired before `now`; returns how many.
+    async fn delete_expired_console_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+}
+
 /// A whole backend.
 #[async_trait]
 pub trait Store:
@@ -383,6 +416,7 @@ pub trait Store:
     + WebhookStore
     + ContactStore
     + FileStore
+    + ConsoleStore
 {
     fn backend_name(&self) -> &'static str;
     /// Succeeds when the database answers (for `/readyz`).

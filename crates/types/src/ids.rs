@@ -55,6 +55,10 @@ uuid_id!(
     /// An API key's public id (the secret part is only ever stored as a hash).
     ApiKeyId
 );
+uuid_id!(
+    /// A person who signs in to the web console.
+    ConsoleUserId
+);
 
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {

@@ -15,5 +15,5 @@ pub mod windows;
 
 pub use bucket::TokenBucket;
 pub use clock::{AdjustableClock, Clock, SharedClock, SystemClock};
-pub use ids::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
+pub use ids::{AccountId, ApiKeyId, ChannelId, ConsoleUserId, SubAccountId, Umid};
 pub use msisdn::{Msisdn, MsisdnError};
