@@ -50,6 +50,10 @@ impl From<Error> for ApiError {
         match e {
             Error::Invalid { code, message } => Self::new(code, message),
             Error::Unauthorized => Self::unauthorized(),
+            Error::InvalidCredentials => {
+                Self::new(SyncCode::Unauthorized, "Invalid email or password")
+            }
+            Error::Forbidden(message) => Self::new(SyncCode::Forbidden, message),
             Error::IllegalSubAccount => Self::new(
                 SyncCode::IllegalSubAccount,
                 "Illegal SubAccountId: provided subAccountId doesn't belong to your account",

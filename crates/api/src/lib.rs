@@ -6,6 +6,7 @@
 //! Depends on `core` services and `channel-meta` webhook parsing; knows no storage backend.
 
 mod auth;
+mod console;
 mod contacts;
 mod dto;
 mod error;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use parley_core::console::ConsoleService;
 use parley_core::contacts::ContactService;
 use parley_core::inbound::InboundService;
 use parley_core::keys::KeyService;
@@ -35,6 +37,7 @@ use parley_core::pricing::UsageService;
 use parley_core::templates::TemplateService;
 use parley_core::webhooks::WebhookService;
 use parley_store::SharedStore;
+use parley_types::SharedClock;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -63,6 +66,9 @@ pub struct AppState {
     pub webhooks: Arc<WebhookService>,
     pub usage: UsageService,
     pub contacts: ContactService,
+    /// Console users and their sessions.
+    pub console: ConsoleService,
+    pub clock: SharedClock,
     /// Uploaded and re-hosted files.
     pub files: FileHosting,
     pub logs: LogQueryService,
@@ -93,6 +99,10 @@ pub fn router(state: AppState, simulator: Option<Router>) -> Router {
     let api = Router::new()
         .merge(chatapps())
         .nest("/chatapps", chatapps())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            console::session::guard,
+        ))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .layer(axum::middleware::from_fn_with_state(
@@ -103,10 +113,18 @@ pub fn router(state: AppState, simulator: Option<Router>) -> Router {
         .merge(ops::router())
         .merge(meta_webhook::router())
         .merge(files::download_router())
+        .merge(console::router(state.clone()))
+        .merge(console::assets_router())
         .merge(api)
-        .with_state(state);
+        .with_state(state.clone());
     if let Some(simulator) = simulator {
-        app = app.nest("/sim", simulator);
+        // Open to callers without credentials, as before (the sandbox's test harness); a
+        // console session is held to its role.
+        let guarded = simulator.route_layer(axum::middleware::from_fn_with_state(
+            state,
+            console::session::guard,
+        ));
+        app = app.nest("/sim", guarded);
     }
     app.layer(axum::middleware::from_fn(ops::track_requests))
         .layer(CatchPanicLayer::custom(error::panic_response))

@@ -1,14 +1,17 @@
-//! First start: create the sandbox, print its key once with a ready `curl`, and write the
-//! same details to `<data-dir>/bootstrap.json` (owner-only) for scripts.
+//! First start: create the sandbox and the console's first admin, print the key and the
+//! admin's password once with a ready `curl`, and write the same details to
+//! `<data-dir>/bootstrap.json` (owner-only) for scripts. A database made before the console
+//! existed gets its admin on the next start, added to the same file.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use parley_core::bootstrap::{SandboxCredentials, ensure_sandbox};
+use parley_core::console::ConsoleService;
 use parley_store::SharedStore;
-use parley_types::Clock;
-use serde_json::json;
+use parley_types::SharedClock;
+use serde_json::{Value, json};
 
 pub fn bootstrap_file(data_dir: &Path) -> PathBuf {
     data_dir.join("bootstrap.json")
@@ -25,29 +28,79 @@ fn write_owner_only(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     options.open(path)?.write_all(contents)
 }
 
-/// Creates the sandbox on an empty database and returns its credentials; `None` later.
+/// The console admin made on this start: shown once.
+#[derive(Debug, Clone)]
+pub struct ConsoleAdmin {
+    pub email: String,
+    pub password: String,
+}
+
+/// What this start created.
+#[derive(Debug, Clone, Default)]
+pub struct FirstStart {
+    pub sandbox: Option<SandboxCredentials>,
+    pub console_admin: Option<ConsoleAdmin>,
+}
+
+/// Creates the sandbox on an empty database, and a console admin for the first account
+/// when it has no console user; records both in `bootstrap.json`.
 pub async fn run(
     store: &SharedStore,
-    clock: &dyn Clock,
+    clock: SharedClock,
     data_dir: &Path,
-) -> anyhow::Result<Option<SandboxCredentials>> {
-    let Some(credentials) = ensure_sandbox(store, clock.now()).await? else {
-        return Ok(None);
+) -> anyhow::Result<FirstStart> {
+    let sandbox = ensure_sandbox(store, clock.now()).await?;
+    let account = match &sandbox {
+        Some(credentials) => Some(credentials.sandbox.account.id.clone()),
+        None => store.accounts().await?.into_iter().next().map(|a| a.id),
     };
-    let sandbox = &credentials.sandbox;
-    let details = json!({
-        "accountId": sandbox.account.id,
-        "subAccountId": sandbox.sub_account.id,
-        "channelId": sandbox.channel.id,
-        "businessNumber": sandbox.channel.business_number,
-        "apiKey": credentials.api_key,
-    });
+    let console_admin = match account {
+        Some(account) => ConsoleService::new(store.clone(), clock)
+            .ensure_admin(&account)
+            .await?
+            .map(|(email, password)| ConsoleAdmin { email, password }),
+        None => None,
+    };
+    let path = bootstrap_file(data_dir);
+    let mut details = match &sandbox {
+        Some(credentials) => {
+            let sandbox = &credentials.sandbox;
+            json!({
+                "accountId": sandbox.account.id,
+                "subAccountId": sandbox.sub_account.id,
+                "channelId": sandbox.channel.id,
+                "businessNumber": sandbox.channel.business_number,
+                "apiKey": credentials.api_key,
+            })
+        }
+        None if console_admin.is_some() => std::fs::read(&path)
+            .ok()
+            .and_then(|raw| serde_json::from_slice::<Value>(&raw).ok())
+            .unwrap_or_else(|| json!({})),
+        None => return Ok(FirstStart::default()),
+    };
+    if let Some(admin) = &console_admin {
+        details["consoleEmail"] = json!(admin.email);
+        details["consolePassword"] = json!(admin.password);
+    }
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
-    let path = bootstrap_file(data_dir);
     write_owner_only(&path, serde_json::to_string_pretty(&details)?.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
-    Ok(Some(credentials))
+    Ok(FirstStart {
+        sandbox,
+        console_admin,
+    })
+}
+
+/// The console's sign-in, shown once.
+pub fn console_banner(admin: &ConsoleAdmin, base_url: &str) -> String {
+    format!(
+        "Console: {base}/console/ — sign in as {email} with this password (shown once):\n\n    {password}\n",
+        base = base_url.trim_end_matches('/'),
+        email = admin.email,
+        password = admin.password,
+    )
 }
 
 /// The one-time banner with the key and a first message.

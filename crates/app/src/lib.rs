@@ -21,6 +21,7 @@ use parley_api::rate_limit::{RateLimitConfig, RateLimits};
 use parley_api::{AppState, MetaWebhookConfig};
 use parley_channel_meta::{MetaAdapter, MetaConfig};
 use parley_channels::ChannelAdapter;
+use parley_core::console::ConsoleService;
 use parley_core::contacts::{ContactService, OptOutKeywords};
 use parley_core::dispatch::{DispatchConfig, Dispatcher, PacingConfig};
 use parley_core::housekeeping::Housekeeper;
@@ -234,10 +235,12 @@ impl Platform {
                 page: 5_000,
             },
         );
+        let console = ConsoleService::new(store.clone(), clock.clone());
         let housekeeper = Arc::new(Housekeeper::new(
             store.clone(),
             files.clone(),
             ExportRunner::new(exports.clone()),
+            console.clone(),
         ));
         let state = AppState {
             store: store.clone(),
@@ -250,6 +253,8 @@ impl Platform {
                 templates.clone(),
             ),
             keys: KeyService::new(store.clone(), clock.clone(), lookup_ttl),
+            console,
+            clock: clock.clone(),
             inbound: InboundService::new(
                 store.clone(),
                 clock.clone(),

@@ -109,10 +109,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let data_dir = config.data_dir.clone();
     let platform = Platform::build(config, store, local_addr).await?;
-    match bootstrap::run(&platform.store, platform.clock.as_ref(), &data_dir).await? {
+    let first = bootstrap::run(&platform.store, platform.clock.clone(), &data_dir).await?;
+    match &first.sandbox {
         Some(credentials) => {
             platform.register_channels().await?;
-            println!("{}", bootstrap::banner(&credentials, &base_url, &data_dir));
+            println!("{}", bootstrap::banner(credentials, &base_url, &data_dir));
         }
         None => println!(
             "Parley is using the existing data ({}); sandbox details are in {}",
@@ -120,7 +121,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             bootstrap::bootstrap_file(&data_dir).display()
         ),
     }
-    println!("Listening on {base_url} (console of the simulator: {base_url}/sim/api/phones)");
+    if let Some(admin) = &first.console_admin {
+        println!("{}", bootstrap::console_banner(admin, &base_url));
+    }
+    println!("Listening on {base_url} (the console: {base_url}/console/)");
     platform.serve(listener, shutdown_signal()).await
 }
 

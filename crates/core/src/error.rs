@@ -12,6 +12,12 @@ pub enum Error {
     /// The key is missing, unknown or revoked.
     #[error("request was not authenticated properly")]
     Unauthorized,
+    /// A console sign-in with a wrong email or password (the same answer for both).
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// The console user's role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
     /// The subaccount does not exist or belongs to another account: the same answer either way.
     #[error("provided subAccountId doesn't belong to your account")]
     IllegalSubAccount,

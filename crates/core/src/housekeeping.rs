@@ -1,5 +1,5 @@
 //! The background work besides dispatch and webhooks: building queued log exports,
-//! removing expired hosted files and export files, and keeping the database's planner
+//! removing expired hosted files, export files and console sessions, and keeping the database's planner
 //! statistics fresh.
 
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use parley_store::SharedStore;
 use tokio::sync::{Notify, watch};
 
 use crate::Result;
+use crate::console::ConsoleService;
 use crate::logs::ExportRunner;
 use crate::media::FileHosting;
 
@@ -19,6 +20,7 @@ pub struct Housekeeper {
     store: SharedStore,
     files: FileHosting,
     exports: ExportRunner,
+    console: ConsoleService,
     /// Rung when an export is queued.
     pub wake: Arc<Notify>,
 }
@@ -29,14 +31,21 @@ pub struct HousekeepingReport {
     pub exports_built: usize,
     pub files_removed: usize,
     pub export_files_removed: usize,
+    pub sessions_removed: u64,
 }
 
 impl Housekeeper {
-    pub fn new(store: SharedStore, files: FileHosting, exports: ExportRunner) -> Self {
+    pub fn new(
+        store: SharedStore,
+        files: FileHosting,
+        exports: ExportRunner,
+        console: ConsoleService,
+    ) -> Self {
         Self {
             store,
             files,
             exports,
+            console,
             wake: Arc::new(Notify::new()),
         }
     }
@@ -50,6 +59,7 @@ impl Housekeeper {
         }
         report.files_removed = self.files.clean_once(CLEAN_BATCH).await?;
         report.export_files_removed = self.exports.clean_once(CLEAN_BATCH).await?;
+        report.sessions_removed = self.console.remove_expired_sessions().await?;
         self.store.refresh_statistics().await?;
         Ok(report)
     }

@@ -15,11 +15,11 @@ const KEY_PREFIX: &str = "pk_";
 /// Characters of the key kept in clear so listings can tell keys apart.
 const SHOWN_CHARS: usize = 11;
 
-/// Who is calling: resolved from a bearer key.
+/// Who is calling: resolved from a bearer key, or from a console session (no key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub account_id: AccountId,
-    pub key_id: ApiKeyId,
+    pub key_id: Option<ApiKeyId>,
 }
 
 /// A freshly made key. `secret` exists only here, never in storage.
@@ -76,7 +76,7 @@ impl KeyService {
                 let key = self.store.api_key_by_hash(&hash).await?;
                 Ok::<_, Error>(key.map(|k| Principal {
                     account_id: k.account_id,
-                    key_id: k.id,
+                    key_id: Some(k.id),
                 }))
             })
             .await?
@@ -100,7 +100,7 @@ impl KeyService {
 
     pub async fn revoke(&self, id: ApiKeyId, now: DateTime<Utc>) -> Result<bool> {
         let revoked = self.store.revoke_api_key(id, now).await?;
-        self.known.forget_where(|p| p.key_id == id);
+        self.known.forget_where(|p| p.key_id == Some(id));
         Ok(revoked)
     }
 }

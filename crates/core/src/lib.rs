@@ -8,6 +8,7 @@
 
 pub mod bootstrap;
 pub mod cache;
+pub mod console;
 pub mod contacts;
 pub mod dispatch;
 mod error;

@@ -17,6 +17,8 @@ pub enum SyncCode {
     TooManyMessages,
     ClientBatchIdTooLong,
     Unauthorized,
+    /// A console user whose role does not allow the call (Parley's console, docs/console.md).
+    Forbidden,
     NotFound,
     Internal,
     NotImplemented,
@@ -78,6 +80,7 @@ impl SyncCode {
             Self::TooManyMessages => 3013,
             Self::ClientBatchIdTooLong => 3014,
             Self::Unauthorized => 1200,
+            Self::Forbidden => 1003,
             Self::NotFound => 1300,
             Self::Internal => 2000,
             Self::NotImplemented => 2001,
@@ -127,6 +130,7 @@ impl SyncCode {
     pub fn http_status(self) -> u16 {
         match self {
             Self::Unauthorized => 401,
+            Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::Internal => 500,
             Self::PayloadTooLarge => 413,

@@ -27,6 +27,8 @@ pub struct TestApp {
     pub sub_account: String,
     pub account: String,
     pub channel: String,
+    /// The console's first admin (`admin@parley.local`) and the password printed once.
+    pub console_admin: bootstrap::ConsoleAdmin,
     pub store: parley_store::SharedStore,
     dispatcher: Arc<Dispatcher>,
     pub webhooks: Arc<parley_core::webhooks::WebhookDeliverer>,
@@ -98,10 +100,13 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
     let platform = Platform::build_with_clock(config, store, addr, clock)
         .await
         .expect("platform");
-    let credentials = bootstrap::run(&platform.store, platform.clock.as_ref(), data.path())
+    let first = bootstrap::run(&platform.store, platform.clock.clone(), data.path())
         .await
-        .expect("bootstrap")
-        .expect("a fresh database bootstraps");
+        .expect("bootstrap");
+    let credentials = first.sandbox.expect("a fresh database bootstraps");
+    let console_admin = first
+        .console_admin
+        .expect("a fresh database gets a console admin");
     platform.register_channels().await.expect("register");
     let router = platform.router();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -124,6 +129,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
         sub_account: sandbox.sub_account.id.to_string(),
         account: sandbox.account.id.to_string(),
         channel: sandbox.channel.id.to_string(),
+        console_admin,
         store: platform.store.clone(),
         dispatcher: platform.dispatcher.clone(),
         webhooks: platform.webhooks.clone(),
