@@ -24,10 +24,19 @@ pub fn send_response(message: &Message) -> Value {
 }
 
 /// `GET …/messages/{umid}`: `{"data": [record]}`. Parley adds what the message costs
-/// (`pricing`, once WhatsApp priced it), the user's windows now (`conversationWindow`) and,
-/// while it waits in the queue held back by pacing, why and until when (`hold`).
-pub fn details(message: &Message, window: &WindowState, hold: Option<&Hold>) -> Value {
+/// (`pricing`, once WhatsApp priced it), the user's windows now (`conversationWindow`),
+/// while it waits in the queue held back by pacing, why and until when (`hold`), every
+/// status it went through (`statusHistory`, oldest first) and its content as stored
+/// (`contentObject`, the 8x8 object `content` summarises), so the console can draw it.
+pub fn details(
+    message: &Message,
+    window: &WindowState,
+    hold: Option<&Hold>,
+    history: &[MessageStatus],
+) -> Value {
     let mut record = record(message);
+    record["statusHistory"] = json!(history.iter().map(status).collect::<Vec<_>>());
+    record["contentObject"] = message.content.clone();
     if let Some(hold) = hold {
         record["hold"] = json!({ "reason": hold.reason, "until": format_8x8(hold.until) });
     }
@@ -71,6 +80,11 @@ fn record(message: &Message) -> Value {
     }
     if let Some(cmid) = &message.client_message_id {
         record["clientMessageId"] = json!(cmid);
+    }
+    // The inbound webhook's name for the message a user answered (a quoted reply, a tapped
+    // button); Parley's log shows it too.
+    if let (Direction::Inbound, Some(reply_to)) = (message.direction, message.reply_to) {
+        record["replyToUmid"] = json!(reply_to);
     }
     if let Some(batch) = &message.batch {
         batch.write_ids(&mut record);

@@ -194,7 +194,8 @@ pub async fn details(
         .window(&caller.account_id, &path.sub_account_id, &message.msisdn)
         .await?;
     let hold = state.messages.hold(&message).await?;
-    Ok(Json(dto::details(&message, &window, hold.as_ref())))
+    let history = state.messages.history(umid).await?;
+    Ok(Json(dto::details(&message, &window, hold.as_ref(), &history)))
 }
 
 /// Mark an inbound message as read (`mark-message-read`).
