@@ -195,7 +195,12 @@ pub async fn details(
         .await?;
     let hold = state.messages.hold(&message).await?;
     let history = state.messages.history(umid).await?;
-    Ok(Json(dto::details(&message, &window, hold.as_ref(), &history)))
+    Ok(Json(dto::details(
+        &message,
+        &window,
+        hold.as_ref(),
+        &history,
+    )))
 }
 
 /// Mark an inbound message as read (`mark-message-read`).

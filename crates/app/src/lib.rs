@@ -351,6 +351,15 @@ impl Platform {
         let app = self
             .router()
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        // Open event streams (a console tab) never end by themselves: close them as soon as
+        // shutdown begins, or the graceful shutdown would wait for them forever.
+        let simulator = self.simulator.clone();
+        let shutdown = async move {
+            shutdown.await;
+            if let Some(simulator) = simulator {
+                simulator.close_events();
+            }
+        };
         let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
         let served = server.await.context("serving HTTP");
         let _ = stop.send(true);

@@ -4,8 +4,9 @@
 //! Flow. Each answer reaches the business as the webhook WhatsApp would send, quoting the
 //! message answered (`context.id`).
 //!
-//! `POST /api/phones/{msisdn}/tap` with `messageId` and one of: `index` (a button),
-//! `rowId` (a list row), `location`, `callPermission`, `flowResponse`.
+//! `POST /api/phones/{msisdn}/tap` with `messageId` and one of: `index` (a button, with
+//! `cardIndex` for a button on a carousel card), `rowId` (a list row), `location`,
+//! `callPermission`, `flowResponse`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -42,6 +43,8 @@ pub(crate) struct Tap {
     /// A button's position (0-based): a template quick reply, a reply button, or the one
     /// button of a call-to-action message.
     index: Option<usize>,
+    /// The carousel card (0-based) whose button `index` is.
+    card_index: Option<usize>,
     /// The id of the list row picked.
     row_id: Option<String>,
     /// The location shared in answer to a location request.
@@ -99,9 +102,25 @@ fn template_reply(state: &SimState, business: &Business, tap: &Tap) -> Result<Re
                 && t.language == message.language
         })
         .ok_or_else(|| bad("the template was deleted"))?;
-    let (text, payload) = template
-        .quick_reply(message, index)
-        .ok_or_else(|| bad(format!("button {index} is not a quick reply")))?;
+    let (text, payload) = match tap.card_index {
+        // A carousel card's quick reply comes back like any template's: a `button`
+        // message with the payload the send gave that card's button.
+        Some(card) => template
+            .card_quick_reply(message, card, index)
+            .ok_or_else(|| {
+                bad(format!(
+                    "button {index} of card {card} is not a quick reply"
+                ))
+            })?,
+        None if template.is_carousel() => {
+            return Err(bad(
+                "a carousel's buttons are on its cards: give cardIndex with the index",
+            ));
+        }
+        None => template
+            .quick_reply(message, index)
+            .ok_or_else(|| bad(format!("button {index} is not a quick reply")))?,
+    };
     Ok(Reply::Send {
         kind: "button",
         fill: Box::new(move |wire| {
@@ -216,7 +235,7 @@ pub(crate) async fn tap(
     let now = sim.clock().now();
     let mut state = sim.inner.state();
     let (owner, answered) = state
-        .bubble_mut(&tap.message_id)
+        .bubble(&tap.message_id)
         .map(|(owner, b)| (owner.to_owned(), b.clone()))
         .ok_or_else(|| bad(format!("no message {}", tap.message_id)))?;
     if owner != wa_id || answered.direction != "from_business" {
@@ -232,6 +251,8 @@ pub(crate) async fn tap(
     let message_id = tap.message_id.clone();
     let reply = if state.template_sends.contains_key(&tap.message_id) {
         template_reply(&state, &business, &tap)?
+    } else if tap.card_index.is_some() {
+        return Err(bad("cardIndex is for a carousel template's cards"));
     } else if answered.kind == "interactive" {
         let message = parse_send(&answered.message).map_err(bad)?;
         interactive_reply(&message, tap, now)?

@@ -64,18 +64,24 @@ pub(crate) fn wa_id(raw: &str) -> Result<String, ControlError> {
     }
 }
 
+/// Every phone with a chat: `{phones: [{msisdn, name, messageCount, lastMessageAt,
+/// blocked, blockedBusinesses}]}`; `blocked` when the user blocked any business number,
+/// `blockedBusinesses` the phone-number ids of those numbers.
 #[utoipa::path(get, path = "/sim/api/phones", tag = "Simulator: control", responses((status = 200, description = "simulated phones")))]
 pub(crate) async fn list_phones(State(sim): State<Simulator>) -> Json<Value> {
     let state = sim.inner.state();
     let phones: Vec<Value> = state
         .phones
-        .values()
-        .map(|p| {
+        .iter()
+        .map(|(wa_id, p)| {
+            let blocked = state.quality.blocked_by(wa_id);
             json!({
                 "msisdn": p.msisdn,
                 "name": p.name,
                 "messageCount": p.messages.len(),
                 "lastMessageAt": p.messages.last().map(|m| m.timestamp),
+                "blocked": !blocked.is_empty(),
+                "blockedBusinesses": blocked,
             })
         })
         .collect();
@@ -340,12 +346,25 @@ fn user_media(
     (value, Some((kind, Some(id))))
 }
 
-/// Bubbles with a file get `mediaUrl`, where the control API serves it.
+/// Bubbles with a file get `mediaUrl`, where the control API serves it, and so do the
+/// uploaded files of carousel cards' headers (`url`).
 fn with_media_links(mut bubbles: Value, original: &Uri, seen: &Uri) -> Value {
     let link = |bubble: &mut Value| {
         if let Some(id) = bubble.get("mediaId").and_then(Value::as_str) {
             let url = media_link(original, seen, id);
             bubble["mediaUrl"] = Value::String(url);
+        }
+        let cards = bubble
+            .pointer_mut("/message/cards")
+            .and_then(Value::as_array_mut);
+        for header in cards
+            .into_iter()
+            .flatten()
+            .filter_map(|card| card.pointer_mut("/rendered/header"))
+        {
+            if let Some(id) = header.get("mediaId").and_then(Value::as_str) {
+                header["url"] = Value::String(media_link(original, seen, id));
+            }
         }
     };
     match &mut bubbles {
@@ -384,6 +403,10 @@ pub(crate) async fn phone_reads(
                 .collect()
         })
         .unwrap_or_default();
+    if !unread.is_empty() {
+        // Blue ticks on their way; the receipts move them as they are delivered.
+        state.changes.phone(&wa_id);
+    }
     for (wamid, phone_number_id) in &unread {
         let send = state.sends.iter().rev().find(|s| &s.id == wamid);
         let callback_data = send.and_then(|s| s.callback_data.clone());

@@ -125,7 +125,7 @@ pub(crate) async fn unblock(
     let wa_id = wa_id(&msisdn)?;
     let mut state = sim.inner.state();
     let business = target(&state, &wa_id, body)?;
-    let unblocked = state.quality.unblock(&business.phone_number_id, &wa_id);
+    let unblocked = state.unblock(&business, &wa_id);
     Ok(Json(json!({
         "msisdn": format!("+{wa_id}"),
         "phoneNumberId": business.phone_number_id,

@@ -15,10 +15,12 @@ use parley_types::media::MediaKind;
 use rand::Rng;
 use serde_json::{Value, json};
 
+use crate::faults::Delivery;
 use crate::state::{AcceptedSend, Failure, PhoneMessage, Scheduled};
 use crate::{NOT_ON_WHATSAPP_PREFIX, Simulator};
 use parley_channel_meta::interactive::parse_send as parse_interactive;
 use parley_channel_meta::templates::parse_send;
+use parley_channels::template::{HeaderParameter, TemplateMessage};
 
 pub fn router() -> Router<Simulator> {
     Router::new().route("/graph/{version}/{node}/messages", post(messages))
@@ -132,6 +134,10 @@ pub(crate) async fn messages(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, GraphFailure> {
+    let latency = sim.inner.extra_latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     authorise(&sim, &headers)?;
     if sim.inner.state().business(&phone_number_id).is_none() {
         return Err(invalid(format!(
@@ -309,6 +315,24 @@ fn wanted_media(request: &SendRequest, kind: &str, message: &Value) -> Option<Wa
     }
 }
 
+/// Uploaded files that carousel cards show by id stay as long as the chat does.
+fn show_card_media(state: &mut crate::state::State, message: &TemplateMessage) {
+    for card in &message.cards {
+        let id = match &card.header {
+            Some(
+                HeaderParameter::Image { url }
+                | HeaderParameter::Video { url }
+                | HeaderParameter::Gif { url }
+                | HeaderParameter::Document { url },
+            ) if !url.contains("://") => url,
+            _ => continue,
+        };
+        if let Some(media) = state.media.get_mut(id) {
+            media.shown = true;
+        }
+    }
+}
+
 async fn send(
     sim: &Simulator,
     phone_number_id: &str,
@@ -333,6 +357,17 @@ async fn send(
     };
     let wanted = wanted_media(&request, &kind, &message);
     let inner = &sim.inner;
+    // An injected fault comes first: a refused send takes nothing, a failed one is
+    // accepted and fails without its media being fetched.
+    let injected = match inner.injected_fault() {
+        Some(fault) => match fault.delivery {
+            Delivery::Refused(status) => {
+                return Err(fail(status, fault.code, fault.title, fault.details));
+            }
+            Delivery::Failed => Some(fault.failure()),
+        },
+        None => None,
+    };
     let admit = |state: &mut crate::state::State, now| {
         state
             .throughput
@@ -345,7 +380,7 @@ async fn send(
         Some(Wanted {
             kind: media_kind,
             source: Source::Link(link),
-        }) => {
+        }) if injected.is_none() => {
             admit(&mut inner.state(), inner.clock.now())?;
             Some(crate::media_api::fetch_for_send(inner, link, *media_kind).await)
         }
@@ -362,7 +397,9 @@ async fn send(
         admit(&mut state, now)?;
     }
     let mut template_category = None;
-    let failure = if wa_id.starts_with(NOT_ON_WHATSAPP_PREFIX) {
+    let failure = if injected.is_some() {
+        injected
+    } else if wa_id.starts_with(NOT_ON_WHATSAPP_PREFIX) {
         Some(Failure {
             code: 131026,
             title: "Message undeliverable",
@@ -487,6 +524,7 @@ async fn send(
         Some(failure) => state.schedule(now, status("failed", Some(failure))),
         None => {
             if let Some(template_message) = template_message {
+                show_card_media(&mut state, &template_message);
                 state.template_sends.insert(wamid.clone(), template_message);
             }
             let media_id = ready.map(|ready| match ready {

@@ -9,12 +9,16 @@
 //! leads to (`quality`, `policy`), and users not on WhatsApp or who blocked the number
 //! (131026; every number whose E.164 digits start with [`NOT_ON_WHATSAPP_PREFIX`] is not on
 //! WhatsApp), and media as Meta takes it (uploads and links checked by content, type and
-//! size, 131053; user files over 100 MB arrive unsupported, 131052; `media`).
+//! size, 131053; user files over 100 MB arrive unsupported, 131052; `media`). A person
+//! can make sends fail or answer slowly on purpose (`faults`) and follow every change of
+//! the phones' chats and the templates as server-sent events (`events`).
 //! State lives in memory. Depends on `channel-meta` for the wire types and signing, never
 //! on Parley's core or storage: it only talks HTTP, like Meta.
 
 mod answers;
 mod control;
+mod events;
+mod faults;
 mod feedback_api;
 mod graph;
 mod limits;
@@ -32,7 +36,8 @@ mod throughput;
 mod updates;
 mod windows;
 
-use std::sync::{Arc, Mutex};
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration as StdDuration;
 
 use axum::Router;
@@ -74,6 +79,9 @@ pub use pump::PumpReport;
     template_api::control_list,
     template_api::act,
     answers::tap,
+    events::events,
+    faults::faults,
+    faults::set_faults,
 ))]
 struct SimulatorDoc;
 
@@ -135,6 +143,8 @@ pub(crate) struct Inner {
     media_key: [u8; 32],
     /// Serialises webhook delivery so receipts for one message leave in order.
     delivering: tokio::sync::Mutex<pump::Delivery>,
+    /// Tells the console's event streams what changed.
+    announcer: events::Announcer,
 }
 
 /// A handle to the simulator; cheap to clone.
@@ -160,6 +170,7 @@ impl Simulator {
                 wake: Notify::new(),
                 media_key: rand::random(),
                 delivering: tokio::sync::Mutex::new(pump::Delivery::default()),
+                announcer: events::Announcer::new(),
             }),
         }
     }
@@ -183,6 +194,8 @@ impl Simulator {
             .merge(feedback_api::router())
             .merge(template_api::control_router())
             .merge(answers::router())
+            .merge(events::router())
+            .merge(faults::router())
             .with_state(self.clone())
     }
 
@@ -211,12 +224,53 @@ impl Simulator {
     pub fn clock(&self) -> &AdjustableClock {
         &self.inner.clock
     }
+
+    /// Ends every open `GET /api/events` stream, and those opened later at once. An event
+    /// stream never finishes by itself, so a server that waits for in-flight requests
+    /// before it stops must call this when its shutdown begins.
+    pub fn close_events(&self) {
+        self.inner.announcer.close();
+    }
+}
+
+/// The locked state. What changed while it was held is announced when it is released,
+/// before another request can read the state, so a reader that refetches on an event sees
+/// the change.
+pub(crate) struct StateGuard<'a> {
+    state: MutexGuard<'a, state::State>,
+    announcer: &'a events::Announcer,
+}
+
+impl Deref for StateGuard<'_> {
+    type Target = state::State;
+
+    fn deref(&self) -> &state::State {
+        &self.state
+    }
+}
+
+impl DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut state::State {
+        &mut self.state
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        let changes = self.state.changes.take();
+        if !changes.is_empty() {
+            self.announcer.announce(changes);
+        }
+    }
 }
 
 impl Inner {
-    fn state(&self) -> std::sync::MutexGuard<'_, state::State> {
-        // A panic while holding the lock would leave plain data behind, still usable.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn state(&self) -> StateGuard<'_> {
+        StateGuard {
+            // A panic while holding the lock would leave plain data behind, still usable.
+            state: self.state.lock().unwrap_or_else(|p| p.into_inner()),
+            announcer: &self.announcer,
+        }
     }
 
     /// `base` varied by ±20%.

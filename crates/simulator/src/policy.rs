@@ -152,6 +152,8 @@ impl State {
         now: DateTime<Utc>,
     ) -> FeedbackOutcome {
         let phone_number_id = &business.phone_number_id;
+        // The user acted on the chat: announced even when a repeated block changes nothing.
+        self.changes.phone(wa_id);
         if block && !self.quality.block(phone_number_id, wa_id) {
             return FeedbackOutcome {
                 counted: false,
@@ -177,6 +179,16 @@ impl State {
             quality,
             paused,
         }
+    }
+
+    /// The user `wa_id` unblocks the business number: its messages get through again. The
+    /// feedback the block gave stays counted. Whether the number was blocked.
+    pub fn unblock(&mut self, business: &Business, wa_id: &str) -> bool {
+        let unblocked = self.quality.unblock(&business.phone_number_id, wa_id);
+        if unblocked {
+            self.changes.phone(wa_id);
+        }
+        unblocked
     }
 
     /// Pauses the APPROVED templates `wa_id` received from the number in the feedback

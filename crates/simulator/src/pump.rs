@@ -29,16 +29,6 @@ pub struct PumpReport {
     pub blocked: bool,
 }
 
-/// Rank of a receipt on the phone, so a late `delivered` never undoes `read`.
-fn tick_rank(status: &str) -> u8 {
-    match status {
-        "sent" => 1,
-        "delivered" => 2,
-        "read" => 3,
-        _ => 0,
-    }
-}
-
 fn envelope(business: &Business, value: MessagesValue) -> String {
     change_envelope(
         &business.waba_id,
@@ -103,11 +93,7 @@ fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Busi
             pricing,
         } => {
             let business = state.business(&phone_number_id)?.clone();
-            if let Some((_, bubble)) = state.bubble_mut(&wamid)
-                && tick_rank(status) > tick_rank(&bubble.status)
-            {
-                bubble.status = status.into();
-            }
+            state.tick(&wamid, status);
             let failed = failure.is_some();
             let wire = StatusWire {
                 id: wamid,

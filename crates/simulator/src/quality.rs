@@ -142,6 +142,18 @@ impl Quality {
             .remove(&(phone_number_id.to_owned(), wa_id.to_owned()))
     }
 
+    /// The phone-number ids `wa_id` blocked, sorted.
+    pub fn blocked_by(&self, wa_id: &str) -> Vec<&str> {
+        let mut numbers: Vec<&str> = self
+            .blocked
+            .iter()
+            .filter(|(_, user)| user == wa_id)
+            .map(|(number, _)| number.as_str())
+            .collect();
+        numbers.sort_unstable();
+        numbers
+    }
+
     pub fn blocked(&self, phone_number_id: &str, wa_id: &str) -> bool {
         // Checked on every send: spare the allocation when nobody blocked anybody.
         !self.blocked.is_empty()

@@ -152,6 +152,27 @@ pub struct State {
     pub template_sends: HashMap<String, parley_channels::template::TemplateMessage>,
     /// Uploaded, received and downloaded files.
     pub media: crate::media::MediaStore,
+    /// Failures and latency the control API asked the Graph API to add to sends.
+    pub faults: crate::faults::Faults,
+    /// What changed since the lock was taken, announced when it is released.
+    pub changes: crate::events::Changes,
+}
+
+/// Webhook fields of a template's review state: every such change reports one.
+const TEMPLATE_FIELDS: &[&str] = &[
+    "message_template_status_update",
+    "message_template_quality_update",
+    "template_category_update",
+];
+
+/// Rank of a receipt on the phone, so a late `delivered` never undoes `read`.
+fn tick_rank(status: &str) -> u8 {
+    match status {
+        "sent" => 1,
+        "delivered" => 2,
+        "read" => 3,
+        _ => 0,
+    }
 }
 
 pub fn display_name(wa_id: &str) -> String {
@@ -201,6 +222,25 @@ impl State {
         self.templates.iter_mut().find(|t| t.id == id)
     }
 
+    /// A template submitted for review.
+    pub fn add_template(&mut self, template: crate::templates::SimTemplate) {
+        self.templates.push(template);
+        self.changes.templates();
+    }
+
+    /// Deletes the business account's templates called `name` (every language); whether
+    /// there were any.
+    pub fn remove_templates(&mut self, waba_id: &str, name: &str) -> bool {
+        let before = self.templates.len();
+        self.templates
+            .retain(|t| !(t.waba_id == waba_id && t.name == name));
+        let removed = self.templates.len() != before;
+        if removed {
+            self.changes.templates();
+        }
+        removed
+    }
+
     /// Queues the webhooks of a management change (a template's, the account's) for now.
     pub fn report(
         &mut self,
@@ -209,11 +249,15 @@ impl State {
         webhooks: impl IntoIterator<Item = (impl Into<String>, Value)>,
     ) {
         for (field, value) in webhooks {
+            let field: String = field.into();
+            if TEMPLATE_FIELDS.contains(&field.as_str()) {
+                self.changes.templates();
+            }
             self.schedule(
                 now,
                 Scheduled::ManagementWebhook {
                     waba_id: waba_id.to_owned(),
-                    field: field.into(),
+                    field,
                     value,
                 },
             );
@@ -237,6 +281,7 @@ impl State {
     pub fn push_bubble(&mut self, wa_id: &str, bubble: PhoneMessage) {
         self.owners.insert(bubble.id.clone(), wa_id.to_owned());
         self.phone(wa_id).messages.push(bubble);
+        self.changes.phone(wa_id);
     }
 
     /// The user `wa_id` sends `wire` to `business`: the bubble appears on the phone, the
@@ -283,10 +328,29 @@ impl State {
     }
 
     /// A bubble by wamid, with the wa_id of its chat.
+    pub fn bubble(&self, wamid: &str) -> Option<(&str, &PhoneMessage)> {
+        let wa_id = self.owners.get(wamid)?;
+        let phone = self.phones.get(wa_id)?;
+        let bubble = phone.messages.iter().rev().find(|m| m.id == wamid)?;
+        Some((wa_id.as_str(), bubble))
+    }
+
+    /// A bubble by wamid, to change, with the wa_id of its chat (whose chat has changed).
     pub fn bubble_mut(&mut self, wamid: &str) -> Option<(&str, &mut PhoneMessage)> {
         let wa_id = self.owners.get(wamid)?;
         let phone = self.phones.get_mut(wa_id)?;
         let bubble = phone.messages.iter_mut().rev().find(|m| m.id == wamid)?;
+        self.changes.phone(wa_id);
         Some((wa_id.as_str(), bubble))
+    }
+
+    /// A receipt reaches the phone: the bubble's ticks move on, never back.
+    pub fn tick(&mut self, wamid: &str, status: &str) {
+        let moves_on = self
+            .bubble(wamid)
+            .is_some_and(|(_, bubble)| tick_rank(status) > tick_rank(&bubble.status));
+        if moves_on && let Some((_, bubble)) = self.bubble_mut(wamid) {
+            bubble.status = status.into();
+        }
     }
 }

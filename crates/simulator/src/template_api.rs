@@ -72,7 +72,7 @@ pub(crate) async fn create(
         )));
     }
     let answer = json!({"id": id, "status": "PENDING", "category": template.category});
-    state.templates.push(template);
+    state.add_template(template);
     let review_at = now + sim.inner.config.schedule.review_after;
     state.schedule(review_at, Scheduled::TemplateReview { id });
     drop(state);
@@ -122,7 +122,6 @@ pub(crate) async fn remove(
         .name
         .ok_or_else(|| invalid("Param name is required"))?;
     let mut state = sim.inner.state();
-    let before = state.templates.len();
     let disabled = state
         .templates
         .iter()
@@ -132,10 +131,7 @@ pub(crate) async fn remove(
             "Template {name} is disabled and cannot be deleted"
         )));
     }
-    state
-        .templates
-        .retain(|t| !(t.waba_id == waba_id && t.name == name));
-    if state.templates.len() == before {
+    if !state.remove_templates(&waba_id, &name) {
         return Err(fail(
             StatusCode::NOT_FOUND,
             100,

@@ -4,7 +4,10 @@
 //! every change sends, and what a template send looks like on the phone.
 
 use chrono::{DateTime, Duration, Utc};
-use parley_channels::template::{TemplateMessage, parse_placeholders, placeholders, render};
+use parley_channels::template::{
+    ButtonParameter, ButtonValue, CardParameters, HeaderParameter, TemplateMessage,
+    parse_placeholders, placeholders, render,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -56,13 +59,143 @@ pub const PAUSES: &[(&str, Duration)] = &[
 /// A template webhook waiting to be sent: `field` and `value` of the change.
 pub type TemplateWebhook = (&'static str, Value);
 
+/// The component of type `kind` in a template's (or a carousel card's) components.
+fn component_in<'a>(components: &'a [Value], kind: &str) -> Option<&'a Value> {
+    components.iter().find(|c| {
+        c.get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case(kind))
+    })
+}
+
+fn buttons_in(components: &[Value]) -> Vec<Value> {
+    component_in(components, "BUTTONS")
+        .and_then(|b| b.get("buttons"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn text_in(components: &[Value], kind: &str) -> String {
+    component_in(components, kind)
+        .and_then(|c| c.get("text"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// The buttons as the phone shows them: `{index, type, text, parameter?}`.
+fn shown_buttons(buttons: &[Value], parameters: &[ButtonParameter]) -> Vec<Value> {
+    buttons
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let kind = b.get("type").and_then(Value::as_str).unwrap_or("");
+            let label = b.get("text").and_then(Value::as_str).unwrap_or(match kind {
+                "COPY_CODE" => "Copy offer code",
+                _ => "",
+            });
+            let mut button = json!({"index": i, "type": kind, "text": label});
+            if let Some(param) = parameters.iter().find(|p| p.index as usize == i) {
+                button["parameter"] = serde_json::to_value(&param.value).unwrap_or(Value::Null);
+            }
+            button
+        })
+        .collect()
+}
+
+/// The quick-reply button at `index` of `buttons` and what tapping it sends back: its
+/// label and the payload the business attached (the label when it attached none).
+fn quick_reply_in(
+    buttons: &[Value],
+    parameters: &[ButtonParameter],
+    index: usize,
+) -> Option<(String, String)> {
+    let button = buttons.get(index)?;
+    if button.get("type").and_then(Value::as_str) != Some("QUICK_REPLY") {
+        return None;
+    }
+    let label = button.get("text").and_then(Value::as_str)?.to_owned();
+    let payload = parameters
+        .iter()
+        .find(|p| p.index as usize == index)
+        .and_then(|p| match &p.value {
+            Some(ButtonValue::Payload { payload }) => Some(payload.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| label.clone());
+    Some((label, payload))
+}
+
+/// A card's media header as the phone shows it: the link the send gave, or the uploaded
+/// file it named (`mediaId`, which the control API turns into a `url`).
+fn shown_media_header(parameter: &HeaderParameter) -> Value {
+    let url = match parameter {
+        HeaderParameter::Image { url }
+        | HeaderParameter::Video { url }
+        | HeaderParameter::Gif { url }
+        | HeaderParameter::Document { url } => url,
+        other => return serde_json::to_value(other).unwrap_or(Value::Null),
+    };
+    if url.contains("://") {
+        json!({"type": parameter.kind(), "url": url})
+    } else {
+        json!({"type": parameter.kind(), "mediaId": url})
+    }
+}
+
+/// One card of a carousel on the phone: the send's parameters for it (`card_index`,
+/// `header`, `body`, `buttons`, as sent) and `rendered`, the card as drawn: `header`
+/// (`{type, url}`), `body` (the text, filled in) and `buttons` (as the bubble's own).
+fn card_bubble(index: usize, components: &[Value], parameters: Option<&CardParameters>) -> Value {
+    let mut card = parameters
+        .and_then(|p| serde_json::to_value(p).ok())
+        .unwrap_or_else(|| json!({ "card_index": index }));
+    let header = component_in(components, "HEADER").map(|h| {
+        match parameters.and_then(|p| p.header.as_ref()) {
+            Some(parameter) => shown_media_header(parameter),
+            None => {
+                let format = h.get("format").and_then(Value::as_str).unwrap_or("IMAGE");
+                json!({ "type": format.to_ascii_lowercase() })
+            }
+        }
+    });
+    let values = parameters.map_or(&[][..], |p| &p.body[..]);
+    let button_values = parameters.map_or(&[][..], |p| &p.buttons[..]);
+    card["rendered"] = json!({
+        "header": header,
+        "body": render(&text_in(components, "BODY"), values),
+        "buttons": shown_buttons(&buttons_in(components), button_values),
+    });
+    card
+}
+
 impl SimTemplate {
     fn component(&self, kind: &str) -> Option<&Value> {
-        self.components.iter().find(|c| {
-            c.get("type")
-                .and_then(Value::as_str)
-                .is_some_and(|t| t.eq_ignore_ascii_case(kind))
-        })
+        component_in(&self.components, kind)
+    }
+
+    /// Each carousel card's components, in order.
+    fn cards(&self) -> Vec<Vec<Value>> {
+        self.component("CAROUSEL")
+            .and_then(|c| c.get("cards"))
+            .and_then(Value::as_array)
+            .map(|cards| {
+                cards
+                    .iter()
+                    .map(|card| {
+                        card.get("components")
+                            .and_then(Value::as_array)
+                            .cloned()
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn is_carousel(&self) -> bool {
+        self.component("CAROUSEL").is_some()
     }
 
     /// The body as the phone shows it before parameters are filled in.
@@ -102,19 +235,11 @@ impl SimTemplate {
     }
 
     fn buttons(&self) -> Vec<Value> {
-        self.component("BUTTONS")
-            .and_then(|b| b.get("buttons"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
+        buttons_in(&self.components)
     }
 
     fn text_of(&self, kind: &str) -> String {
-        self.component(kind)
-            .and_then(|c| c.get("text"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned()
+        text_in(&self.components, kind)
     }
 
     /// Meta's review: malformed placeholders → `INVALID_FORMAT`; promotional wording in
@@ -296,23 +421,24 @@ impl SimTemplate {
                 (format, None) => json!({ "type": format.to_ascii_lowercase() }),
             }
         });
-        let buttons: Vec<Value> = self
-            .buttons()
-            .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                let kind = b.get("type").and_then(Value::as_str).unwrap_or("");
-                let label = b.get("text").and_then(Value::as_str).unwrap_or(match kind {
-                    "COPY_CODE" => "Copy offer code",
-                    _ => "",
-                });
-                let mut button = json!({"index": i, "type": kind, "text": label});
-                if let Some(param) = message.buttons.iter().find(|p| p.index as usize == i) {
-                    button["parameter"] = serde_json::to_value(&param.value).unwrap_or(Value::Null);
-                }
-                button
-            })
-            .collect();
+        let buttons = shown_buttons(&self.buttons(), &message.buttons);
+        let definitions = self.cards();
+        let cards: Vec<Value> = if definitions.is_empty() {
+            message
+                .cards
+                .iter()
+                .filter_map(|c| serde_json::to_value(c).ok())
+                .collect()
+        } else {
+            definitions
+                .iter()
+                .enumerate()
+                .map(|(i, components)| {
+                    let parameters = message.cards.iter().find(|c| c.card_index as usize == i);
+                    card_bubble(i, components, parameters)
+                })
+                .collect()
+        };
         json!({
             "name": self.name,
             "language": self.language,
@@ -321,30 +447,31 @@ impl SimTemplate {
             "body": render(&self.body_text(), &message.body),
             "footer": self.footer_text(),
             "buttons": buttons,
-            "cards": message.cards,
+            "cards": cards,
         })
     }
 
     /// The quick-reply button at `index` and what tapping it sends back: its label and
     /// the payload the business attached (the label when it attached none).
     pub fn quick_reply(&self, message: &TemplateMessage, index: usize) -> Option<(String, String)> {
-        let button = self.buttons().get(index).cloned()?;
-        if button.get("type").and_then(Value::as_str) != Some("QUICK_REPLY") {
-            return None;
-        }
-        let label = button.get("text").and_then(Value::as_str)?.to_owned();
-        let payload = message
-            .buttons
+        quick_reply_in(&self.buttons(), &message.buttons, index)
+    }
+
+    /// The same for the quick-reply button at `index` of carousel card `card`, with the
+    /// payload the send gave that card's button.
+    pub fn card_quick_reply(
+        &self,
+        message: &TemplateMessage,
+        card: usize,
+        index: usize,
+    ) -> Option<(String, String)> {
+        let components = self.cards().into_iter().nth(card)?;
+        let parameters = message
+            .cards
             .iter()
-            .find(|p| p.index as usize == index)
-            .and_then(|p| match &p.value {
-                Some(parley_channels::template::ButtonValue::Payload { payload }) => {
-                    Some(payload.clone())
-                }
-                _ => None,
-            })
-            .unwrap_or_else(|| label.clone());
-        Some((label, payload))
+            .find(|c| c.card_index as usize == card)
+            .map_or(&[][..], |c| &c.buttons[..]);
+        quick_reply_in(&buttons_in(&components), parameters, index)
     }
 }
 

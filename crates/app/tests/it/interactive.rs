@@ -157,7 +157,10 @@ async fn a_tapped_button_and_a_picked_row_arrive_with_reply_to_umid(app: TestApp
         reply.content,
         json!({"interactive": {"type": "button_reply", "button_reply": {"id": "opt-2", "title": "Agent"}}})
     );
-    assert_eq!(reply.reply_to.map(|u| u.to_string()), Some(buttons_umid.clone()));
+    assert_eq!(
+        reply.reply_to.map(|u| u.to_string()),
+        Some(buttons_umid.clone())
+    );
     let logged = app.details(&reply.umid.to_string()).await;
     assert_eq!(logged["contentType"], "Interactive");
     assert_eq!(logged["content"], "Agent", "the log shows the label tapped");
@@ -170,7 +173,11 @@ async fn a_tapped_button_and_a_picked_row_arrive_with_reply_to_umid(app: TestApp
         .iter()
         .map(|s| s["state"].as_str().unwrap())
         .collect();
-    assert_eq!(states, ["queued", "sent", "delivered"], "oldest first: {sent}");
+    assert_eq!(
+        states,
+        ["queued", "sent", "delivered"],
+        "oldest first: {sent}"
+    );
     assert!(sent.get("replyToUmid").is_none());
 
     let (list_umid, list) = send_delivered(

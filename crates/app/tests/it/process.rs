@@ -102,10 +102,15 @@ pub(crate) async fn start_with(data: &Path, graph: SocketAddr, env: &[(&str, &st
         .stderr(Stdio::inherit())
         .spawn()
         .expect("parley binary");
-    let server = Server {
+    ready(Server {
         child,
         base: format!("http://127.0.0.1:{port}"),
-    };
+    })
+    .await
+}
+
+/// Waits until the server answers `/readyz`.
+async fn ready(server: Server) -> Server {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while http
@@ -118,6 +123,26 @@ pub(crate) async fn start_with(data: &Path, graph: SocketAddr, env: &[(&str, &st
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     server
+}
+
+/// Sends SIGTERM and waits (up to 20 s) for the process to exit.
+async fn terminate(server: &mut Server) -> std::process::ExitStatus {
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "parley did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// `senders` tasks sending texts, each to its own 50 recipients, until 2,000 each are sent
@@ -330,22 +355,7 @@ async fn keys_made_on_the_command_line_work_until_revoked_and_sigterm_stops_clea
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let pid = server.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "parley did not stop on SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = terminate(&mut server).await;
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
 
     let again = start(data.path(), graph).await;
@@ -354,4 +364,67 @@ async fn keys_made_on_the_command_line_work_until_revoked_and_sigterm_stops_clea
             .unwrap();
     assert_eq!(restarted, bootstrap, "a later start creates nothing again");
     drop(again);
+}
+
+/// The sandbox as a person runs it: the simulator inside, the console's admin in
+/// `bootstrap.json`. A console tab listening to the simulator's event stream must not keep
+/// SIGTERM from stopping the server (an event stream never ends by itself).
+#[tokio::test]
+async fn a_console_tab_on_the_event_stream_does_not_hold_up_sigterm() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("parley binary");
+    let mut server = ready(Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    })
+    .await;
+    let bootstrap: Value =
+        serde_json::from_slice(&std::fs::read(data.path().join("bootstrap.json")).unwrap())
+            .unwrap();
+    assert_eq!(bootstrap["consoleEmail"], "admin@parley.local");
+
+    let http = reqwest::Client::new();
+    let signed_in = http
+        .post(format!("{}/console/api/session", server.base))
+        .json(
+            &json!({"email": bootstrap["consoleEmail"], "password": bootstrap["consolePassword"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let events = http
+        .get(format!("{}/sim/api/events", server.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+
+    let started = Instant::now();
+    let status = terminate(&mut server).await;
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stopping took {:?}",
+        started.elapsed()
+    );
+    drop(events);
 }

@@ -473,3 +473,118 @@ impl TestSim {
             .collect()
     }
 }
+
+impl TestSim {
+    /// `PUT` with a JSON body; status and JSON body.
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .put(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    /// `PUT` with `body` as a JSON request's body, whatever it is; status and JSON body.
+    pub async fn put_raw(&self, path: &str, body: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .put(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    /// Opens `GET /api/events`; once this returns, every change is on the stream.
+    pub async fn events(&self) -> EventStream {
+        let response = self.call(reqwest::Method::GET, "/api/events", false).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/event-stream",
+            "server-sent events"
+        );
+        EventStream {
+            response,
+            buffer: String::new(),
+        }
+    }
+}
+
+/// The console's view of the simulator's server-sent events.
+pub struct EventStream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl EventStream {
+    /// The next event's name and data. Events are sent as changes happen, so one that
+    /// takes seconds is not coming: the wait is bounded to fail rather than hang.
+    pub async fn next(&mut self) -> (String, Value) {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut name = None;
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(value) = line.strip_prefix("event:") {
+                        name = Some(value.trim().to_owned());
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push_str(value.trim_start());
+                    }
+                }
+                // A block without a name is a keep-alive comment.
+                if let Some(name) = name {
+                    return (name, serde_json::from_str(&data).unwrap());
+                }
+                continue;
+            }
+            let chunk =
+                tokio::time::timeout(std::time::Duration::from_secs(5), self.response.chunk())
+                    .await
+                    .expect("an event within 5 s")
+                    .unwrap()
+                    .expect("the stream stays open");
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    /// Whether the server ended the stream (after what is still buffered).
+    pub async fn ended(&mut self) -> bool {
+        loop {
+            let chunk =
+                tokio::time::timeout(std::time::Duration::from_secs(5), self.response.chunk())
+                    .await
+                    .expect("the stream ends or says something within 5 s")
+                    .unwrap();
+            match chunk {
+                None => return true,
+                Some(chunk) => self.buffer.push_str(std::str::from_utf8(&chunk).unwrap()),
+            }
+        }
+    }
+
+    /// The next `n` events.
+    pub async fn take(&mut self, n: usize) -> Vec<(String, Value)> {
+        let mut events = Vec::new();
+        for _ in 0..n {
+            events.push(self.next().await);
+        }
+        events
+    }
+}
+
+/// A `phone` event for `msisdn`.
+pub fn phone_event(msisdn: &str) -> (String, Value) {
+    ("phone".into(), json!({ "msisdn": msisdn }))
+}
+
+/// A `templates` event.
+pub fn templates_event() -> (String, Value) {
+    ("templates".into(), json!({}))
+}
