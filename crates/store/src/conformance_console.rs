@@ -29,6 +29,19 @@ fn session(user: &ConsoleUser, token_hash: &str, ttl: Duration) -> ConsoleSessio
     }
 }
 
+/// Whether the session with this hash is live at `at`.
+async fn signed_in<S: Store>(
+    store: &S,
+    token_hash: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    store
+        .console_session(token_hash, at)
+        .await
+        .unwrap()
+        .is_some()
+}
+
 pub async fn console_users_are_unique_by_email_and_kept_whole<S: Store>(store: &S) {
     let account = seeded(store).await.account.id;
     let admin = user(&account, "admin@parley.local", ConsoleRole::Admin);
@@ -85,25 +98,13 @@ pub async fn console_sessions_end_on_expiry_sign_out_disable_and_delete<S: Store
     let later = t0() + Duration::minutes(5);
     let (found, found_user) = store.console_session("live", later).await.unwrap().unwrap();
     assert_eq!((found, found_user), (live.clone(), ana.clone()));
-    assert!(
-        store
-            .console_session("short", later)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!signed_in(store, "short", later).await);
     assert_eq!(
         store.delete_expired_console_sessions(later).await.unwrap(),
         1
     );
     store.delete_console_session("signed-out").await.unwrap();
-    assert!(
-        store
-            .console_session("signed-out", later)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!signed_in(store, "signed-out", later).await);
 
     // A change without `end_sessions` (a new name) keeps the browser signed in; a
     // disabled user's sessions end and stay ended when the user is enabled again.
@@ -119,21 +120,9 @@ pub async fn console_sessions_end_on_expiry_sign_out_disable_and_delete<S: Store
         ..renamed.clone()
     };
     store.update_console_user(&disabled, true).await.unwrap();
-    assert!(
-        store
-            .console_session("live", later)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!signed_in(store, "live", later).await);
     store.update_console_user(&renamed, false).await.unwrap();
-    assert!(
-        store
-            .console_session("live", later)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!signed_in(store, "live", later).await);
 
     // A disabled user's remaining session is refused even without `end_sessions`.
     store
@@ -141,13 +130,7 @@ pub async fn console_sessions_end_on_expiry_sign_out_disable_and_delete<S: Store
         .await
         .unwrap();
     store.update_console_user(&disabled, false).await.unwrap();
-    assert!(
-        store
-            .console_session("again", later)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!signed_in(store, "again", later).await);
 
     // Deleting the user takes the sessions along.
     store.update_console_user(&renamed, false).await.unwrap();
@@ -156,11 +139,5 @@ pub async fn console_sessions_end_on_expiry_sign_out_disable_and_delete<S: Store
         .await
         .unwrap();
     assert!(store.delete_console_user(ana.id).await.unwrap());
-    assert!(
-        store
-            .console_session("last", later)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!signed_in(store, "last", later).await);
 }

@@ -15,14 +15,18 @@ struct Browser<'a> {
     session: Value,
 }
 
-async fn sign_in<'a>(app: &'a TestApp, email: &str, password: &str) -> Browser<'a> {
-    let response = app
-        .http
+/// `POST /console/api/session` as the sign-in form sends it.
+async fn sign_in_request(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.http
         .post(app.url("/console/api/session"))
         .json(&json!({"email": email, "password": password}))
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn sign_in<'a>(app: &'a TestApp, email: &str, password: &str) -> Browser<'a> {
+    let response = sign_in_request(app, email, password).await;
     assert_eq!(response.status(), StatusCode::OK);
     let set_cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
@@ -95,13 +99,7 @@ async fn console_sign_in_and_sessions(backend: Backend) {
         ("admin@parley.local", "wrong-password-1"),
         ("ghost@parley.local", "x"),
     ] {
-        let response = app
-            .http
-            .post(app.url("/console/api/session"))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .unwrap();
+        let response = sign_in_request(&app, email, password).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert!(response.headers().get(SET_COOKIE).is_none());
         let body: Value = response.json().await.unwrap();
@@ -336,13 +334,7 @@ async fn console_roles_are_enforced_by_the_server(backend: Backend) {
         agent.get("/console/api/session").await.0,
         StatusCode::UNAUTHORIZED
     );
-    let response = app
-        .http
-        .post(app.url("/console/api/session"))
-        .json(&json!({"email": "agent@example.com", "password": "agent-password-123"}))
-        .send()
-        .await
-        .unwrap();
+    let response = sign_in_request(&app, "agent@example.com", "agent-password-123").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         admin.call("DELETE", &agent_path, None, true).await.0,
