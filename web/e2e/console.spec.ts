@@ -2,7 +2,7 @@
 // the API, shows on the phone as WhatsApp draws it, the user taps its quick reply, and the
 // answer is in the logs pointing at the template message; an agent cannot reach API keys.
 
-import { expect, phoneNumber, signIn, test } from './parley';
+import { expect, phoneNumber, picture, signIn, test } from './parley';
 
 test('a template made in the console reaches the phone, and its quick reply reaches the logs', async ({ page, env, customer }) => {
   const name = `order_ready_${Date.now().toString(36)}`;
@@ -80,10 +80,14 @@ test('a template made in the console reaches the phone, and its quick reply reac
   await page.getByRole('button', { name: 'Apply filters' }).click();
   const inbound = page.locator('[data-testid="log-row"][data-direction="inbound"]').first();
   await expect(inbound).toContainText('Thanks!');
-  await inbound.getByRole('link').click();
+  // The row says it answers a message, and links to it.
+  await expect(inbound.getByRole('link', { name: '↩ reply' })).toHaveAttribute('href', new RegExp(`/logs/[^/]+/${umid}`));
+  await inbound.getByRole('link').first().click();
   await expect(page.getByRole('heading', { name: /Inbound .* message/ })).toBeVisible();
   await expect(page.getByTestId('reply-to')).toHaveText(umid);
   await expect(page.getByTestId('log-content')).toContainText('Thanks!');
+  // The answer's bubble quotes the template it answers, as the phone showed it.
+  await expect(page.getByTestId('log-content').locator('.bubble-quote')).toContainText('Hi Bruno');
 
   // …and the template message's own page has its timeline and its rendered content.
   await page.getByTestId('reply-to').click();
@@ -127,4 +131,95 @@ test('an agent cannot open the API keys page nor call its API', async ({ page, b
   });
   expect(create.status()).toBe(403);
   await context.close();
+});
+
+test('a carousel template made in the console, previewed card by card', async ({ page, env, customer, browser }) => {
+  const name = `carousel_${Date.now().toString(36)}`;
+  const pictures = [
+    await customer.upload('walker-1.png', 'image/png', await picture(browser, 'Walker W1', 'Light and quick', 160)),
+    await customer.upload('walker-2.png', 'image/png', await picture(browser, 'Walker W2', 'Made for hills', 20)),
+  ];
+  await signIn(page, env, env.consoleEmail, env.consolePassword);
+  await page.goto(`${env.url}/console/templates/new`);
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Category', { exact: true }).selectOption('UTILITY');
+  await page.getByRole('radio', { name: /Carousel/ }).check();
+  // A carousel is marketing: choosing one sets it.
+  await expect(page.getByLabel('Category', { exact: true })).toHaveValue('MARKETING');
+  await expect(page.getByLabel('Footer (optional)')).toHaveCount(0);
+  await page.getByLabel('Body text').fill('Hi {{1}}, two walkers for your next trip:');
+  await page.getByLabel('Sample for {{1}}', { exact: true }).fill('Ana');
+
+  const cards: [string, string][] = [
+    ['*Walker W1*: light and quick, for {{1}}.', 'city walks'],
+    ['*Walker W2*: made for hills.', ''],
+  ];
+  for (const [i, [text, sample]] of cards.entries()) {
+    const card = page.getByRole('listitem', { name: `Card ${i + 1}`, exact: true });
+    await card.getByLabel(`Card ${i + 1} sample image URL`).fill(pictures[i] ?? '');
+    await card.getByLabel(`Card ${i + 1} text`).fill(text);
+    if (sample) await card.getByLabel(`Sample for {{1}} in card ${i + 1}`).fill(sample);
+    await card.getByLabel(`Card ${i + 1} button 1 label`).fill('Not for me');
+    await card.getByRole('button', { name: `Add website button to card ${i + 1}` }).click();
+    await card.getByLabel(`Card ${i + 1} button 2 label`).fill('Details');
+    await card.getByLabel(`Card ${i + 1} button 2 URL`).fill(`https://parley.example/walkers/w${i + 1}`);
+  }
+
+  // A third card comes laid out as the second; the form wants the same buttons on every card.
+  await page.getByRole('button', { name: 'Add card' }).click();
+  const third = page.getByRole('listitem', { name: 'Card 3', exact: true });
+  await expect(third.getByLabel('Card 3 button 2 label')).toHaveValue('Details');
+  await third.getByRole('button', { name: 'Remove card 3 button 2' }).click();
+  await page.getByRole('button', { name: 'Submit for review' }).click();
+  await expect(third.getByText('Every card needs the same buttons as card 1')).toBeVisible();
+  await page.getByRole('button', { name: 'Remove card 3', exact: true }).click();
+
+  // The preview is the phone's carousel: the body, then a card per card, pictures included.
+  const preview = page.getByTestId('template-preview');
+  await expect(preview).toContainText('Hi Ana, two walkers for your next trip:');
+  const previewCards = preview.getByRole('list', { name: 'Carousel' }).getByRole('listitem');
+  await expect(previewCards).toHaveCount(2);
+  await expect(previewCards.first()).toContainText('Walker W1: light and quick, for city walks.');
+  await expect(previewCards.first().locator('strong')).toHaveText('Walker W1');
+  await expect(previewCards.last().getByRole('button', { name: 'Details' })).toBeVisible();
+  await expect
+    .poll(() => preview.locator('img').evaluateAll((imgs) => imgs.length === 2 && imgs.every((i) => (i as HTMLImageElement).naturalWidth > 0)))
+    .toBe(true);
+
+  await page.getByRole('button', { name: 'Submit for review' }).click();
+  await expect(page.getByText(`Template ${name} was submitted for review.`)).toBeVisible();
+  const row = page.locator(`[data-testid="template-row"][data-name="${name}"]`);
+  await expect(row).toContainText('PENDING');
+  await expect(row).toContainText('Marketing');
+
+  // Parley registered it as a carousel of two cards, each with its picture and buttons.
+  const registered = await customer.call<{ templates: { templateName: string; components: { type: string; cards?: { components: { type: string; buttons?: { type: string }[] }[] }[] }[] }[] }>(
+    'GET',
+    `/api/v1/accounts/${env.accountId}/channels/${env.channelId}/templates`,
+  );
+  const carousel = registered.templates.find((t) => t.templateName === name)?.components.find((c) => c.type === 'CAROUSEL');
+  expect(carousel?.cards).toHaveLength(2);
+  expect(carousel?.cards?.[1]?.components.find((c) => c.type === 'BUTTONS')?.buttons?.map((b) => b.type)).toEqual(['QUICK_REPLY', 'URL']);
+});
+
+test('the console is cached the way a deploy needs and its deep links survive a reload', async ({ page, env }) => {
+  // index.html is asked for again each time, so a new build shows at once…
+  const index = await page.request.get(`${env.url}/console/`);
+  expect(index.headers()['cache-control']).toBe('no-cache');
+  const script = /\/console\/assets\/[^"]+\.js/.exec(await index.text())?.[0];
+  expect(script).toBeTruthy();
+  // …while the hashed files it names never change and are kept for a year.
+  const asset = await page.request.get(`${env.url}${script}`);
+  expect(asset.headers()['cache-control']).toBe('public, max-age=31536000, immutable');
+  expect(asset.headers()['content-type']).toContain('javascript');
+  // A stale page asking for an old build gets a 404, not HTML in place of JavaScript.
+  expect((await page.request.get(`${env.url}/console/assets/gone-0000.js`)).status()).toBe(404);
+
+  // A deep link typed into the address bar, and reloaded, opens that page (the server
+  // answers index.html for the app's own routes).
+  await signIn(page, env, env.consoleEmail, env.consolePassword);
+  await page.goto(`${env.url}/console/templates`);
+  await expect(page.getByRole('heading', { name: 'Templates', exact: true })).toBeVisible();
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Templates', exact: true })).toBeVisible();
 });

@@ -218,6 +218,18 @@ test('a carousel template', async ({ page, env, customer, browser }) => {
   const carousel = bubble.getByRole('list', { name: 'Carousel' });
   await expect(carousel.getByRole('listitem')).toHaveCount(3);
   await expect(carousel.getByRole('listitem').first()).toContainText('Velvety espresso and milk');
+  const coldBrew = carousel.getByRole('listitem', { name: 'Card 2 of 3' });
+  await expect(coldBrew).toContainText('Steeped 18 hours');
+  // A card's URL button opens its page; its quick reply answers the business.
+  await expect(coldBrew.getByRole('button', { name: 'Details' })).toHaveAttribute('title', 'https://parley.example/menu');
   await picturesLoaded(page, '.phone .carousel img');
   await phone.locator('.phone').screenshot({ path: path.join(artifacts, 'phone-carousel.png') });
+
+  // The user taps the second card's quick reply: the answer quotes the carousel.
+  await coldBrew.getByRole('button', { name: 'Order one' }).click();
+  const reply = phone.locator('[data-testid="bubble"][data-direction="from_user"]').last();
+  await expect(reply).toContainText('Order one');
+  await expect(reply.locator('.bubble-quote')).toContainText('Hi Maria, here are this week’s picks');
+  await expect(phone.getByRole('alert')).toHaveCount(0);
+  await phone.locator('.phone').screenshot({ path: path.join(artifacts, 'phone-carousel-answered.png') });
 });

@@ -9,6 +9,8 @@ import type {
   EndpointHealth,
   Faults,
   Limits,
+  LogExportJob,
+  LogExportRequest,
   LogPage,
   MessageRecord,
   PhoneChat,
@@ -59,6 +61,8 @@ export type PhoneSend =
 
 export type Tap =
   | { messageId: string; index: number }
+  /** A quick reply on one card of a carousel. */
+  | { messageId: string; cardIndex: number; index: number }
   | { messageId: string; rowId: string }
   | { messageId: string; location: { latitude: number; longitude: number; name?: string; address?: string } }
   | { messageId: string; callPermission: 'accept' | 'reject'; permanent?: boolean }
@@ -129,6 +133,19 @@ export const logsApi = {
     api.get<LogPage>(`/api/v1/accounts/${enc(accountId)}/messages`, { ...filters }, signal),
   details: (subAccountId: string, umid: string) =>
     api.get<{ data: MessageRecord[] }>(`/api/v1/subaccounts/${enc(subAccountId)}/messages/${enc(umid)}`),
+  startExport: (subAccountId: string, body: LogExportRequest) =>
+    api.post<{ jobId: string }>(`/api/v1/subaccounts/${enc(subAccountId)}/messages/exports`, body),
+  exportStatus: (subAccountId: string, jobId: string, signal?: AbortSignal) =>
+    api.get<LogExportJob>(`/api/v1/subaccounts/${enc(subAccountId)}/messages/exports/${enc(jobId)}`, undefined, signal),
+  cancelExport: (subAccountId: string, jobId: string) =>
+    api.del<undefined>(`/api/v1/subaccounts/${enc(subAccountId)}/messages/exports/${enc(jobId)}`),
+};
+
+export const settingsApi = {
+  /** Whether log exports show numbers and content in the clear (PATCH: admins only). */
+  get: (accountId: string) => api.get<{ logExportsUnmasked: boolean }>(`/api/v1/accounts/${enc(accountId)}/settings`),
+  update: (accountId: string, change: { logExportsUnmasked: boolean }) =>
+    api.patch<{ logExportsUnmasked: boolean }>(`/api/v1/accounts/${enc(accountId)}/settings`, change),
 };
 
 export const webhooksApi = {

@@ -53,6 +53,10 @@ export interface PhoneSummary {
   name: string;
   messageCount: number;
   lastMessageAt: string | null;
+  /** Whether the user blocked any business. */
+  blocked: boolean;
+  /** The phone-number ids of the businesses the user blocked. */
+  blockedBusinesses: string[];
 }
 
 /** One bubble as the phone sees it (crates/simulator/src/state.rs `PhoneMessage`). */
@@ -159,18 +163,41 @@ export interface MessageRecord {
   hold?: { reason: string; until: string };
   pricing?: { pricingCategory?: string; type?: string; billable?: boolean; cost?: number | null };
   conversationWindow?: WindowState;
-  /** The message this one answers (inbound replies), as in the inbound webhook. */
-  replyToUmid?: string;
-  /** Every status the message went through, oldest first (asked of the server). */
+  /** The message this one answers (inbound replies), as in the inbound webhook; null otherwise. */
+  replyToUmid?: string | null;
+  /** Every status the message went through, oldest first (message details only). */
   statusHistory?: StatusObject[];
-  /** The structured 8x8 content object, for rendering (asked of the server). */
-  contentObject?: Record<string, unknown>;
+  /**
+   * The stored 8x8 content object (message details only; null in the log's list): for
+   * templates `{template, rendered}`, for media `{url, text}`, for text `{text}`…
+   */
+  contentObject?: Record<string, unknown> | null;
   whatsapp?: { providerErrorCode?: string; [k: string]: unknown };
 }
 
 export interface LogPage {
   data: MessageRecord[];
   nextCursor?: string;
+}
+
+/** What a log export is asked for (8x8's `LogExportRequest`). */
+export interface LogExportRequest {
+  from?: string;
+  to?: string;
+  /** E.164. */
+  phoneNumber?: string;
+  countries?: string[];
+  /** Rows at most; 0 is no limit. */
+  limit?: number;
+}
+
+export type LogExportStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'empty';
+
+/** `GET …/messages/exports/{jobId}`: `data` holds the download links once it succeeded. */
+export interface LogExportJob {
+  status: LogExportStatus;
+  data?: string[];
+  expires?: string;
 }
 
 /** 8x8's registered template (GET …/templates). */

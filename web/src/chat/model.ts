@@ -45,11 +45,13 @@ export type ButtonKind =
 export interface ButtonModel {
   kind: ButtonKind;
   label: string;
-  /** Position among the message's buttons: the `index` a tap sends. */
+  /** Position among the message's (or its card's) buttons: the `index` a tap sends. */
   index: number;
+  /** The carousel card the button is on: the `cardIndex` a tap sends. */
+  cardIndex?: number;
   url?: string;
   phone?: string;
-  /** What a tap on this button can do in the simulator (cards' buttons cannot be tapped). */
+  /** Whether a tap on this button does something in the simulator. */
   tappable: boolean;
 }
 
@@ -234,7 +236,11 @@ export function templateToRich(components: TemplateComponent[], values: Template
   return rich;
 }
 
-function cardToModel(components: TemplateComponent[], params?: Obj): CardModel {
+/**
+ * A carousel card from its definition, filled with the card's send parameters when there
+ * are any. `cardIndex`: the card's position when its quick replies can be tapped (the phone).
+ */
+function cardToModel(components: TemplateComponent[], params?: Obj, cardIndex?: number): CardModel {
   const header = componentOf(components, 'HEADER');
   const body = componentOf(components, 'BODY');
   const buttons = componentOf(components, 'BUTTONS');
@@ -252,7 +258,9 @@ function cardToModel(components: TemplateComponent[], params?: Obj): CardModel {
     buttons: (buttons?.buttons ?? []).map((b, i) => {
       const p = paramButtons.find((pb) => num(pb?.index) === i);
       const value = obj(p?.value);
-      return templateButton(b, i, false, str(value?.text));
+      const button = templateButton(b, i, false, str(value?.text));
+      if (cardIndex === undefined || button.kind !== 'quick_reply') return button;
+      return { ...button, cardIndex, tappable: true };
     }),
   };
 }
@@ -293,9 +301,45 @@ function simHeader(v: unknown, mediaUrl: string | undefined): HeaderModel | unde
 }
 
 /**
+ * A button of a phone's template bubble (`{index, type, text, parameter}`); `definitions`
+ * are the registered template's buttons, for what the bubble leaves out (a URL button's
+ * target, a call button's number).
+ */
+function simButton(raw: unknown, position: number, definitions: TemplateButtonDef[] | undefined, cardIndex?: number): ButtonModel {
+  const b = obj(raw) ?? {};
+  const kind = buttonKindOf(str(b.type) ?? '');
+  const index = num(b.index) ?? position;
+  const model: ButtonModel = { kind, label: str(b.text) ?? '', index, tappable: kind === 'quick_reply' };
+  if (cardIndex !== undefined) model.cardIndex = cardIndex;
+  const def = definitions?.[index];
+  if (kind === 'url') {
+    const param = obj(b.parameter);
+    const target = str(b.url) ?? def?.url;
+    if (target) model.url = fill(target, [str(param?.text) ?? '']);
+  }
+  if (kind === 'phone') model.phone = str(b.phone_number) ?? def?.phoneNumber ?? def?.phone_number;
+  return model;
+}
+
+/**
+ * A carousel card of a phone's bubble as the simulator drew it (`rendered`: header, body,
+ * buttons); `definition` is the card's registered components.
+ */
+function simCard(params: Obj, position: number, definition: TemplateComponent[] | undefined): CardModel {
+  const rendered = obj(params.rendered) ?? {};
+  const cardIndex = num(params.card_index) ?? position;
+  const definitions = definition ? componentOf(definition, 'BUTTONS')?.buttons : undefined;
+  return {
+    header: simHeader(rendered.header, undefined),
+    body: str(rendered.body) ?? '',
+    buttons: arr(rendered.buttons).map((b, i) => simButton(b, i, definitions, cardIndex)),
+  };
+}
+
+/**
  * A template bubble of the phone (crates/simulator/src/templates.rs `bubble`). `definition`
- * is the registered template, needed for carousel cards: the bubble holds only their
- * parameters.
+ * is the registered template: URL buttons' targets come from it, and carousel cards too
+ * when the bubble does not carry them drawn (`rendered`).
  */
 export function simTemplateToRich(
   message: unknown,
@@ -303,35 +347,27 @@ export function simTemplateToRich(
   definition?: TemplateComponent[],
 ): RichModel {
   const m = obj(message) ?? {};
-  const buttons = arr(m.buttons).map((raw, i) => {
-    const b = obj(raw) ?? {};
-    const kind = buttonKindOf(str(b.type) ?? '');
-    const index = num(b.index) ?? i;
-    const label = str(b.text) ?? '';
-    const param = obj(b.parameter);
-    const model: ButtonModel = { kind, label, index, tappable: kind === 'quick_reply' };
-    if (kind === 'url' && definition) {
-      const def = componentOf(definition, 'BUTTONS')?.buttons?.[index];
-      if (def?.url) model.url = fill(def.url, [str(param?.text) ?? '']);
-    }
-    return model;
-  });
+  const definitions = definition ? componentOf(definition, 'BUTTONS')?.buttons : undefined;
   const rich: RichModel = {
     header: simHeader(m.header, mediaUrl),
     body: str(m.body),
     footer: str(m.footer) ?? undefined,
-    buttons,
+    buttons: arr(m.buttons).map((b, i) => simButton(b, i, definitions)),
   };
-  const cardParams = arr(m.cards).map(obj);
-  const carousel = definition ? componentOf(definition, 'CAROUSEL') : undefined;
-  if (carousel?.cards) {
-    rich.cards = carousel.cards.map((card, i) =>
-      cardToModel(card.components, cardParams.find((p) => num(p?.card_index) === i)),
+  const cardParams = arr(m.cards).map((c) => obj(c) ?? {});
+  const defCards = definition ? componentOf(definition, 'CAROUSEL')?.cards : undefined;
+  const cardDefinition = (p: Obj, i: number) => defCards?.[num(p.card_index) ?? i]?.components;
+  if (cardParams.length && cardParams.every((p) => obj(p.rendered))) {
+    rich.cards = cardParams.map((p, i) => simCard(p, i, cardDefinition(p, i)));
+  } else if (defCards) {
+    // An older bubble holds only the cards' parameters: draw the cards from the definition.
+    rich.cards = defCards.map((card, i) =>
+      cardToModel(card.components, cardParams.find((p) => num(p.card_index) === i), i),
     );
   } else if (cardParams.length) {
     rich.cards = cardParams.map((p) => ({
-      header: simHeader(p?.header, undefined),
-      body: arr(p?.body).map((v) => str(v) ?? '').join(' · '),
+      header: simHeader(p.header, undefined),
+      body: arr(p.body).map((v) => str(v) ?? '').join(' · '),
       buttons: [],
     }));
   }
@@ -516,6 +552,23 @@ export function snippet(b: BubbleModel): string {
 
 // ---- 8x8 message content (the log) ------------------------------------------------------
 
+/** A template header from 8x8 send parameters (`[{type: 'header', parameters: [{type: 'image', url}]}]`). */
+function paramHeader(components: Obj[]): HeaderModel | undefined {
+  const param = obj(arr(components.find((c) => str(c.type)?.toLowerCase() === 'header')?.parameters)[0]);
+  const type = str(param?.type)?.toLowerCase();
+  if (!type) return undefined;
+  if (type === 'location') return { type: 'location', location: location(param?.location) };
+  const kind = mediaKind(type);
+  return kind ? { type: 'media', media: { kind, url: str(param?.url) ?? str(param?.link) } } : undefined;
+}
+
+/** A button of a logged template: its label, or the simulator's `{type, text}`. */
+function loggedButton(raw: unknown, index: number): ButtonModel {
+  const b = obj(raw);
+  if (!b) return { kind: 'other', label: str(raw) ?? '', index, tappable: false };
+  return { kind: buttonKindOf(str(b.type) ?? ''), label: str(b.text) ?? '', index, tappable: false };
+}
+
 /**
  * A logged message's content: the structured 8x8 content object when the server gives it,
  * otherwise the one-line summary read by its content type.
@@ -526,34 +579,27 @@ export function logBubble(contentType: string, summary: string, content?: Obj): 
     const rendered = obj(content.rendered);
     const template = obj(content.template);
     if (template || rendered) {
-      const components = arr(template?.components).map(obj);
-      const headerParam = obj(
-        arr(components.find((c) => str(c?.type)?.toLowerCase() === 'header')?.parameters)[0],
-      );
-      let header: HeaderModel | undefined;
-      const htype = str(headerParam?.type)?.toLowerCase();
-      const hkind = htype ? mediaKind(htype) : undefined;
-      if (hkind) header = { type: 'media', media: { kind: hkind, url: str(headerParam?.url) ?? str(headerParam?.link) } };
-      else if (htype === 'location') header = { type: 'location', location: location(headerParam?.location) };
-      else if (str(rendered?.header)) header = { type: 'text', text: str(rendered?.header) ?? '' };
+      const components = arr(template?.components).map((c) => obj(c) ?? {});
       const rich: RichModel = {
         label: template ? `Template · ${str(template.name) ?? ''}` : undefined,
-        header,
+        header: paramHeader(components) ?? (str(rendered?.header) ? { type: 'text', text: str(rendered?.header) ?? '' } : undefined),
         body: str(rendered?.body) ?? summary,
         footer: str(rendered?.footer),
-        buttons: arr(rendered?.buttons).map((b, index) => ({
-          kind: 'other',
-          label: str(b) ?? '',
-          index,
-          tappable: false,
-        })),
+        buttons: arr(rendered?.buttons).map(loggedButton),
       };
-      const cards = arr(rendered?.cards).map(obj);
+      // The cards' texts are in `rendered`; their pictures only in the send parameters.
+      const carousel = components.find((c) => str(c.type)?.toLowerCase() === 'carousel');
+      const cardParams = arr(carousel?.cards).map((c) => obj(c) ?? {});
+      const cards = arr(rendered?.cards).map((c) => obj(c) ?? {});
       if (cards.length) {
-        rich.cards = cards.map((c) => ({
-          body: str(c?.body) ?? '',
-          buttons: arr(c?.buttons).map((b, index) => ({ kind: 'other', label: str(b) ?? '', index, tappable: false })),
-        }));
+        rich.cards = cards.map((c, i) => {
+          const params = cardParams.find((p) => num(p.cardIndex ?? p.card_index) === i);
+          return {
+            header: simHeader(c.header, undefined) ?? paramHeader(arr(params?.components).map((x) => obj(x) ?? {})),
+            body: str(c.body) ?? '',
+            buttons: arr(c.buttons).map(loggedButton),
+          };
+        });
       }
       return { type: 'rich', rich };
     }

@@ -15,7 +15,20 @@ export interface ButtonForm {
   phoneNumber: string;
 }
 
+/** A carousel's card: its picture or video (the header format is the carousel's), text, buttons. */
+export interface CardForm {
+  mediaUrl: string;
+  body: string;
+  bodyExamples: string[];
+  buttons: ButtonForm[];
+}
+
+/** `STANDARD`: header, body, footer, buttons. `CAROUSEL`: a body, then cards. */
+export type TemplateKind = 'STANDARD' | 'CAROUSEL';
+export type CardHeaderFormat = 'IMAGE' | 'VIDEO';
+
 export interface TemplateForm {
+  kind: TemplateKind;
   name: string;
   language: string;
   category: 'MARKETING' | 'UTILITY' | 'AUTHENTICATION';
@@ -28,9 +41,22 @@ export interface TemplateForm {
   bodyExamples: string[];
   footer: string;
   buttons: ButtonForm[];
+  cardHeaderFormat: CardHeaderFormat;
+  cards: CardForm[];
+}
+
+export const EMPTY_BUTTON = (type: ButtonType): ButtonForm => ({ type, text: '', url: 'https://', example: '', phoneNumber: '' });
+
+export const EMPTY_CARD: CardForm = { mediaUrl: '', body: '', bodyExamples: [], buttons: [EMPTY_BUTTON('QUICK_REPLY')] };
+
+/** A new card laid out as `last` (Meta wants every card's buttons alike), its texts empty. */
+export function nextCard(last: CardForm | undefined): CardForm {
+  if (!last) return EMPTY_CARD;
+  return { ...EMPTY_CARD, buttons: last.buttons.map((b) => ({ ...EMPTY_BUTTON(b.type), text: b.text })) };
 }
 
 export const EMPTY_FORM: TemplateForm = {
+  kind: 'STANDARD',
   name: '',
   language: 'en_US',
   category: 'UTILITY',
@@ -43,6 +69,8 @@ export const EMPTY_FORM: TemplateForm = {
   bodyExamples: [],
   footer: '',
   buttons: [],
+  cardHeaderFormat: 'IMAGE',
+  cards: [EMPTY_CARD, EMPTY_CARD],
 };
 
 export const LIMITS = {
@@ -55,6 +83,9 @@ export const LIMITS = {
   urlButtons: 2,
   phoneButtons: 1,
   url: 2000,
+  cards: 10,
+  cardBody: 160,
+  cardButtons: 2,
 };
 
 /** Placeholder numbers of `text`, or the problem with them (as the server words it). */
@@ -101,6 +132,82 @@ function isWebUrl(u: string): boolean {
 
 export type Errors = Partial<Record<string, string>>;
 
+/**
+ * A body's problems: `key` for the text (`body`, `card0.body`), `${key}Example${i}` for
+ * its samples (`bodyExample0`, `card0.bodyExample0`).
+ */
+function checkBody(e: Errors, key: string, body: string, examples: string[], max: number): void {
+  const p = placeholders(body);
+  if (!body.trim()) e[key] = 'The body is required.';
+  else if (chars(body) > max) e[key] = `At most ${max} characters (now ${chars(body)}).`;
+  else if (p.error) e[key] = p.error;
+  else {
+    const trimmedStart = body.length - body.trimStart().length;
+    const trimmedEnd = body.trimEnd().length;
+    const first = p.positions[0];
+    const last = p.positions[p.positions.length - 1];
+    if ((first && first.start === trimmedStart) || (last && last.end === trimmedEnd)) {
+      e[key] = 'The body must not start or end with a variable; put words around it.';
+    } else if (p.positions.some((pos, i) => i > 0 && body.slice(p.positions[i - 1]?.end, pos.start).trim() === '')) {
+      e[key] = 'Two variables side by side; put words between them.';
+    } else {
+      for (let i = 0; i < p.count; i++) {
+        if (!examples[i]?.trim()) e[`${key}Example${i}`] = `Give a sample value for {{${i + 1}}}.`;
+      }
+    }
+  }
+}
+
+/** A button list's problems: `${prefix}buttons` for the set, `${prefix}button${i}.…` for each. */
+function checkButtons(e: Errors, prefix: string, buttons: ButtonForm[], max: number): void {
+  const setKey = `${prefix}buttons`;
+  if (buttons.length > max) e[setKey] = `At most ${max} buttons.`;
+  const count = (t: ButtonType) => buttons.filter((b) => b.type === t).length;
+  if (count('URL') > LIMITS.urlButtons) e[setKey] = `At most ${LIMITS.urlButtons} URL buttons.`;
+  if (count('PHONE_NUMBER') > LIMITS.phoneButtons) e[setKey] = 'At most one phone number button.';
+  const finished: ButtonType[] = [];
+  buttons.forEach((b, i) => {
+    const key = `${prefix}button${i}`;
+    const prev = buttons[i - 1];
+    if (prev && prev.type !== b.type) {
+      finished.push(prev.type);
+      if (finished.includes(b.type)) e[setKey] = 'Buttons of the same type must be next to each other.';
+    }
+    if (!b.text.trim()) e[`${key}.text`] = 'The label is required.';
+    else if (chars(b.text.trim()) > LIMITS.buttonLabel) e[`${key}.text`] = `At most ${LIMITS.buttonLabel} characters.`;
+    if (b.type === 'URL') {
+      const u = b.url.trim();
+      const vars = placeholders(u);
+      if (!isWebUrl(u.replace('{{1}}', 'x')) || chars(u) > LIMITS.url) e[`${key}.url`] = 'An http(s) URL.';
+      else if (vars.count > 1 || (vars.positions[0] && vars.positions[0].end !== u.length)) {
+        e[`${key}.url`] = 'The URL may have one variable {{1}}, at its very end.';
+      } else if (vars.count === 1 && !b.example.trim()) e[`${key}.example`] = 'Give a sample value for {{1}}.';
+    }
+    if (b.type === 'PHONE_NUMBER') {
+      const digits = b.phoneNumber.trim().replace(/^\+/, '');
+      if (!/^\d{4,19}$/.test(digits)) e[`${key}.phoneNumber`] = 'A phone number: digits, with an optional +.';
+    }
+  });
+}
+
+/** A carousel's cards (crates/core/src/templates/spec.rs `carousel`). */
+function checkCards(e: Errors, f: TemplateForm): void {
+  if (f.category !== 'MARKETING') e.category = 'A carousel is only allowed in marketing templates.';
+  if (f.cards.length === 0 || f.cards.length > LIMITS.cards) e.cards = `A carousel holds 1 to ${LIMITS.cards} cards.`;
+  const layout = (c: CardForm) => c.buttons.map((b) => b.type).join(',');
+  const first = f.cards[0];
+  f.cards.forEach((c, i) => {
+    const prefix = `card${i}.`;
+    if (!isWebUrl(c.mediaUrl.trim())) e[`${prefix}mediaUrl`] = `A sample ${f.cardHeaderFormat.toLowerCase()} URL (http or https) for the review.`;
+    checkBody(e, `${prefix}body`, c.body, c.bodyExamples, LIMITS.cardBody);
+    if (c.buttons.length === 0) e[`${prefix}buttons`] = 'A card needs one or two buttons.';
+    else checkButtons(e, prefix, c.buttons, LIMITS.cardButtons);
+    if (first && i > 0 && layout(c) !== layout(first) && !e[`${prefix}buttons`]) {
+      e[`${prefix}buttons`] = 'Every card needs the same buttons as card 1, of the same types in the same order.';
+    }
+  });
+}
+
 export function validate(f: TemplateForm): Errors {
   const e: Errors = {};
   const name = f.name.trim();
@@ -109,6 +216,13 @@ export function validate(f: TemplateForm): Errors {
   else if (!/^[a-z0-9_]+$/.test(name)) e.name = 'Only lowercase letters, digits and underscores.';
 
   if (!/^[a-zA-Z]{2,3}([_-][a-zA-Z0-9]{2,4})?$/.test(f.language.trim())) e.language = 'A language code such as en or en_US.';
+
+  checkBody(e, 'body', f.body, f.bodyExamples, LIMITS.body);
+  // A carousel has a body and its cards: headers, footers and buttons go on the cards.
+  if (f.kind === 'CAROUSEL') {
+    checkCards(e, f);
+    return e;
+  }
 
   if (f.headerFormat === 'TEXT') {
     const p = placeholders(f.headerText);
@@ -125,65 +239,58 @@ export function validate(f: TemplateForm): Errors {
     e.headerFormat = 'A location header is only allowed in utility and marketing templates.';
   }
 
-  const body = f.body;
-  const p = placeholders(body);
-  if (!body.trim()) e.body = 'The body is required.';
-  else if (chars(body) > LIMITS.body) e.body = `At most ${LIMITS.body} characters (now ${chars(body)}).`;
-  else if (p.error) e.body = p.error;
-  else {
-    const trimmedStart = body.length - body.trimStart().length;
-    const trimmedEnd = body.trimEnd().length;
-    const first = p.positions[0];
-    const last = p.positions[p.positions.length - 1];
-    if ((first && first.start === trimmedStart) || (last && last.end === trimmedEnd)) {
-      e.body = 'The body must not start or end with a variable; put words around it.';
-    } else if (p.positions.some((pos, i) => i > 0 && body.slice(p.positions[i - 1]?.end, pos.start).trim() === '')) {
-      e.body = 'Two variables side by side; put words between them.';
-    } else {
-      for (let i = 0; i < p.count; i++) {
-        if (!f.bodyExamples[i]?.trim()) {
-          e[`bodyExample${i}`] = `Give a sample value for {{${i + 1}}}.`;
-        }
-      }
-    }
-  }
-
   if (f.footer) {
     if (chars(f.footer) > LIMITS.footer) e.footer = `At most ${LIMITS.footer} characters (now ${chars(f.footer)}).`;
     else if (f.footer.includes('{{')) e.footer = 'The footer cannot have variables.';
   }
 
-  if (f.buttons.length > LIMITS.buttons) e.buttons = `At most ${LIMITS.buttons} buttons.`;
-  const count = (t: ButtonType) => f.buttons.filter((b) => b.type === t).length;
-  if (count('URL') > LIMITS.urlButtons) e.buttons = `At most ${LIMITS.urlButtons} URL buttons.`;
-  if (count('PHONE_NUMBER') > LIMITS.phoneButtons) e.buttons = 'At most one phone number button.';
-  const finished: ButtonType[] = [];
-  f.buttons.forEach((b, i) => {
-    const prev = f.buttons[i - 1];
-    if (prev && prev.type !== b.type) {
-      finished.push(prev.type);
-      if (finished.includes(b.type)) e.buttons = 'Buttons of the same type must be next to each other.';
-    }
-    if (!b.text.trim()) e[`button${i}.text`] = 'The label is required.';
-    else if (chars(b.text.trim()) > LIMITS.buttonLabel) e[`button${i}.text`] = `At most ${LIMITS.buttonLabel} characters.`;
-    if (b.type === 'URL') {
-      const u = b.url.trim();
-      const vars = placeholders(u);
-      if (!isWebUrl(u.replace('{{1}}', 'x')) || chars(u) > LIMITS.url) e[`button${i}.url`] = 'An http(s) URL.';
-      else if (vars.count > 1 || (vars.positions[0] && vars.positions[0].end !== u.length)) {
-        e[`button${i}.url`] = 'The URL may have one variable {{1}}, at its very end.';
-      } else if (vars.count === 1 && !b.example.trim()) e[`button${i}.example`] = 'Give a sample value for {{1}}.';
-    }
-    if (b.type === 'PHONE_NUMBER') {
-      const digits = b.phoneNumber.trim().replace(/^\+/, '');
-      if (!/^\d{4,19}$/.test(digits)) e[`button${i}.phoneNumber`] = 'A phone number: digits, with an optional +.';
-    }
-  });
+  checkButtons(e, '', f.buttons, LIMITS.buttons);
   return e;
+}
+
+function bodyComponent(text: string, examples: string[]): TemplateComponent {
+  const count = placeholders(text).count;
+  const body: TemplateComponent = { type: 'BODY', text };
+  if (count > 0) body.examples = examples.slice(0, count);
+  return body;
+}
+
+function buttonsComponent(buttons: ButtonForm[]): TemplateComponent {
+  return {
+    type: 'BUTTONS',
+    buttons: buttons.map((b) => {
+      if (b.type === 'URL') {
+        const button: TemplateButtonDef = {
+          type: 'URL',
+          text: b.text.trim(),
+          url: b.url.trim(),
+        };
+        if (b.url.includes('{{1}}')) button.example = [b.example];
+        return button;
+      }
+      if (b.type === 'PHONE_NUMBER') return { type: 'PHONE_NUMBER', text: b.text.trim(), phoneNumber: b.phoneNumber.trim() };
+      return { type: 'QUICK_REPLY', text: b.text.trim() };
+    }),
+  };
 }
 
 /** The components in 8x8's creation shape. */
 export function components(f: TemplateForm): TemplateComponent[] {
+  if (f.kind === 'CAROUSEL') {
+    return [
+      bodyComponent(f.body, f.bodyExamples),
+      {
+        type: 'CAROUSEL',
+        cards: f.cards.map((c) => ({
+          components: [
+            { type: 'HEADER', format: f.cardHeaderFormat, examples: [c.mediaUrl.trim()] },
+            bodyComponent(c.body, c.bodyExamples),
+            buttonsComponent(c.buttons),
+          ],
+        })),
+      },
+    ];
+  }
   const out: TemplateComponent[] = [];
   if (f.headerFormat === 'TEXT') {
     const c: TemplateComponent = { type: 'HEADER', format: 'TEXT', text: f.headerText };
@@ -194,29 +301,9 @@ export function components(f: TemplateForm): TemplateComponent[] {
   } else if (f.headerFormat !== 'NONE') {
     out.push({ type: 'HEADER', format: f.headerFormat, examples: [f.headerMediaUrl.trim()] });
   }
-  const count = placeholders(f.body).count;
-  const body: TemplateComponent = { type: 'BODY', text: f.body };
-  if (count > 0) body.examples = f.bodyExamples.slice(0, count);
-  out.push(body);
+  out.push(bodyComponent(f.body, f.bodyExamples));
   if (f.footer.trim()) out.push({ type: 'FOOTER', text: f.footer });
-  if (f.buttons.length) {
-    out.push({
-      type: 'BUTTONS',
-      buttons: f.buttons.map((b) => {
-        if (b.type === 'URL') {
-          const button: TemplateButtonDef = {
-            type: 'URL',
-            text: b.text.trim(),
-            url: b.url.trim(),
-          };
-          if (b.url.includes('{{1}}')) button.example = [b.example];
-          return button;
-        }
-        if (b.type === 'PHONE_NUMBER') return { type: 'PHONE_NUMBER', text: b.text.trim(), phoneNumber: b.phoneNumber.trim() };
-        return { type: 'QUICK_REPLY', text: b.text.trim() };
-      }),
-    });
-  }
+  if (f.buttons.length) out.push(buttonsComponent(f.buttons));
   return out;
 }
 

@@ -7,7 +7,7 @@ import { logsApi } from '../api/endpoints';
 import type { MessageRecord, StatusObject } from '../api/types';
 import { Bubble, type Ticks } from '../chat/Bubble';
 import { deliveryMeaning } from '../chat/errorCodes';
-import { logBubble } from '../chat/model';
+import { logBubble, snippet } from '../chat/model';
 import { ErrorBanner, PageHeader, Pill } from '../components/ui';
 import { formatDateTime, formatTime, useLoad } from '../hooks';
 
@@ -118,6 +118,22 @@ function Facts({ record, search }: { record: MessageRecord; search: string }) {
   );
 }
 
+/** The message an inbound answer replies to, as its bubble quotes it. */
+function useQuoted(record: MessageRecord | undefined): { author: string; text: string } | undefined {
+  const sub = record?.subAccountId;
+  const replyTo = record?.replyToUmid;
+  const load = useCallback(
+    () => (sub && replyTo ? logsApi.details(sub, replyTo) : Promise.resolve(undefined)),
+    [sub, replyTo],
+  );
+  const quoted = useLoad(load).data?.data[0];
+  if (!quoted) return undefined;
+  return {
+    author: quoted.direction === 'outbound' ? 'Business' : 'User',
+    text: snippet(logBubble(quoted.contentType, quoted.content, quoted.contentObject ?? undefined)),
+  };
+}
+
 export default function LogDetail() {
   const { subAccountId = '', umid = '' } = useParams();
   const [params] = useSearchParams();
@@ -126,6 +142,7 @@ export default function LogDetail() {
   const details = useLoad(load);
   const records = details.data?.data ?? [];
   const record = records[0];
+  const quoted = useQuoted(record);
   return (
     <section className="page">
       <PageHeader title="Message details">
@@ -145,10 +162,11 @@ export default function LogDetail() {
             <h2 id="content-title">Content</h2>
             <div className="wa-chat wa-chat-inline" data-testid="log-content">
               <Bubble
-                model={logBubble(record.contentType, record.content, record.contentObject)}
+                model={logBubble(record.contentType, record.content, record.contentObject ?? undefined)}
                 side={record.direction === 'outbound' ? 'out' : 'in'}
                 time={formatTime(record.createdAt)}
                 ticks={record.direction === 'outbound' ? ticksOf(record.status.state) : undefined}
+                quoted={quoted}
                 interactive={false}
               />
             </div>

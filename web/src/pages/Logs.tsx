@@ -4,14 +4,24 @@
 import { useCallback, useMemo, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { logsApi, type LogFilters } from '../api/endpoints';
+import { LogExport, type ExportFilters } from '../components/LogExport';
 import { Empty, ErrorBanner, PageHeader, Pill } from '../components/ui';
 import { useSimEvent } from '../events';
 import { formatDateTime, useLoad } from '../hooks';
-import { useSession } from '../session';
+import { useCan, useSession } from '../session';
 import { useWorkspace } from '../workspace';
 
 const FILTER_KEYS = ['subAccountId', 'channelId', 'direction', 'status', 'country', 'umid', 'clientMessageId', 'recipient', 'from', 'to', 'pageSize'] as const;
 type FilterKey = (typeof FILTER_KEYS)[number];
+
+/** Filters the export API has no field for, and how the form labels them. */
+const NOT_EXPORTED: [FilterKey, string][] = [
+  ['channelId', 'channel'],
+  ['direction', 'direction'],
+  ['status', 'status'],
+  ['umid', 'UMID'],
+  ['clientMessageId', 'client message id'],
+];
 
 /** `datetime-local` (the browser's zone) → ISO UTC, as the log API takes it. */
 function toIso(local: string): string | undefined {
@@ -23,7 +33,9 @@ function toIso(local: string): string | undefined {
 export default function Logs() {
   const ws = useWorkspace();
   const session = useSession();
+  const can = useCan();
   const [params, setParams] = useSearchParams();
+  const [exporting, setExporting] = useState(false);
   const applied = useMemo(() => {
     const f: Partial<Record<FilterKey, string>> = {};
     for (const k of FILTER_KEYS) {
@@ -90,6 +102,19 @@ export default function Logs() {
     onChange: (e: { target: { value: string } }) => setDraft((d) => ({ ...d, [k]: e.target.value })),
   });
   const detailSearch = params.toString();
+  const detailLink = (subAccountId: string, umid: string) =>
+    `/logs/${encodeURIComponent(subAccountId)}/${encodeURIComponent(umid)}${detailSearch ? `?${detailSearch}` : ''}`;
+  const exportFilters = useMemo<ExportFilters>(
+    () => ({
+      subAccountId: applied.subAccountId,
+      from: query.from,
+      to: query.to,
+      recipient: applied.recipient,
+      country: applied.country,
+      ignored: NOT_EXPORTED.filter(([k]) => applied[k]).map(([, label]) => label),
+    }),
+    [applied, query],
+  );
 
   return (
     <section className="page">
@@ -100,6 +125,11 @@ export default function Logs() {
         <button type="button" onClick={page.reload}>
           Refresh
         </button>
+        {can('logs.export') ? (
+          <button type="button" aria-expanded={exporting} aria-controls="log-export" onClick={() => setExporting((o) => !o)}>
+            Export…
+          </button>
+        ) : null}
       </PageHeader>
       <form className="filters filters-grid" role="search" aria-label="Filter messages" onSubmit={apply}>
         <label className="field">
@@ -182,6 +212,11 @@ export default function Logs() {
           </button>
         </div>
       </form>
+      {exporting && can('logs.export') ? (
+        <div id="log-export">
+          <LogExport filters={exportFilters} fallbackSubAccountId={ws.subAccountId} />
+        </div>
+      ) : null}
       <ErrorBanner error={page.error} />
       {page.data && page.data.data.length === 0 ? (
         <Empty>No messages match.</Empty>
@@ -204,14 +239,17 @@ export default function Logs() {
               {(page.data?.data ?? []).map((m) => (
                 <tr key={m.umid} data-testid="log-row" data-umid={m.umid} data-direction={m.direction}>
                   <td>
-                    <Link to={`/logs/${encodeURIComponent(m.subAccountId)}/${encodeURIComponent(m.umid)}${detailSearch ? `?${detailSearch}` : ''}`}>
-                      {formatDateTime(m.createdAt)}
-                    </Link>
+                    <Link to={detailLink(m.subAccountId, m.umid)}>{formatDateTime(m.createdAt)}</Link>
                   </td>
                   <td>{m.direction === 'inbound' ? '← in' : '→ out'}</td>
                   <td>{m.user.msisdn}</td>
                   <td>{m.contentType}</td>
                   <td className="content-cell" title={m.content}>
+                    {m.replyToUmid ? (
+                      <Link className="reply-link" to={detailLink(m.subAccountId, m.replyToUmid)} title={`Answers message ${m.replyToUmid}`}>
+                        ↩ reply
+                      </Link>
+                    ) : null}
                     {m.content}
                   </td>
                   <td>

@@ -2,23 +2,21 @@
 // like WhatsApp. The person at the console acts as the user: writes, taps buttons, picks
 // list rows, shares a location or a file, blocks or reports the business.
 
-import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { simApi, templatesApi, type PhoneSend, type Tap } from '../api/endpoints';
-import type { PhoneMessage, TemplateComponent } from '../api/types';
+import type { PhoneMessage, PhoneSummary, TemplateComponent } from '../api/types';
 import { Bubble, type Ticks } from '../chat/Bubble';
 import { phoneBubble, snippet, templateKey, type ButtonModel, type ListModel } from '../chat/model';
+import { Sheet } from '../components/Sheet';
 import { ErrorBanner, PageHeader } from '../components/ui';
 import { useSimEvent } from '../events';
-import { formatTime, useAction, useLoad } from '../hooks';
+import { formatTime, useAction, useLoad, type Loaded } from '../hooks';
 import { useCan, useSession } from '../session';
 
 const digits = (msisdn: string) => msisdn.replace(/\D/g, '');
 
-function PhoneList({ current }: { current?: string }) {
-  const load = useCallback(() => simApi.phones(), []);
-  const phones = useLoad(load);
-  useSimEvent('phone', phones.reload);
+function PhoneList({ current, phones }: { current?: string; phones: Loaded<{ phones: PhoneSummary[] }> }) {
   const navigate = useNavigate();
   const [number, setNumber] = useState('');
   const [text, setText] = useState('');
@@ -59,7 +57,14 @@ function PhoneList({ current }: { current?: string }) {
                 {p.name.slice(0, 1)}
               </span>
               <span className="chat-list-text">
-                <span className="chat-list-name">{p.name}</span>
+                <span className="chat-list-name">
+                  {p.name}
+                  {p.blocked ? (
+                    <span className="blocked-badge" data-testid="blocked-badge" title={`Blocked ${p.blockedBusinesses.join(', ')}`}>
+                      Blocked
+                    </span>
+                  ) : null}
+                </span>
                 <span className="chat-list-number">{p.msisdn}</span>
               </span>
               <span className="chat-list-meta">
@@ -114,43 +119,6 @@ function dayLabel(iso: string): string {
   if (d.toDateString() === today.toDateString()) return 'Today';
   if (d.toDateString() === yesterday.toDateString()) return 'Yesterday';
   return d.toLocaleDateString([], { day: 'numeric', month: 'long', year: 'numeric' });
-}
-
-/** The dialog used inside the phone: the list sheet, location and Flow forms. */
-function Sheet({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
-  const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    const previous = document.activeElement as HTMLElement | null;
-    const first = ref.current?.querySelector<HTMLElement>('input, button:not(.sheet-close), textarea, select');
-    first?.focus();
-    return () => previous?.focus();
-  }, []);
-  return (
-    <div
-      className="sheet-backdrop"
-      onClick={onClose}
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') onClose();
-      }}
-    >
-      <div
-        className="sheet"
-        role="dialog"
-        aria-modal="true"
-        aria-label={title}
-        ref={ref}
-        onClick={(e) => e.stopPropagation()}
-      >
-        <div className="sheet-head">
-          <button type="button" className="sheet-close" onClick={onClose} aria-label="Close">
-            ✕
-          </button>
-          <h3>{title}</h3>
-        </div>
-        {children}
-      </div>
-    </div>
-  );
 }
 
 function ListSheet({ list, onPick, onClose }: { list: ListModel; onPick: (rowId: string) => void; onClose: () => void }) {
@@ -289,7 +257,11 @@ function fileKind(file: File): PhoneSend['type'] {
   return 'file';
 }
 
-function PhoneView({ msisdn }: { msisdn: string }) {
+/**
+ * `summary`: the phone in the simulator's list (whether it blocked the business);
+ * `onPhonesChanged`: the list must be read again (the user blocked or unblocked).
+ */
+function PhoneView({ msisdn, summary, onPhonesChanged }: { msisdn: string; summary?: PhoneSummary; onPhonesChanged: () => void }) {
   const session = useSession();
   const can = useCan();
   const load = useCallback((signal: AbortSignal) => simApi.chat(msisdn, signal), [msisdn]);
@@ -379,7 +351,7 @@ function PhoneView({ msisdn }: { msisdn: string }) {
     switch (b.kind) {
       case 'quick_reply':
       case 'reply':
-        await tap({ messageId: m.id, index: b.index });
+        await tap(b.cardIndex === undefined ? { messageId: m.id, index: b.index } : { messageId: m.id, cardIndex: b.cardIndex, index: b.index });
         return;
       case 'cta_url': {
         const answer = await action.run(() => simApi.tap(msisdn, { messageId: m.id, index: 0 }));
@@ -441,10 +413,12 @@ function PhoneView({ msisdn }: { msisdn: string }) {
     else await after(() => simApi.send(msisdn, { type: 'location', content: { location: l } }));
   };
 
+  // The business this chat is with (the user may have written and had no answer yet).
+  const channel = messages[messages.length - 1]?.phoneNumberId;
+  const blocked = channel ? !!summary?.blockedBusinesses.includes(channel) : !!summary?.blocked;
+
   const feedback = async (what: 'block' | 'unblock' | 'report') => {
     setMenuOpen(false);
-    // The business this chat is with (the user may have written and had no answer yet).
-    const channel = messages[messages.length - 1]?.phoneNumberId;
     const answer = await action.run(() =>
       what === 'block'
         ? simApi.block(msisdn, channel)
@@ -453,6 +427,7 @@ function PhoneView({ msisdn }: { msisdn: string }) {
           : simApi.report(msisdn, channel),
     );
     if (answer !== undefined) {
+      onPhonesChanged();
       const quality = (answer as { quality?: unknown }).quality;
       const q = typeof quality === 'string' ? ` Number quality: ${quality}.` : '';
       setNotice(
@@ -480,7 +455,9 @@ function PhoneView({ msisdn }: { msisdn: string }) {
           </span>
           <div className="wa-title">
             <div className="wa-name">{business}</div>
-            <div className="wa-sub">{typing ? 'typing…' : `Business account · you are ${chat.data?.name ?? msisdn}`}</div>
+            <div className="wa-sub">
+              {typing ? 'typing…' : `${blocked ? 'Blocked' : 'Business account'} · you are ${chat.data?.name ?? msisdn}`}
+            </div>
           </div>
           <div
             className="wa-menu"
@@ -501,14 +478,15 @@ function PhoneView({ msisdn }: { msisdn: string }) {
             {menuOpen ? (
               <ul className="wa-menu-list" role="menu" onKeyDown={(e) => e.key === 'Escape' && setMenuOpen(false)}>
                 <li role="none">
-                  <button type="button" role="menuitem" autoFocus onClick={() => void feedback('block')}>
-                    Block business
-                  </button>
-                </li>
-                <li role="none">
-                  <button type="button" role="menuitem" onClick={() => void feedback('unblock')}>
-                    Unblock business
-                  </button>
+                  {blocked ? (
+                    <button type="button" role="menuitem" autoFocus onClick={() => void feedback('unblock')}>
+                      Unblock business
+                    </button>
+                  ) : (
+                    <button type="button" role="menuitem" autoFocus onClick={() => void feedback('block')}>
+                      Block business
+                    </button>
+                  )}
                 </li>
                 <li role="none">
                   <button type="button" role="menuitem" onClick={() => void feedback('report')}>
@@ -563,6 +541,14 @@ function PhoneView({ msisdn }: { msisdn: string }) {
             <p className="wa-empty">No messages yet. Write to the business below.</p>
           ) : null}
         </div>
+        {blocked ? (
+          <div className="wa-notice wa-notice-blocked" data-testid="blocked-notice">
+            <span>You blocked this business. Its messages no longer reach you.</span>
+            <button type="button" className="link-button" onClick={() => void feedback('unblock')} disabled={action.busy}>
+              Unblock
+            </button>
+          </div>
+        ) : null}
         {notice ? (
           <div className="wa-notice" role="status">
             <span>{notice}</span>
@@ -672,13 +658,18 @@ function SendIcon() {
 export default function Phones() {
   const params = useParams();
   const msisdn = params.msisdn;
+  // The list and the open phone share it: the phone's menu offers block or unblock by it.
+  const load = useCallback(() => simApi.phones(), []);
+  const phones = useLoad(load);
+  useSimEvent('phone', phones.reload);
+  const summary = msisdn ? phones.data?.phones.find((p) => digits(p.msisdn) === digits(msisdn)) : undefined;
   return (
     <section className={`page page-phones ${msisdn ? 'has-phone' : ''}`}>
       <PageHeader title="Phones" />
       <div className="phones-layout">
-        <PhoneList current={msisdn} />
+        <PhoneList current={msisdn} phones={phones} />
         {msisdn ? (
-          <PhoneView key={msisdn} msisdn={msisdn} />
+          <PhoneView key={msisdn} msisdn={msisdn} summary={summary} onPhonesChanged={phones.reload} />
         ) : (
           <div className="phone-placeholder">
             <p>Pick a chat to see the phone.</p>

@@ -1,7 +1,7 @@
 // Acting as Meta and as time itself: the template review queue, the clock, fault injection
 // and each business number's limits, all through the simulator's control API.
 
-import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { simApi } from '../api/endpoints';
 import type { Business, Faults, SimTemplate, TemplateComponent } from '../api/types';
 import { Bubble } from '../chat/Bubble';
@@ -234,36 +234,72 @@ function formatOffset(seconds: number): string {
     .join(' ');
 }
 
+/** The form keeps what is typed; the server takes whole numbers (and says so with a 400). */
+interface FaultsForm {
+  failurePercent: string;
+  errorCode: number;
+  extraLatencyMs: string;
+}
+
+const toForm = (f: Faults): FaultsForm => ({
+  failurePercent: String(f.failurePercent),
+  errorCode: f.errorCode,
+  extraLatencyMs: String(f.extraLatencyMs),
+});
+
+function wholeIn(raw: string, max: number): boolean {
+  const n = Number(raw);
+  return raw.trim() !== '' && Number.isInteger(n) && n >= 0 && n <= max;
+}
+
 function FaultsPanel() {
   const load = useCallback(() => simApi.faults(), []);
   const faults = useLoad(load);
   const action = useAction();
-  const [form, setForm] = useState<Faults>({ failurePercent: 0, errorCode: 131000, extraLatencyMs: 0 });
+  const [form, setForm] = useState<FaultsForm>({ failurePercent: '0', errorCode: 131000, extraLatencyMs: '0' });
   const [saved, setSaved] = useState(false);
+  // What the server has fills the form until the person edits it: a load answering after
+  // they started typing must not undo what they typed.
+  const edited = useRef(false);
   useEffect(() => {
-    if (faults.data) setForm(faults.data);
+    if (faults.data && !edited.current) setForm(toForm(faults.data));
   }, [faults.data]);
-  const percentOk = form.failurePercent >= 0 && form.failurePercent <= 100;
-  const latencyOk = form.extraLatencyMs >= 0 && form.extraLatencyMs <= 60000;
+  const percentOk = wholeIn(form.failurePercent, 100);
+  const latencyOk = wholeIn(form.extraLatencyMs, 60000);
+  const edit = (change: Partial<FaultsForm>) => {
+    edited.current = true;
+    setSaved(false);
+    setForm((f) => ({ ...f, ...change }));
+  };
   const save = async (e: FormEvent) => {
     e.preventDefault();
     setSaved(false);
-    const done = await action.run(() => simApi.setFaults(form));
+    const done = await action.run(() =>
+      simApi.setFaults({
+        failurePercent: Number(form.failurePercent),
+        errorCode: form.errorCode,
+        extraLatencyMs: Number(form.extraLatencyMs),
+      }),
+    );
     if (done) {
+      edited.current = false;
+      setForm(toForm(done));
       setSaved(true);
       faults.reload();
     }
   };
   const codes = META_FAULT_CODES.some(([c]) => c === form.errorCode) ? META_FAULT_CODES : [...META_FAULT_CODES, [form.errorCode, 'Other'] as [number, string]];
+  const active = faults.data && (faults.data.failurePercent > 0 || faults.data.extraLatencyMs > 0);
   return (
     <section className="panel" aria-labelledby="faults-title">
       <div className="panel-head">
         <h2 id="faults-title">Fault injection</h2>
+        {active ? <span className="pill pill-warn">Injecting</span> : null}
       </div>
       <p className="muted">Make WhatsApp fail a share of the business's messages with a Meta error, or answer slowly.</p>
-      <ErrorBanner error={faults.error ?? action.error} />
+      <ErrorBanner error={faults.error ?? action.error} onDismiss={action.error ? action.clear : undefined} />
       {saved ? <Notice>Faults saved.</Notice> : null}
-      <form className="form-grid" onSubmit={(e) => void save(e)}>
+      <form className="form-grid" onSubmit={(e) => void save(e)} aria-label="Faults">
         <label className="field">
           <span>Messages failing (%)</span>
           <input
@@ -272,14 +308,14 @@ function FaultsPanel() {
             max="100"
             step="1"
             value={form.failurePercent}
-            onChange={(e) => setForm({ ...form, failurePercent: Number(e.target.value) })}
+            onChange={(e) => edit({ failurePercent: e.target.value })}
             aria-invalid={!percentOk}
           />
-          {!percentOk ? <span className="field-error">0 to 100</span> : null}
+          {!percentOk ? <span className="field-error">A whole number from 0 to 100</span> : null}
         </label>
         <label className="field">
           <span>With Meta error</span>
-          <select value={form.errorCode} onChange={(e) => setForm({ ...form, errorCode: Number(e.target.value) })}>
+          <select value={form.errorCode} onChange={(e) => edit({ errorCode: Number(e.target.value) })}>
             {codes.map(([code, label]) => (
               <option key={code} value={code}>
                 {code} · {label}
@@ -295,20 +331,16 @@ function FaultsPanel() {
             max="60000"
             step="100"
             value={form.extraLatencyMs}
-            onChange={(e) => setForm({ ...form, extraLatencyMs: Number(e.target.value) })}
+            onChange={(e) => edit({ extraLatencyMs: e.target.value })}
             aria-invalid={!latencyOk}
           />
-          {!latencyOk ? <span className="field-error">0 to 60000</span> : null}
+          {!latencyOk ? <span className="field-error">A whole number from 0 to 60000</span> : null}
         </label>
         <div className="form-actions">
           <button type="submit" className="button-primary" disabled={!percentOk || !latencyOk || action.busy}>
             Save faults
           </button>
-          <button
-            type="button"
-            disabled={action.busy}
-            onClick={() => setForm({ failurePercent: 0, errorCode: form.errorCode, extraLatencyMs: 0 })}
-          >
+          <button type="button" disabled={action.busy} onClick={() => edit({ failurePercent: '0', extraLatencyMs: '0' })}>
             Clear
           </button>
         </div>
