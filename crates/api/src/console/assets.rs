@@ -52,7 +52,7 @@ fn page() -> Response {
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "The console is not built. Run: npm --prefix web ci && npm --prefix web run build\n",
+            "The console is not built. Run: npm --prefix web install && npm --prefix web run build\n",
         )
             .into_response(),
     }
