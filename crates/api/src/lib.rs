@@ -94,29 +94,33 @@ fn chatapps() -> Router<AppState> {
         .merge(logs::router())
 }
 
-/// Every surface Parley serves on one listener. `simulator` is mounted under `/sim`.
-pub fn router(state: AppState, simulator: Option<Router>) -> Router {
-    let api = Router::new()
-        .merge(chatapps())
-        .nest("/chatapps", chatapps())
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            console::session::guard,
-        ))
-        .fallback(error::not_found)
-        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
-        .layer(axum::middleware::from_fn_with_state(
-            state.limits.clone(),
-            rate_limit::per_ip,
-        ));
-    let mut app = Router::new()
-        .merge(ops::router())
-        .merge(meta_webhook::router())
-        .merge(files::download_router())
-        .merge(console::router(state.clone()))
-        .merge(console::assets_router())
-        .merge(api)
-        .with_state(state.clone());
+/// Every HTTP surface of a node: the operations endpoints always, the 8x8 API, the
+/// console and Meta's webhook when it has the api role (`api`), and the simulator's routes
+/// under `/sim` when it runs one.
+pub fn router(state: AppState, simulator: Option<Router>, api: bool) -> Router {
+    let mut app = Router::new().merge(ops::router());
+    if api {
+        let chat_apps = Router::new()
+            .merge(chatapps())
+            .nest("/chatapps", chatapps())
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                console::session::guard,
+            ))
+            .fallback(error::not_found)
+            .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+            .layer(axum::middleware::from_fn_with_state(
+                state.limits.clone(),
+                rate_limit::per_ip,
+            ));
+        app = app
+            .merge(meta_webhook::router())
+            .merge(files::download_router())
+            .merge(console::router(state.clone()))
+            .merge(console::assets_router())
+            .merge(chat_apps);
+    }
+    let mut app = app.with_state(state.clone());
     if let Some(simulator) = simulator {
         // Open to callers without credentials, as before (the sandbox's test harness); a
         // console session is held to its role.

@@ -19,6 +19,13 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// Connections each node keeps to PostgreSQL at most.
+    pub database_pool_size: u32,
+    /// Whether `serve` applies pending PostgreSQL migrations (SQLite is always migrated).
+    pub migrate_on_start: bool,
+    /// What this node does: any of `api`, `workers`, `simulator`.
+    #[serde(deserialize_with = "roles")]
+    pub roles: Vec<Role>,
     pub public_url: String,
     pub log_format: LogFormat,
     pub meta: MetaSection,
@@ -60,6 +67,53 @@ pub struct ApiSection {
     pub rate_limit_per_ip: u32,
 }
 
+/// A part of the platform a node runs. A single node runs all three; a cluster gives
+/// each node the ones it should (see the README's "Running a cluster").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The HTTP surfaces: the 8x8 API, the console, Meta's webhook.
+    Api,
+    /// Message dispatch, webhook delivery, timers and cleaners.
+    Workers,
+    /// The WhatsApp simulator (Graph API emulator and its control API).
+    Simulator,
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name.trim() {
+            "api" => Ok(Role::Api),
+            "workers" => Ok(Role::Workers),
+            "simulator" => Ok(Role::Simulator),
+            other => Err(format!(
+                "unknown role {other:?}: roles are api, workers and simulator"
+            )),
+        }
+    }
+}
+
+/// Roles as a list (TOML) or comma-separated (`PARLEY_ROLES=api,workers`).
+fn roles<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Role>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        List(Vec<Role>),
+        Text(String),
+    }
+    match Given::deserialize(deserializer)? {
+        Given::List(roles) => Ok(roles),
+        Given::Text(text) => text
+            .split(',')
+            .filter(|name| !name.trim().is_empty())
+            .map(str::parse)
+            .collect::<Result<_, String>>()
+            .map_err(serde::de::Error::custom),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -83,6 +137,7 @@ pub struct SimulatorSection {
     pub auto_read: bool,
     pub seed: u64,
     pub review_after_ms: u64,
+    pub webhook_url: String,
 }
 
 /// WhatsApp's highest throughput for one number, messages per second.
@@ -125,6 +180,10 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrate_on_start: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<Role>>,
     #[serde(skip_serializing_if = "MetaOverrides::is_empty")]
     pub meta: MetaOverrides,
 }
@@ -258,12 +317,32 @@ impl Config {
         if !self.public_url.is_empty() && !self.public_url.starts_with("http") {
             return Err(ConfigError("public_url must be an http(s) URL".into()));
         }
+        if self.roles.is_empty() {
+            return Err(ConfigError(
+                "roles must name at least one of api, workers, simulator".into(),
+            ));
+        }
+        if !self.live() && !self.has(Role::Simulator) {
+            return Err(ConfigError(
+                "a node without the simulator role must be given meta.graph_url (Meta's, or \
+                 a simulator node's http://HOST:PORT/sim/graph)"
+                    .into(),
+            ));
+        }
+        if self.database_pool_size == 0 {
+            return Err(ConfigError("database_pool_size must be at least 1".into()));
+        }
         Ok(())
     }
 
     /// `true` when Parley talks to Meta rather than the embedded simulator.
     pub fn live(&self) -> bool {
         !self.meta.graph_url.is_empty()
+    }
+
+    /// Whether this node runs `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
     }
 
     pub fn postgres(&self) -> Option<&str> {
@@ -286,6 +365,9 @@ impl fmt::Debug for Config {
                     "postgres (url redacted)"
                 },
             )
+            .field("database_pool_size", &self.database_pool_size)
+            .field("migrate_on_start", &self.migrate_on_start)
+            .field("roles", &self.roles)
             .field("public_url", &self.public_url)
             .field("log_format", &self.log_format)
             .field("meta", &self.meta)
@@ -328,6 +410,40 @@ mod tests {
         assert_eq!(config.listen.port(), 8080);
         assert!(!config.live());
         assert!(config.postgres().is_none());
+    }
+
+    fn load_file(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("parley.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(Some(&path), &Overrides::default())
+    }
+
+    #[test]
+    fn a_node_runs_every_role_unless_told_and_roles_read_as_a_list_or_a_comma_list() {
+        let all = Config::load(None, &Overrides::default()).unwrap();
+        assert_eq!(all.roles, [Role::Api, Role::Workers, Role::Simulator]);
+        assert!(
+            !all.migrate_on_start,
+            "serve must not migrate PostgreSQL unasked"
+        );
+        let live = "[meta]\ngraph_url = \"http://127.0.0.1:9/sim/graph\"\naccess_token = \"t\"\n\
+                    app_secret = \"s\"\nverify_token = \"v\"\n";
+        let listed = load_file(&format!("roles = [\"api\", \"workers\"]\n{live}")).unwrap();
+        assert_eq!(listed.roles, [Role::Api, Role::Workers]);
+        let comma = load_file(&format!("roles = \"workers, api\"\n{live}")).unwrap();
+        assert_eq!(comma.roles, [Role::Workers, Role::Api]);
+        let simulator = load_file("roles = \"simulator\"\n").unwrap();
+        assert!(simulator.has(Role::Simulator) && !simulator.has(Role::Api));
+
+        let unknown = load_file("roles = \"api,cron\"\n").unwrap_err().to_string();
+        assert!(unknown.contains("unknown role \"cron\""), "{unknown}");
+        let none = load_file("roles = []\n").unwrap_err().to_string();
+        assert!(none.contains("at least one"), "{none}");
+        let no_meta = load_file("roles = \"api,workers\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(no_meta.contains("meta.graph_url"), "{no_meta}");
     }
 
     #[test]

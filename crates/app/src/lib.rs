@@ -43,15 +43,46 @@ use parley_types::{AdjustableClock, SharedClock, SystemClock};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
-pub use config::Config;
+pub use config::{Config, Role};
 pub use webhook_http::HttpTransport;
 
-/// Opens the configured database (creating the data directory for SQLite).
-pub async fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
+/// What opening the database does about migrations this build has and it lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// Apply them (`parley migrate`; `serve` on SQLite or when told to).
+    Migrate,
+    /// Refuse to start while any is missing: on a cluster, a rolling upgrade migrates
+    /// first (`parley migrate`) and then restarts its nodes.
+    Require,
+}
+
+/// Opens the configured database (creating the data directory for SQLite). SQLite is
+/// always migrated: one process owns the file, so there is no rollout to order.
+pub async fn open_store(config: &Config, schema: Schema) -> anyhow::Result<SharedStore> {
     if let Some(url) = config.postgres() {
-        let store = PostgresStore::connect(url, 16)
+        let store = PostgresStore::connect(url, config.database_pool_size)
             .await
             .context("connecting to PostgreSQL")?;
+        match schema {
+            Schema::Migrate => {
+                let applied = store.migrate().await.context("migrating PostgreSQL")?;
+                if applied > 0 {
+                    tracing::info!(applied, "applied database migrations");
+                }
+            }
+            Schema::Require => {
+                let pending = store.pending_migrations().await?;
+                if !pending.is_empty() {
+                    anyhow::bail!(
+                        "the database lacks {} migration(s) this build needs (versions {:?}): \
+                         run `parley migrate` first, or start with `serve --migrate` \
+                         (or migrate_on_start = true)",
+                        pending.len(),
+                        pending
+                    );
+                }
+            }
+        }
         return Ok(Arc::new(store));
     }
     std::fs::create_dir_all(&config.data_dir)
@@ -62,6 +93,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
         .with_context(|| format!("opening SQLite database {}", path.display()))?;
     Ok(Arc::new(store))
 }
+
+/// How often a simulator node without the api role rereads the business numbers.
+const CHANNEL_REFRESH: StdDuration = StdDuration::from_secs(2);
 
 /// Everything built once at start.
 pub struct Platform {
@@ -114,7 +148,7 @@ impl Platform {
         let (clock, adjustable_clock): (SharedClock, _) = if config.live() {
             (Arc::new(SystemClock), None)
         } else {
-            (simulated_clock.clone(), Some(simulated_clock))
+            (simulated_clock.clone(), Some(simulated_clock.clone()))
         };
         let meta = MetaConfig {
             graph_url: if config.live() {
@@ -129,13 +163,21 @@ impl Platform {
         };
         let adapter: Arc<dyn ChannelAdapter> =
             Arc::new(MetaAdapter::new(meta.clone()).context("building the Graph API client")?);
-        let simulator = adjustable_clock.clone().map(|clock| {
+        // The simulator keeps simulated time even on a node whose own work is live: it
+        // plays Meta for the other nodes of a cluster.
+        let simulator = config.has(Role::Simulator).then(|| {
+            let clock = simulated_clock.clone();
             let sim = &config.simulator;
+            let webhook_url = if sim.webhook_url.is_empty() {
+                format!("{self_url}/meta/webhook")
+            } else {
+                sim.webhook_url.clone()
+            };
             Simulator::new(
                 SimulatorConfig {
                     access_token: meta.access_token.clone(),
                     app_secret: meta.app_secret.clone(),
-                    webhook_url: format!("{self_url}/meta/webhook"),
+                    webhook_url,
                     verify_token: meta.verify_token.clone(),
                     schedule: DeliverySchedule {
                         delivered_after: Duration::milliseconds(sim.delivered_after_ms as i64),
@@ -310,24 +352,17 @@ impl Platform {
 
     /// Makes every stored business number known to the simulator.
     pub async fn register_channels(&self) -> anyhow::Result<()> {
-        let Some(simulator) = &self.simulator else {
-            return Ok(());
-        };
-        for channel in self.store.channels().await? {
-            simulator.register_business(Business {
-                phone_number_id: channel.phone_number_id,
-                display_number: channel.business_number,
-                waba_id: channel.waba_id,
-                alias: Some(channel.id.to_string()),
-            });
+        match &self.simulator {
+            Some(simulator) => register_channels(&self.store, simulator).await,
+            None => Ok(()),
         }
-        Ok(())
     }
 
     pub fn router(&self) -> axum::Router {
         parley_api::router(
             self.state.clone(),
             self.simulator.as_ref().map(Simulator::router),
+            self.config.has(Role::Api),
         )
     }
 
@@ -341,11 +376,21 @@ impl Platform {
     ) -> anyhow::Result<()> {
         let (stop, stopped) = watch::channel(false);
         let mut workers = Vec::new();
-        workers.push(tokio::spawn(self.dispatcher.clone().run(stopped.clone())));
-        workers.push(tokio::spawn(self.webhooks.clone().run(stopped.clone())));
-        workers.push(tokio::spawn(self.housekeeper.clone().run(stopped.clone())));
+        if self.config.has(Role::Workers) {
+            workers.push(tokio::spawn(self.dispatcher.clone().run(stopped.clone())));
+            workers.push(tokio::spawn(self.webhooks.clone().run(stopped.clone())));
+            workers.push(tokio::spawn(self.housekeeper.clone().run(stopped.clone())));
+        }
         if let Some(simulator) = self.simulator.clone() {
-            workers.push(tokio::spawn(simulator.run(stopped.clone())));
+            workers.push(tokio::spawn(simulator.clone().run(stopped.clone())));
+            if !self.config.has(Role::Api) {
+                // Business numbers are made by the api nodes; learn them as they appear.
+                workers.push(tokio::spawn(follow_channels(
+                    self.store.clone(),
+                    simulator.clone(),
+                    stopped.clone(),
+                )));
+            }
         }
         // The peer address feeds the per-IP rate limit.
         let app = self
@@ -373,6 +418,36 @@ impl Platform {
         }
         tracing::info!("parley stopped");
         served
+    }
+}
+
+async fn register_channels(store: &SharedStore, simulator: &Simulator) -> anyhow::Result<()> {
+    for channel in store.channels().await? {
+        simulator.register_business(Business {
+            phone_number_id: channel.phone_number_id,
+            display_number: channel.business_number,
+            waba_id: channel.waba_id,
+            alias: Some(channel.id.to_string()),
+        });
+    }
+    Ok(())
+}
+
+/// Registers the stored business numbers with the simulator every few seconds until
+/// `stopped`: a simulator node of a cluster learns the numbers the api nodes create.
+async fn follow_channels(
+    store: SharedStore,
+    simulator: Simulator,
+    mut stopped: watch::Receiver<bool>,
+) {
+    while !*stopped.borrow() {
+        if let Err(e) = register_channels(&store, &simulator).await {
+            tracing::warn!(error = %e, "could not read the business numbers");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(CHANNEL_REFRESH) => {}
+            _ = stopped.changed() => {}
+        }
     }
 }
 

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::Duration;
 use clap::{Args, Parser, Subcommand};
-use parley_app::config::{Config, MetaOverrides, Overrides};
-use parley_app::{Platform, bootstrap, open_store, shutdown_signal, telemetry};
+use parley_app::config::{Config, MetaOverrides, Overrides, Role};
+use parley_app::{Platform, Schema, bootstrap, open_store, shutdown_signal, telemetry};
 use parley_core::keys::KeyService;
 use parley_types::{AccountId, ApiKeyId, Clock, SystemClock};
 use tokio::net::TcpListener;
@@ -38,6 +38,9 @@ struct GlobalArgs {
 enum Command {
     /// Start the platform (API, workers and, unless live, the WhatsApp simulator).
     Serve(ServeArgs),
+    /// Apply the database migrations this build has and the database lacks, then exit.
+    /// On a cluster, run it once before starting (or upgrading) the nodes.
+    Migrate,
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -50,6 +53,14 @@ struct ServeArgs {
     /// ADDR:PORT to listen on [env: PARLEY_LISTEN].
     #[arg(long)]
     listen: Option<String>,
+    /// Apply pending PostgreSQL migrations before serving (SQLite always migrates)
+    /// [config: migrate_on_start].
+    #[arg(long)]
+    migrate: bool,
+    /// What this node runs, comma-separated: api, workers, simulator (default: all)
+    /// [env: PARLEY_ROLES].
+    #[arg(long, value_delimiter = ',')]
+    roles: Option<Vec<parley_app::config::Role>>,
     /// Graph API base URL (e.g. https://graph.facebook.com) to go live with Meta.
     #[arg(long)]
     meta_graph_url: Option<String>,
@@ -85,6 +96,8 @@ fn overrides(global: &GlobalArgs, serve: Option<&ServeArgs>) -> Overrides {
         listen: serve.and_then(|s| s.listen.clone()),
         data_dir: global.data_dir.clone(),
         database_url: global.database_url.clone(),
+        migrate_on_start: serve.and_then(|s| s.migrate.then_some(true)),
+        roles: serve.and_then(|s| s.roles.clone()),
         meta: MetaOverrides {
             graph_url: serve.and_then(|s| s.meta_graph_url.clone()),
             access_token: serve.and_then(|s| s.meta_access_token.clone()),
@@ -97,7 +110,12 @@ fn overrides(global: &GlobalArgs, serve: Option<&ServeArgs>) -> Overrides {
 async fn serve(config: Config) -> anyhow::Result<()> {
     telemetry::init_logging(config.log_format);
     tracing::info!(?config, "starting parley");
-    let store = open_store(&config).await?;
+    let schema = if config.migrate_on_start {
+        Schema::Migrate
+    } else {
+        Schema::Require
+    };
+    let store = open_store(&config, schema).await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -109,6 +127,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let data_dir = config.data_dir.clone();
     let platform = Platform::build(config, store, local_addr).await?;
+    if !platform.config.has(Role::Api) {
+        println!(
+            "Listening on {base_url} as {:?} (no API on this node)",
+            platform.config.roles
+        );
+        return platform.serve(listener, shutdown_signal()).await;
+    }
     let first = bootstrap::run(&platform.store, platform.clock.clone(), &data_dir).await?;
     match &first.sandbox {
         Some(credentials) => {
@@ -128,6 +153,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     platform.serve(listener, shutdown_signal()).await
 }
 
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config, Schema::Migrate).await?;
+    println!(
+        "the {} database has every migration this build knows",
+        store.backend_name()
+    );
+    Ok(())
+}
+
 async fn account_for(
     keys_store: &parley_store::SharedStore,
     given: Option<String>,
@@ -144,7 +178,7 @@ async fn account_for(
 }
 
 async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
+    let store = open_store(&config, Schema::Require).await?;
     // A one-off command: nothing to remember between lookups.
     let service = KeyService::new(store.clone(), Arc::new(SystemClock), Duration::zero());
     let now = SystemClock.now();
@@ -217,6 +251,7 @@ async fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve(_) => serve(config).await,
+        Command::Migrate => migrate(config).await,
         Command::Keys(command) => keys(config, command).await,
         Command::Config => unreachable!("handled above"),
     };

@@ -36,8 +36,8 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connects with a pool of at most `max_connections` and applies migrations (several
-    /// nodes starting at once are serialised by the migrator's advisory lock).
+    /// Connects with a pool of at most `max_connections`. The schema is not touched: see
+    /// [`Self::migrate`] and [`Self::pending_migrations`].
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
@@ -45,17 +45,39 @@ impl PostgresStore {
             .connect(url)
             .await
             .map_err(unavailable)?;
-        let store = Self { pool };
-        store.migrate().await?;
-        Ok(store)
+        Ok(Self { pool })
     }
 
-    /// Applies the migrations this build embeds that the database lacks.
-    pub async fn migrate(&self) -> StoreResult<()> {
+    /// Applies the migrations this build embeds that the database lacks; yields how many.
+    /// Several nodes migrating at once are serialised by the migrator's advisory lock.
+    pub async fn migrate(&self) -> StoreResult<usize> {
+        let before = self.pending_migrations().await?.len();
         MIGRATOR
             .run(&self.pool)
             .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(before)
+    }
+
+    /// The versions of the migrations this build embeds that the database has not applied.
+    pub async fn pending_migrations(&self) -> StoreResult<Vec<i64>> {
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        let applied: Vec<i64> = if exists {
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?
+        } else {
+            Vec::new()
+        };
+        Ok(MIGRATOR
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.contains(v))
+            .collect())
     }
 
     /// Waits for checked-out connections to come back, then closes them all.

@@ -15,10 +15,32 @@ fn fresh_database() -> (PgCluster, String) {
     (cluster, url)
 }
 
+/// A node on a migrated database (the first to get there migrates; the rest find nothing
+/// pending).
 async fn node(url: &str) -> PostgresStore {
-    PostgresStore::connect(url, 4)
+    let store = PostgresStore::connect(url, 4)
         .await
-        .expect("connect to postgres")
+        .expect("connect to postgres");
+    store.migrate().await.expect("migrate");
+    store
+}
+
+#[tokio::test]
+async fn connecting_leaves_the_schema_alone_until_migrate_is_asked_for() {
+    let (_cluster, url) = fresh_database();
+    let store = PostgresStore::connect(&url, 2).await.unwrap();
+    let pending = store.pending_migrations().await.unwrap();
+    assert!(
+        pending.len() >= 11,
+        "a fresh database lacks every migration: {pending:?}"
+    );
+    assert_eq!(store.migrate().await.unwrap(), pending.len());
+    assert!(store.pending_migrations().await.unwrap().is_empty());
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        0,
+        "a second run applies nothing"
+    );
 }
 
 parley_store::conformance_suite!(fresh_store);

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use parley_app::config::{Config, Overrides};
-use parley_app::{Platform, bootstrap, open_store};
+use parley_app::{Platform, Schema, bootstrap, open_store};
 use parley_core::dispatch::{DispatchReport, Dispatcher};
 use parley_simulator::Simulator;
 use parley_testkit::pg::PgCluster;
@@ -94,7 +94,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
     } else {
         AdjustableClock::new()
     });
-    let store = open_store(&config).await.expect("store");
+    let store = open_store(&config, Schema::Migrate).await.expect("store");
     let listener = TcpListener::bind(config.listen).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let platform = Platform::build_with_clock(config, store, addr, clock)

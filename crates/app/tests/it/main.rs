@@ -2,6 +2,7 @@
 //! simulator, on SQLite and on a throwaway PostgreSQL cluster.
 
 mod bulk;
+mod cluster;
 mod console;
 mod conversation;
 mod errors;

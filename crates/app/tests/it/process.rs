@@ -47,7 +47,7 @@ pub(crate) async fn counting_graph() -> (SocketAddr, Sends) {
     (addr, sends)
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -56,7 +56,7 @@ fn free_port() -> u16 {
 }
 
 pub(crate) struct Server {
-    child: Child,
+    pub(crate) child: Child,
     pub(crate) base: String,
 }
 
@@ -110,7 +110,7 @@ pub(crate) async fn start_with(data: &Path, graph: SocketAddr, env: &[(&str, &st
 }
 
 /// Waits until the server answers `/readyz`.
-async fn ready(server: Server) -> Server {
+pub(crate) async fn ready(server: Server) -> Server {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while http
@@ -126,7 +126,7 @@ async fn ready(server: Server) -> Server {
 }
 
 /// Sends SIGTERM and waits (up to 20 s) for the process to exit.
-async fn terminate(server: &mut Server) -> std::process::ExitStatus {
+pub(crate) async fn terminate(server: &mut Server) -> std::process::ExitStatus {
     let pid = server.child.id().to_string();
     assert!(
         Command::new("kill")
