@@ -95,6 +95,24 @@ impl std::str::FromStr for Role {
     }
 }
 
+/// What becomes of a message a dead worker handed to WhatsApp when no receipt came
+/// (`parley_core::dispatch::AfterCrash`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AfterCrash {
+    Resend,
+    Undelivered,
+}
+
+impl From<AfterCrash> for parley_core::dispatch::AfterCrash {
+    fn from(choice: AfterCrash) -> Self {
+        match choice {
+            AfterCrash::Resend => Self::Resend,
+            AfterCrash::Undelivered => Self::Undelivered,
+        }
+    }
+}
+
 /// Roles as a list (TOML) or comma-separated (`PARLEY_ROLES=api,workers`).
 fn roles<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Role>, D::Error> {
     #[derive(Deserialize)]
@@ -148,6 +166,8 @@ pub struct DispatchSection {
     pub batch: u32,
     pub concurrency: usize,
     pub lease_seconds: u32,
+    pub unconfirmed_grace_seconds: u32,
+    pub after_crash: AfterCrash,
     pub throughput_per_number: u32,
     /// The messaging limit (tier) of a business account WhatsApp has not reported one
     /// for yet, e.g. `TIER_250`.

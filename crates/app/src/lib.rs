@@ -214,6 +214,10 @@ impl Platform {
                     batch: config.dispatch.batch,
                     concurrency: config.dispatch.concurrency,
                     lease: Duration::seconds(i64::from(config.dispatch.lease_seconds)),
+                    unconfirmed_grace: Duration::seconds(i64::from(
+                        config.dispatch.unconfirmed_grace_seconds,
+                    )),
+                    after_crash: config.dispatch.after_crash.into(),
                     pacing: PacingConfig {
                         per_number: config.dispatch.throughput_per_number,
                     },

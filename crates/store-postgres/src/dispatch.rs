@@ -17,17 +17,32 @@ use crate::{PostgresStore, db, retrying};
 use parley_store::rows::advance_lanes_sql;
 
 /// Leases up to `$3` due lanes, except those of the channels in `$4`, until `$2` and
-/// returns their heads, oldest first. Lanes
-/// another node is claiming right now are skipped, not waited for; a lane that changed
-/// since the statement began is rechecked in its latest version, head included, so two
-/// nodes never lease the same lane and a lane has one message in flight at a time.
+/// returns their heads. The lanes are taken in turns (see `DispatchStore::claim_dispatch`):
+/// each channel's due lanes oldest first (`rank`, read from the `(channel_id, ready_at)`
+/// index, at most `$3` per channel), interleaved per subaccount (`turn`), and the turns
+/// of all subaccounts interleaved. Lanes another node is claiming right now are skipped,
+/// not waited for; a lane that changed since the statement began is rechecked in its
+/// latest version, head included, so two nodes never lease the same lane and a lane has
+/// one message in flight at a time.
 const CLAIM: &str = "UPDATE dispatch_lanes l SET lease_until = $2, attempts = l.attempts + 1 \
-    FROM (SELECT channel_id, msisdn FROM dispatch_lanes \
-          WHERE ready_at <= $1 AND handed_off_at IS NULL \
-            AND (lease_until IS NULL OR lease_until <= $1) \
-            AND channel_id <> ALL($4) \
-          ORDER BY ready_at LIMIT $3 \
-          FOR UPDATE SKIP LOCKED) due \
+    FROM (SELECT dl.channel_id, dl.msisdn FROM dispatch_lanes dl \
+          JOIN (SELECT f.channel_id, f.msisdn, f.ready_at, \
+                       row_number() OVER (PARTITION BY c.sub_account_id \
+                                          ORDER BY f.rank, f.ready_at) AS turn \
+                FROM channels c \
+                CROSS JOIN LATERAL ( \
+                    SELECT channel_id, msisdn, ready_at, \
+                           row_number() OVER (ORDER BY ready_at) AS rank \
+                    FROM dispatch_lanes \
+                    WHERE channel_id = c.id AND ready_at <= $1 AND handed_off_at IS NULL \
+                      AND (lease_until IS NULL OR lease_until <= $1) \
+                    ORDER BY ready_at LIMIT $3) f \
+                WHERE c.id <> ALL($4)) fair \
+            ON dl.channel_id = fair.channel_id AND dl.msisdn = fair.msisdn \
+          WHERE dl.ready_at <= $1 AND dl.handed_off_at IS NULL \
+            AND (dl.lease_until IS NULL OR dl.lease_until <= $1) \
+          ORDER BY fair.turn, fair.ready_at LIMIT $3 \
+          FOR UPDATE OF dl SKIP LOCKED) due \
     WHERE l.channel_id = due.channel_id AND l.msisdn = due.msisdn \
     RETURNING l.ready_at, l.head_umid, l.attempts";
 
@@ -261,12 +276,21 @@ impl DispatchStore for PostgresStore {
         pacing_ops::messaging_limits::<Postgres>(&mut conn).await
     }
 
-    async fn interrupted_dispatches(&self, now: DateTime<Utc>) -> StoreResult<Vec<Umid>> {
+    async fn take_interrupted(
+        &self,
+        cutoff: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<Umid>> {
         let umids: Vec<String> = sqlx::query_scalar(
-            "SELECT head_umid FROM dispatch_lanes \
-             WHERE handed_off_at IS NOT NULL AND lease_until <= $1 ORDER BY ready_at",
+            "UPDATE dispatch_lanes l SET lease_until = $2 \
+             FROM (SELECT channel_id, msisdn FROM dispatch_lanes \
+                   WHERE handed_off_at IS NOT NULL AND lease_until <= $1 \
+                   ORDER BY ready_at LIMIT 1000 FOR UPDATE SKIP LOCKED) lost \
+             WHERE l.channel_id = lost.channel_id AND l.msisdn = lost.msisdn \
+             RETURNING l.head_umid",
         )
-        .bind(millis(now))
+        .bind(millis(cutoff))
+        .bind(millis(lease_until))
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;

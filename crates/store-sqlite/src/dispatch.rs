@@ -114,15 +114,25 @@ impl DispatchStore for SqliteStore {
             serde_json::to_string(&skip.iter().map(ChannelId::to_string).collect::<Vec<_>>())
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.writer.begin().await.map_err(db)?;
-        // Due lanes in the order they became ready, each with its head.
+        // Due lanes taken in turns, each with its head: each channel's oldest first (at
+        // most `limit` per channel, from the `(channel_id, ready_at)` index), interleaved
+        // per subaccount, and the subaccounts' turns interleaved.
         let mut claimed: Vec<(i64, String, i64)> = sqlx::query_as(
-            "UPDATE dispatch_lanes SET lease_until = ?2, attempts = attempts + 1 \
-             WHERE rowid IN ( \
-                SELECT rowid FROM dispatch_lanes \
-                WHERE ready_at <= ?1 AND handed_off_at IS NULL \
-                  AND (lease_until IS NULL OR lease_until <= ?1) \
-                  AND channel_id NOT IN (SELECT value FROM json_each(?4)) \
-                ORDER BY ready_at LIMIT ?3) \
+            "WITH per_channel AS ( \
+                SELECT l.rowid AS lane, c.sub_account_id AS sub, l.ready_at AS ready_at, \
+                       row_number() OVER (PARTITION BY l.channel_id ORDER BY l.ready_at) AS rank \
+                FROM channels c JOIN dispatch_lanes l ON l.rowid IN ( \
+                    SELECT rowid FROM dispatch_lanes \
+                    WHERE channel_id = c.id AND ready_at <= ?1 AND handed_off_at IS NULL \
+                      AND (lease_until IS NULL OR lease_until <= ?1) \
+                    ORDER BY ready_at LIMIT ?3) \
+                WHERE c.id NOT IN (SELECT value FROM json_each(?4))), \
+             turns AS ( \
+                SELECT lane, ready_at, \
+                       row_number() OVER (PARTITION BY sub ORDER BY rank, ready_at) AS turn \
+                FROM per_channel) \
+             UPDATE dispatch_lanes SET lease_until = ?2, attempts = attempts + 1 \
+             WHERE rowid IN (SELECT lane FROM turns ORDER BY turn, ready_at LIMIT ?3) \
              RETURNING ready_at, head_umid, attempts",
         )
         .bind(millis(now))
@@ -232,13 +242,21 @@ impl DispatchStore for SqliteStore {
         pacing_ops::messaging_limits::<Sqlite>(&mut conn).await
     }
 
-    async fn interrupted_dispatches(&self, now: DateTime<Utc>) -> StoreResult<Vec<Umid>> {
+    async fn take_interrupted(
+        &self,
+        cutoff: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<Umid>> {
         let umids: Vec<String> = sqlx::query_scalar(
-            "SELECT head_umid FROM dispatch_lanes \
-             WHERE handed_off_at IS NOT NULL AND lease_until <= ? ORDER BY ready_at",
+            "UPDATE dispatch_lanes SET lease_until = ?2 \
+             WHERE rowid IN (SELECT rowid FROM dispatch_lanes \
+                             WHERE handed_off_at IS NOT NULL AND lease_until <= ?1 \
+                             ORDER BY ready_at LIMIT 1000) \
+             RETURNING head_umid",
         )
-        .bind(millis(now))
-        .fetch_all(&self.reader)
+        .bind(millis(cutoff))
+        .bind(millis(lease_until))
+        .fetch_all(&self.writer)
         .await
         .map_err(db)?;
         parley_store::rows::umids(&umids)

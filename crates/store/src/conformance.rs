@@ -26,6 +26,7 @@ macro_rules! conformance_suite {
             messaging_limits_keep_the_latest_report,
             an_emptied_lane_reopens_and_a_repeated_completion_changes_nothing,
             claimed_work_is_leased,
+            claims_take_turns_across_subaccounts,
             handed_off_work_is_reported_interrupted_after_its_lease,
             retried_work_waits_for_its_time,
             paced_channels_are_skipped_and_deferred_work_is_no_attempt,
@@ -497,21 +498,74 @@ pub async fn handed_off_work_is_reported_interrupted_after_its_lease<S: Store>(s
     let m = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
     claim(store, t0()).await;
     store.mark_handed_off(&[m.umid], t0()).await.unwrap();
-    assert!(
-        store
-            .interrupted_dispatches(t0() + Duration::seconds(10))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let take = |cutoff| store.take_interrupted(cutoff, cutoff + Duration::seconds(30));
+    assert!(take(t0() + Duration::seconds(10)).await.unwrap().is_empty());
     let later = t0() + Duration::seconds(31);
     assert!(
         claim(store, later).await.is_empty(),
         "handed-off work is never claimed again"
     );
+    assert_eq!(take(later).await.unwrap(), vec![m.umid]);
+    assert!(
+        take(later).await.unwrap().is_empty(),
+        "one node takes it over; the others find it leased"
+    );
+    let after_that_lease = later + Duration::seconds(31);
     assert_eq!(
-        store.interrupted_dispatches(later).await.unwrap(),
-        vec![m.umid]
+        take(after_that_lease).await.unwrap(),
+        vec![m.umid],
+        "a node that died taking over is taken over in turn"
+    );
+}
+
+/// Three tenants: the first with a long backlog, the others with one message each,
+/// accepted after the whole backlog. A claim of a few takes each tenant's oldest first.
+pub async fn claims_take_turns_across_subaccounts<S: Store>(store: &S) {
+    let busy = seeded(store).await;
+    let quiet = second_tenant();
+    store.create_tenant(&quiet).await.unwrap();
+    let mut third = second_tenant();
+    third.account.id = AccountId::parse("acct-3").unwrap();
+    third.sub_account.id = SubAccountId::parse("sub-3").unwrap();
+    third.sub_account.account_id = third.account.id.clone();
+    third.channel.id = ChannelId::new();
+    third.channel.account_id = third.account.id.clone();
+    third.channel.sub_account_id = third.sub_account.id.clone();
+    third.channel.phone_number_id = "2002".into();
+    third.api_key = key(&third.account.id, "hash-3");
+    store.create_tenant(&third).await.unwrap();
+    let mut backlog = Vec::new();
+    for n in 0..20 {
+        let at = t0() + Duration::milliseconds(n);
+        let to = format!("+1555123{n:04}");
+        backlog.push(accept_one(store, outbound(&busy, &to, None, at)).await.umid);
+    }
+    let later = t0() + Duration::seconds(1);
+    let otp = accept_one(store, outbound(&quiet, "+15559990001", None, later)).await;
+    let other = accept_one(store, outbound(&third, "+15559990002", None, later)).await;
+
+    let now = t0() + Duration::seconds(2);
+    let first: Vec<Umid> = store
+        .claim_dispatch(now, now + Duration::seconds(30), 3, &[])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|job| job.message.umid)
+        .collect();
+    assert_eq!(first.len(), 3);
+    assert!(
+        first.contains(&otp.umid) && first.contains(&other.umid),
+        "the quiet tenants wait for no backlog: {first:?}"
+    );
+    assert!(
+        first.contains(&backlog[0]),
+        "the busy tenant's oldest goes too"
+    );
+    let rest = claim(store, now).await;
+    assert_eq!(
+        rest,
+        backlog[1..].to_vec(),
+        "then the backlog, oldest first"
     );
 }
 
@@ -633,7 +687,11 @@ pub async fn batched_dispatch_records_every_result<S: Store>(store: &S) {
         .unwrap();
     let later = t0() + Duration::seconds(31);
     assert_eq!(
-        store.interrupted_dispatches(later).await.unwrap().len(),
+        store
+            .take_interrupted(later, later + Duration::seconds(30))
+            .await
+            .unwrap()
+            .len(),
         2,
         "both handed off"
     );

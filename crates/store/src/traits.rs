@@ -106,7 +106,10 @@ pub trait DispatchStore: Send + Sync {
     /// Claims up to `limit` due messages, leased until `lease_until`, leaving alone those
     /// of the channels in `skip` (numbers sending at their limit right now). Only the
     /// oldest waiting message of each (channel, recipient) is eligible, which keeps
-    /// messages to one person in the order they were accepted.
+    /// messages to one person in the order they were accepted. Claims take turns: each
+    /// subaccount's oldest due message before any subaccount's second, and within a
+    /// subaccount each of its channels in turn, so one tenant's backlog never stands in
+    /// front of another tenant's next message.
     async fn claim_dispatch(
         &self,
         now: DateTime<Utc>,
@@ -147,9 +150,14 @@ pub trait DispatchStore: Send + Sync {
     /// Makes the messages held back for `reason` due now (their hold may be over, e.g.
     /// after a tier upgrade); yields how many. Scans the lanes: for rare events only.
     async fn release_holds(&self, reason: &str, now: DateTime<Utc>) -> StoreResult<u64>;
-    /// Messages that were handed to the provider by a worker whose lease has run out
-    /// (it crashed mid-call): the outcome is unknown.
-    async fn interrupted_dispatches(&self, now: DateTime<Utc>) -> StoreResult<Vec<Umid>>;
+    /// Takes over messages that were handed to the provider by a worker whose lease ran
+    /// out at or before `cutoff` (it died mid-call, so the outcome is unknown), leasing
+    /// them to the caller until `lease_until`: each is taken over by one node only.
+    async fn take_interrupted(
+        &self,
+        cutoff: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<Umid>>;
     /// How many messages wait in the queue (for `/metrics` and tests).
     async fn dispatch_backlog(&self) -> StoreResult<u64>;
     /// Moves up to `limit` scheduled messages whose time has come (earliest first) into

@@ -67,8 +67,20 @@ impl Drop for Server {
     }
 }
 
+/// The counting Graph API sends no receipts, so nothing could tell a resend apart from a
+/// duplicate: these servers give up on interrupted hand-offs (`after_crash =
+/// "undelivered"`), the at-most-once choice. Resending is tested in `cluster`, against the
+/// simulator, whose receipts settle what reached it.
 async fn start(data: &Path, graph: SocketAddr) -> Server {
-    start_with(data, graph, &[]).await
+    start_with(
+        data,
+        graph,
+        &[
+            ("PARLEY_DISPATCH__AFTER_CRASH", "undelivered"),
+            ("PARLEY_DISPATCH__UNCONFIRMED_GRACE_SECONDS", "0"),
+        ],
+    )
+    .await
 }
 
 /// Parley in live mode against `graph`, with extra `PARLEY_…` settings.

@@ -1,11 +1,15 @@
 //! The dispatcher: claims queued messages, hands each to the channel adapter exactly once,
 //! and records how it ended.
 //!
-//! "Never lost, never twice": the hand-off is recorded *before* the provider is called.
-//! A message whose worker died after that point is never handed over again; it is marked
-//! `undelivered` (outcome unknown), and if the provider did take it, the provider's own
-//! receipts (which echo the umid) later move it on to `delivered`/`read`. A crash thus
-//! errs towards at-most-once, which is what a user expects of an OTP or a payment notice.
+//! "Never lost, never twice": the hand-off is recorded *before* the provider is called,
+//! and a message is never handed over again while its outcome may still be learnt. When a
+//! worker dies after the hand-off, another node takes the message over once the lease and
+//! a grace period have passed. If WhatsApp took it, its receipts (which echo the umid)
+//! have moved it on by then and it is settled as it stands; if no receipt came, it most
+//! likely never reached WhatsApp and is sent again ([`AfterCrash::Resend`], the default)
+//! or reported undelivered with the outcome unknown ([`AfterCrash::Undelivered`], for
+//! those who would rather lose a message than risk sending one twice). See
+//! `docs/decisions.md` for why resending is the default.
 
 mod pacing;
 pub mod reach;
@@ -54,12 +58,28 @@ pub const SCHEDULED_RELEASE: u32 = 1000;
 /// Meta's "too fast" answers: the number's throughput (130429) and the pair rate (131056).
 pub const THROTTLE_CODES: [u32; 2] = [130429, 131056];
 
+/// What becomes of a message handed to WhatsApp by a worker that died before learning the
+/// outcome, when no receipt has come for it by the end of the grace period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterCrash {
+    /// Send it again: without a receipt it most likely never reached WhatsApp. Errs
+    /// towards at-least-once (twice only if WhatsApp's receipts for it are later than
+    /// the lease and the grace period together).
+    Resend,
+    /// Report it `undelivered` (code 57, outcome unknown): errs towards at-most-once.
+    Undelivered,
+}
+
 #[derive(Debug, Clone)]
 pub struct DispatchConfig {
     /// Messages claimed per round.
     pub batch: u32,
     /// How long a claim is held; longer than any provider call can take.
     pub lease: Duration,
+    /// After a handed-off message's lease ran out, how much longer its receipts are waited
+    /// for before [`AfterCrash`] applies.
+    pub unconfirmed_grace: Duration,
+    pub after_crash: AfterCrash,
     /// Provider calls in flight at once.
     pub concurrency: usize,
     /// How long an idle dispatcher sleeps when nobody wakes it (retries come due this way).
@@ -76,6 +96,8 @@ impl Default for DispatchConfig {
         Self {
             batch: 128,
             lease: Duration::seconds(60),
+            unconfirmed_grace: Duration::seconds(60),
+            after_crash: AfterCrash::Resend,
             concurrency: 32,
             idle_poll: StdDuration::from_millis(500),
             pacing: PacingConfig::default(),
@@ -93,6 +115,8 @@ pub struct DispatchReport {
     pub retried: usize,
     /// Held back by pacing (or a throttle from WhatsApp), to go out later.
     pub held: usize,
+    /// Handed-off messages of a dead worker taken over this round (settled by their
+    /// receipts, resent or given up on).
     pub interrupted: usize,
     /// Scheduled messages whose time came, moved to the queue.
     pub released: u64,
@@ -180,22 +204,7 @@ impl Dispatcher {
     pub async fn run_once(&self) -> Result<DispatchReport> {
         let mut report = DispatchReport::default();
         let now = self.clock.now();
-        for umid in self.store.interrupted_dispatches(now).await? {
-            let status = MessageStatus::undelivered(
-                DR_UNKNOWN_ERROR,
-                "dispatch was interrupted after the message was handed to WhatsApp; \
-                 it was not sent again and its outcome is unknown"
-                    .into(),
-                None,
-                now,
-            );
-            self.store
-                .complete_dispatch(umid, &DispatchResult::Failed { status })
-                .await?;
-            tracing::warn!(%umid, "dispatch interrupted; marked undelivered, not resent");
-            metrics::counter!("parley_dispatch_interrupted_total").increment(1);
-            report.interrupted += 1;
-        }
+        report.interrupted = self.take_over_interrupted(now).await?;
         report.released = self.store.release_scheduled(now, SCHEDULED_RELEASE).await?;
         let (saturated, room) = self.pacer().start_round(now);
         let limit = self.config.batch.min(room);
@@ -217,6 +226,55 @@ impl Dispatcher {
                 .await?;
         }
         Ok(report)
+    }
+
+    /// Takes over the messages a dead worker handed to WhatsApp (see the module's notes);
+    /// yields how many.
+    async fn take_over_interrupted(&self, now: chrono::DateTime<chrono::Utc>) -> Result<usize> {
+        let cutoff = now - self.config.unconfirmed_grace;
+        let lost = self
+            .store
+            .take_interrupted(cutoff, now + self.config.lease)
+            .await?;
+        for &umid in &lost {
+            let message = self.store.message(umid).await?;
+            match message {
+                // A receipt reached it: WhatsApp has it. Settle it as it stands (the same
+                // status again changes nothing but takes it off its lane).
+                Some(message) if message.status.state != MessageState::Queued => {
+                    let status = message.status;
+                    self.store
+                        .complete_dispatch(umid, &DispatchResult::Failed { status })
+                        .await?;
+                    tracing::info!(%umid, "dispatch interrupted; WhatsApp's receipt settled it");
+                    metrics::counter!("parley_dispatch_interrupted_total", "outcome" => "receipt")
+                        .increment(1);
+                }
+                _ if self.config.after_crash == AfterCrash::Resend => {
+                    self.store.retry_dispatch(umid, now).await?;
+                    tracing::warn!(%umid, "dispatch interrupted and no receipt came; sending again");
+                    metrics::counter!("parley_dispatch_interrupted_total", "outcome" => "resent")
+                        .increment(1);
+                }
+                _ => {
+                    let status = MessageStatus::undelivered(
+                        DR_UNKNOWN_ERROR,
+                        "dispatch was interrupted after the message was handed to WhatsApp; \
+                         it was not sent again and its outcome is unknown"
+                            .into(),
+                        None,
+                        now,
+                    );
+                    self.store
+                        .complete_dispatch(umid, &DispatchResult::Failed { status })
+                        .await?;
+                    tracing::warn!(%umid, "dispatch interrupted; marked undelivered, not resent");
+                    metrics::counter!("parley_dispatch_interrupted_total", "outcome" => "undelivered")
+                        .increment(1);
+                }
+            }
+        }
+        Ok(lost.len())
     }
 
     /// The claimed jobs that may go now; the others go back to the queue until there is
