@@ -103,6 +103,8 @@ pub struct Platform {
     pub store: SharedStore,
     pub state: AppState,
     pub dispatcher: Arc<Dispatcher>,
+    /// Wakes the dispatcher (new work was queued).
+    pub dispatch_wake: Arc<Notify>,
     pub webhooks: Arc<WebhookDeliverer>,
     /// Builds log exports and removes expired files.
     pub housekeeper: Arc<Housekeeper>,
@@ -234,6 +236,7 @@ impl Platform {
                 clock.clone(),
             )),
         );
+        let dispatch_wake = wake.clone();
         // The sandbox delivers anywhere; live, internal addresses only when allowed.
         let targets = if config.live() {
             TargetPolicy::guarded(&config.webhooks.allow_targets)
@@ -294,7 +297,7 @@ impl Platform {
                 store.clone(),
                 adapter.clone(),
                 clock.clone(),
-                wake,
+                wake.clone(),
                 lookup_ttl,
                 templates.clone(),
             ),
@@ -343,6 +346,7 @@ impl Platform {
             store,
             state,
             dispatcher,
+            dispatch_wake,
             webhooks,
             housekeeper,
             simulator,
@@ -384,6 +388,13 @@ impl Platform {
             workers.push(tokio::spawn(self.dispatcher.clone().run(stopped.clone())));
             workers.push(tokio::spawn(self.webhooks.clone().run(stopped.clone())));
             workers.push(tokio::spawn(self.housekeeper.clone().run(stopped.clone())));
+            if let Some(url) = self.config.postgres() {
+                workers.push(tokio::spawn(wake_on_new_work(
+                    url.to_owned(),
+                    self.dispatch_wake.clone(),
+                    stopped.clone(),
+                )));
+            }
         }
         if let Some(simulator) = self.simulator.clone() {
             workers.push(tokio::spawn(simulator.clone().run(stopped.clone())));
@@ -422,6 +433,20 @@ impl Platform {
         }
         tracing::info!("parley stopped");
         served
+    }
+}
+
+/// Wakes this node's dispatcher whenever any node queues messages (PostgreSQL's
+/// `LISTEN/NOTIFY`, on a connection of its own).
+async fn wake_on_new_work(url: String, wake: Arc<Notify>, stopped: watch::Receiver<bool>) {
+    let relayed = async {
+        PostgresStore::connect(&url, 1)
+            .await?
+            .relay_notifications(parley_store_postgres::DISPATCH_CHANNEL, wake, stopped)
+            .await
+    };
+    if let Err(e) = relayed.await {
+        tracing::warn!(error = %e, "not listening for new work; idle dispatchers poll");
     }
 }
 

@@ -12,12 +12,15 @@ mod contacts;
 mod dispatch;
 mod files;
 mod messages;
+mod notify;
 mod scheduled;
 mod templates;
 mod tenants;
 mod webhooks;
 
 use std::time::Duration;
+
+pub use notify::DISPATCH_CHANNEL;
 
 use async_trait::async_trait;
 use parley_store::{Store, StoreError, StoreResult};

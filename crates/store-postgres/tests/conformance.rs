@@ -181,3 +181,36 @@ where
     }
     results
 }
+
+#[tokio::test]
+async fn a_message_queued_on_one_node_wakes_the_others() {
+    let (nodes, _cluster) = two_nodes().await;
+    let sandbox = sandbox();
+    assert!(nodes[0].bootstrap_sandbox(&sandbox).await.unwrap());
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let listener = nodes[1].clone();
+    let relay = tokio::spawn({
+        let wake = wake.clone();
+        async move {
+            listener
+                .relay_notifications(parley_store_postgres::DISPATCH_CHANNEL, wake, stopped)
+                .await
+        }
+    });
+    // The listener subscribes asynchronously: queue until a wake-up arrives, a bounded
+    // number of times (each wait ends at a notification, not a fixed sleep).
+    let mut woken = false;
+    for n in 0..50 {
+        let m = outbound(&sandbox, &format!("+1555123{n:04}"), None, t0());
+        nodes[0].accept_outbound(&[m]).await.unwrap();
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(200), wake.notified());
+        if waited.await.is_ok() {
+            woken = true;
+            break;
+        }
+    }
+    assert!(woken, "queueing on one node never woke the other");
+    stop.send(true).unwrap();
+    relay.await.unwrap().unwrap();
+}
