@@ -86,6 +86,21 @@ impl WebhookStore for PostgresStore {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
+        // Lock the events' lanes first, in a statement of their own and in one order: an
+        // event being added to such a lane right now holds its lane until it commits, so
+        // the statements below, which pick each lane's next event, see it. Picked in the
+        // same statement that waited, it would be missed (that statement's snapshot
+        // predates it) and the lane emptied with the new event left pending forever.
+        let ids: Vec<i64> = finished.iter().map(|event| event.id).collect();
+        sqlx::query(
+            "SELECT 1 FROM webhook_lanes WHERE lane IN \
+                (SELECT lane FROM webhook_events WHERE id = ANY($1)) \
+             ORDER BY lane COLLATE \"C\" FOR UPDATE",
+        )
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
         for event in finished {
             ops::finish::<Postgres>(
                 &mut tx,

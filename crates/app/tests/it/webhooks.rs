@@ -864,6 +864,16 @@ async fn a_tenants_hanging_endpoint_never_delays_another_tenant(backend: Backend
         .await
         .expect("the light tenant's event is delivered while the heavy tenant's hang");
     assert_eq!(receiver.events()[0]["accountId"], light.to_string());
+    // The hanging tenant's requests may still be on their way when the light one lands
+    // (under load they were seen to); what matters is that no more than its share arrive.
+    let hanging = async {
+        while stuck.arrived() == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), hanging)
+        .await
+        .expect("the hanging tenant's events are attempted too");
     assert!(
         (1..=2).contains(&stuck.arrived()),
         "the hanging tenant holds at most its share: {}",
