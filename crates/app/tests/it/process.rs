@@ -67,20 +67,8 @@ impl Drop for Server {
     }
 }
 
-/// The counting Graph API sends no receipts, so nothing could tell a resend apart from a
-/// duplicate: these servers give up on interrupted hand-offs (`after_crash =
-/// "undelivered"`), the at-most-once choice. Resending is tested in `cluster`, against the
-/// simulator, whose receipts settle what reached it.
 async fn start(data: &Path, graph: SocketAddr) -> Server {
-    start_with(
-        data,
-        graph,
-        &[
-            ("PARLEY_DISPATCH__AFTER_CRASH", "undelivered"),
-            ("PARLEY_DISPATCH__UNCONFIRMED_GRACE_SECONDS", "0"),
-        ],
-    )
-    .await
+    start_with(data, graph, &[]).await
 }
 
 /// Parley in live mode against `graph`, with extra `PARLEY_…` settings.
@@ -104,6 +92,12 @@ pub(crate) async fn start_with(data: &Path, graph: SocketAddr, env: &[(&str, &st
             KEY_CACHE_SECONDS.to_string(),
         )
         .env("PARLEY_DISPATCH__LEASE_SECONDS", "2")
+        // The counting Graph API sends no receipts, so nothing could tell a resend from a
+        // duplicate: interrupted hand-offs are given up on at once (the at-most-once
+        // choice). Resending is tested in `cluster`, against the simulator, whose
+        // receipts settle what reached it.
+        .env("PARLEY_DISPATCH__AFTER_CRASH", "undelivered")
+        .env("PARLEY_DISPATCH__UNCONFIRMED_GRACE_SECONDS", "0")
         // The fastest WhatsApp allows, so the backlog left by the kill drains in seconds.
         .env("PARLEY_DISPATCH__THROUGHPUT_PER_NUMBER", "1000")
         // The load here is a test of the pipeline, not of the API's rate limits.
