@@ -12,6 +12,11 @@ use tokio::net::TcpListener;
 
 use crate::process::{Server, free_port, ready};
 
+/// GET `url` (the simulator's control API, no credentials) as JSON.
+async fn get_json(http: &reqwest::Client, url: String) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 /// `parley ARGS` on the cluster's database, waiting for it to exit.
 fn parley(url: &str, data: &std::path::Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_parley"))
@@ -284,14 +289,8 @@ async fn approved_template(
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let listed: Value = http
-            .get(format!("{sim}/sim/api/templates?name=order_note"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let listed: Value =
+            get_json(http, format!("{sim}/sim/api/templates?name=order_note")).await;
         for template in listed["templates"].as_array().unwrap() {
             if template["status"] != "APPROVED" {
                 let id = template["id"].as_str().unwrap();
@@ -394,14 +393,7 @@ async fn three_nodes_share_the_work_and_one_killed_loses_nothing_and_sends_nothi
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let known: Value = http
-            .get(format!("{sim}/sim/api/businesses"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let known: Value = get_json(&http, format!("{sim}/sim/api/businesses")).await;
         if known["businesses"].as_array().unwrap().len() == subs.len() {
             break;
         }
@@ -482,14 +474,7 @@ async fn three_nodes_share_the_work_and_one_killed_loses_nothing_and_sends_nothi
     let handed_over = |sends: &Value| sends["sends"].as_array().map_or(0, Vec::len);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let sends: Value = http
-            .get(format!("{sim}/sim/api/sends"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let sends: Value = get_json(&http, format!("{sim}/sim/api/sends")).await;
         if handed_over(&sends) >= TOTAL / 5 {
             break;
         }
@@ -548,14 +533,7 @@ async fn three_nodes_share_the_work_and_one_killed_loses_nothing_and_sends_nothi
         .map(|r| r.split('|').nth(1).unwrap())
         .collect();
     assert_eq!(client_ids.len(), TOTAL, "no message accepted twice");
-    let sends: Value = http
-        .get(format!("{sim}/sim/api/sends"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sends: Value = get_json(&http, format!("{sim}/sim/api/sends")).await;
     let mut per_umid: HashMap<String, u32> = HashMap::new();
     for send in sends["sends"].as_array().unwrap() {
         if send["errorCode"].is_null() {
