@@ -1,9 +1,12 @@
-//! Turns due events into signed webhooks and posts them to Parley, in order. A webhook
-//! that is not answered with 200 stays at the head of the queue and is tried again, as
+//! Turns due events into signed webhooks and posts them to Parley: in order within each
+//! business account, several business accounts at once, as Meta does. A webhook that is
+//! not answered with 200 stays at the head of its account's queue and is tried again, as
 //! Meta retries; so nothing is dropped while Parley is down.
 
 use parley_types::Clock;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+
+use futures::StreamExt;
 
 use chrono::{DateTime, Utc};
 use parley_channel_meta::signature;
@@ -15,11 +18,17 @@ use parley_channel_meta::wire::{
 use crate::Inner;
 use crate::state::{Business, Scheduled};
 
+/// Webhooks waiting to be posted: one queue per business account (WABA id), each posted
+/// in order.
 #[derive(Debug, Default)]
 pub struct Delivery {
-    queue: VecDeque<String>,
+    queues: BTreeMap<String, VecDeque<String>>,
     verified: bool,
 }
+
+/// Most business accounts whose webhooks are in flight at once. Meta posts a subscriber's
+/// webhooks concurrently; a cap keeps a small Parley from being flooded by a busy test.
+const ACCOUNTS_IN_FLIGHT: usize = 8;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PumpReport {
@@ -167,48 +176,58 @@ fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Busi
     }
 }
 
-/// Webhook bodies for due events, in order: each user message alone, consecutive
-/// receipts of one business number together.
-fn webhooks(parts: Vec<(Business, Part)>) -> Vec<String> {
+/// A webhook body and the business account whose queue it joins.
+type Webhook = (String, String);
+
+/// Webhook bodies for due events, each with its business account: each user message or
+/// account change alone, one number's receipts together (up to the batch limit) however
+/// they interleave with other numbers'. Within a business account the order holds: a
+/// number's receipts go out before any later user message or change of its account.
+fn webhooks(parts: Vec<(Business, Part)>) -> Vec<Webhook> {
     let mut bodies = Vec::new();
-    let mut receipts: Option<(Business, Vec<StatusWire>)> = None;
-    let flush = |receipts: &mut Option<(Business, Vec<StatusWire>)>, bodies: &mut Vec<String>| {
-        if let Some((business, statuses)) = receipts.take() {
-            let value = MessagesValue {
-                messaging_product: "whatsapp".into(),
-                metadata: metadata(&business),
-                statuses,
-                ..MessagesValue::default()
-            };
-            bodies.push(envelope(&business, value));
-        }
+    // Receipts not yet in a body, per phone number, in the order the numbers came.
+    let mut open: Vec<(Business, Vec<StatusWire>)> = Vec::new();
+    let flush = |batch: (Business, Vec<StatusWire>), bodies: &mut Vec<Webhook>| {
+        let (business, statuses) = batch;
+        let value = MessagesValue {
+            messaging_product: "whatsapp".into(),
+            metadata: metadata(&business),
+            statuses,
+            ..MessagesValue::default()
+        };
+        bodies.push((business.waba_id.clone(), envelope(&business, value)));
     };
     for (business, part) in parts {
-        match part {
+        let body = match part {
             Part::Status(wire) => {
-                let joins = receipts.as_ref().is_some_and(|(b, statuses)| {
-                    b.phone_number_id == business.phone_number_id
-                        && statuses.len() < MAX_STATUSES_PER_WEBHOOK
-                });
-                if !joins {
-                    flush(&mut receipts, &mut bodies);
-                    receipts = Some((business, Vec::new()));
+                let number = &business.phone_number_id;
+                match open.iter().position(|(b, _)| &b.phone_number_id == number) {
+                    Some(at) if open[at].1.len() < MAX_STATUSES_PER_WEBHOOK => {
+                        open[at].1.push(wire);
+                    }
+                    Some(at) => {
+                        flush(open.remove(at), &mut bodies);
+                        open.push((business, vec![wire]));
+                    }
+                    None => open.push((business, vec![wire])),
                 }
-                if let Some((_, statuses)) = &mut receipts {
-                    statuses.push(wire);
-                }
+                continue;
             }
-            Part::Inbound(value) => {
-                flush(&mut receipts, &mut bodies);
-                bodies.push(envelope(&business, *value));
-            }
-            Part::Management(body) => {
-                flush(&mut receipts, &mut bodies);
-                bodies.push(body);
-            }
+            Part::Inbound(value) => envelope(&business, *value),
+            Part::Management(body) => body,
+        };
+        let (same_account, others) = std::mem::take(&mut open)
+            .into_iter()
+            .partition(|(b, _)| b.waba_id == business.waba_id);
+        open = others;
+        for batch in same_account {
+            flush(batch, &mut bodies);
         }
+        bodies.push((business.waba_id.clone(), body));
     }
-    flush(&mut receipts, &mut bodies);
+    for batch in open {
+        flush(batch, &mut bodies);
+    }
     bodies
 }
 
@@ -257,6 +276,25 @@ async fn post(inner: &Inner, body: &str) -> Result<(), String> {
     }
 }
 
+/// Posts `queue` from its head until it is empty or a post fails; yields how many went
+/// and whether one failed.
+async fn post_in_order(inner: &Inner, queue: &mut VecDeque<String>) -> (usize, bool) {
+    let mut delivered = 0;
+    while let Some(body) = queue.front() {
+        match post(inner, body).await {
+            Ok(()) => {
+                queue.pop_front();
+                delivered += 1;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, pending = queue.len(), "webhook delivery failed; will retry");
+                return (delivered, true);
+            }
+        }
+    }
+    (delivered, false)
+}
+
 pub async fn run_once(inner: &Inner) -> PumpReport {
     let mut delivery = inner.delivering.lock().await;
     let now = inner.clock.now();
@@ -272,9 +310,11 @@ pub async fn run_once(inner: &Inner) -> PumpReport {
                 .filter_map(|event| part_for(inner, event, now)),
         );
     }
-    delivery.queue.extend(webhooks(parts));
+    for (account, body) in webhooks(parts) {
+        delivery.queues.entry(account).or_default().push_back(body);
+    }
     let mut report = PumpReport::default();
-    if !delivery.queue.is_empty() && !delivery.verified {
+    if !delivery.queues.is_empty() && !delivery.verified {
         match verify(inner).await {
             Ok(()) => delivery.verified = true,
             Err(e) => {
@@ -283,23 +323,24 @@ pub async fn run_once(inner: &Inner) -> PumpReport {
             }
         }
     }
-    while delivery.verified {
-        let Some(body) = delivery.queue.front() else {
-            break;
-        };
-        match post(inner, body).await {
-            Ok(()) => {
-                delivery.queue.pop_front();
-                report.delivered += 1;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, pending = delivery.queue.len(), "webhook delivery failed; will retry");
-                report.blocked = true;
-                break;
+    if delivery.verified {
+        // The queues travel into the posts and come back with what is left of them.
+        let queues = std::mem::take(&mut delivery.queues);
+        let mut posting = futures::stream::iter(queues)
+            .map(|(account, mut queue)| async move {
+                let (delivered, failed) = post_in_order(inner, &mut queue).await;
+                (account, queue, delivered, failed)
+            })
+            .buffer_unordered(ACCOUNTS_IN_FLIGHT);
+        while let Some((account, queue, delivered, failed)) = posting.next().await {
+            report.delivered += delivered;
+            report.blocked |= failed;
+            if !queue.is_empty() {
+                delivery.queues.insert(account, queue);
             }
         }
     }
-    report.pending = delivery.queue.len();
+    report.pending = delivery.queues.values().map(VecDeque::len).sum();
     report
 }
 
@@ -350,10 +391,10 @@ mod tests {
     }
 
     /// How many receipts each webhook body carries (0 for a user message).
-    fn receipts_per_webhook(bodies: &[String]) -> Vec<usize> {
+    fn receipts_per_webhook(bodies: &[Webhook]) -> Vec<usize> {
         bodies
             .iter()
-            .map(|body| {
+            .map(|(_, body)| {
                 let events = webhook::parse(body.as_bytes()).unwrap();
                 events
                     .iter()
@@ -370,6 +411,14 @@ mod tests {
         parts.push(user_message("pn-2"));
         parts.extend((4..6).map(|n| receipt("pn-2", n)));
         assert_eq!(receipts_per_webhook(&webhooks(parts)), [3, 1, 0, 2]);
+    }
+
+    #[test]
+    fn interleaved_numbers_each_get_one_webhook_of_their_receipts() {
+        let parts = (0..6)
+            .map(|n| receipt(if n % 2 == 0 { "pn-1" } else { "pn-2" }, n))
+            .collect();
+        assert_eq!(receipts_per_webhook(&webhooks(parts)), [3, 3]);
     }
 
     #[test]
