@@ -19,31 +19,35 @@ use parley_store::rows::advance_lanes_sql;
 /// Leases up to `$3` due lanes, except those of the channels in `$4`, until `$2` and
 /// returns their heads. The lanes are taken in turns (see `DispatchStore::claim_dispatch`):
 /// each channel's due lanes oldest first (`rank`, read from the `(channel_id, ready_at)`
-/// index, at most `$3` per channel), interleaved per subaccount (`turn`), and the turns
-/// of all subaccounts interleaved. Lanes another node is claiming right now are skipped,
-/// not waited for; a lane that changed since the statement began is rechecked in its
-/// latest version, head included, so two nodes never lease the same lane and a lane has
-/// one message in flight at a time.
-const CLAIM: &str = "UPDATE dispatch_lanes l SET lease_until = $2, attempts = l.attempts + 1 \
-    FROM (SELECT dl.channel_id, dl.msisdn FROM dispatch_lanes dl \
-          JOIN (SELECT f.channel_id, f.msisdn, f.ready_at, \
-                       row_number() OVER (PARTITION BY c.sub_account_id \
-                                          ORDER BY f.rank, f.ready_at) AS turn \
-                FROM channels c \
-                CROSS JOIN LATERAL ( \
-                    SELECT channel_id, msisdn, ready_at, \
-                           row_number() OVER (ORDER BY ready_at) AS rank \
-                    FROM dispatch_lanes \
-                    WHERE channel_id = c.id AND ready_at <= $1 AND handed_off_at IS NULL \
-                      AND (lease_until IS NULL OR lease_until <= $1) \
-                    ORDER BY ready_at LIMIT $3) f \
-                WHERE c.id <> ALL($4)) fair \
-            ON dl.channel_id = fair.channel_id AND dl.msisdn = fair.msisdn \
-          WHERE dl.ready_at <= $1 AND dl.handed_off_at IS NULL \
-            AND (dl.lease_until IS NULL OR dl.lease_until <= $1) \
-          ORDER BY fair.turn, fair.ready_at LIMIT $3 \
-          FOR UPDATE OF dl SKIP LOCKED) due \
-    WHERE l.channel_id = due.channel_id AND l.msisdn = due.msisdn \
+/// index, at most `$3` per channel), interleaved per subaccount, and the turns of all
+/// subaccounts interleaved. Lanes another node is claiming right now are skipped, not
+/// waited for; a lane that changed since the statement began is rechecked in its latest
+/// version, head included, so two nodes never lease the same lane and a lane has one
+/// message in flight at a time.
+///
+/// The picked lanes are found again by their unique head, never by joining the lanes to
+/// themselves: right after a burst of accepts, before autovacuum has analysed the table,
+/// the planner guesses a handful of due lanes and joined tens of thousands of rows to
+/// hundreds in a nested loop, seconds per claim.
+const CLAIM: &str = "WITH picked AS ( \
+        SELECT f.head_umid FROM channels c \
+        CROSS JOIN LATERAL ( \
+            SELECT head_umid, ready_at, row_number() OVER (ORDER BY ready_at) AS rank \
+            FROM dispatch_lanes \
+            WHERE channel_id = c.id AND ready_at <= $1 AND handed_off_at IS NULL \
+              AND (lease_until IS NULL OR lease_until <= $1) \
+            ORDER BY ready_at LIMIT $3) f \
+        WHERE c.id <> ALL($4) \
+        ORDER BY row_number() OVER (PARTITION BY c.sub_account_id ORDER BY f.rank, f.ready_at), \
+                 f.ready_at \
+        LIMIT $3) \
+    UPDATE dispatch_lanes l SET lease_until = $2, attempts = l.attempts + 1 \
+    FROM (SELECT head_umid FROM dispatch_lanes \
+          WHERE head_umid = ANY(ARRAY(SELECT head_umid FROM picked)) \
+            AND ready_at <= $1 AND handed_off_at IS NULL \
+            AND (lease_until IS NULL OR lease_until <= $1) \
+          FOR UPDATE SKIP LOCKED) due \
+    WHERE l.head_umid = due.head_umid \
     RETURNING l.ready_at, l.head_umid, l.attempts";
 
 static ADVANCE_LANES: LazyLock<String> = LazyLock::new(|| advance_lanes_sql("= ANY($1)"));

@@ -13,6 +13,7 @@
 
 mod pacing;
 pub mod reach;
+mod turns;
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -216,6 +217,7 @@ impl Dispatcher {
             .claim_dispatch(now, now + self.config.lease, limit, &saturated)
             .await?;
         report.claimed = claimed.len();
+        let claimed = turns::in_turns(claimed, |job| job.message.sub_account_id.as_str());
         let mut channels = HashMap::new();
         let jobs = self.pace(claimed, now, &mut channels, &mut report).await?;
         // Claims hold at most one message per recipient, so sending a chunk side by side
