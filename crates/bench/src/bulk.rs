@@ -92,7 +92,7 @@ fn user(n: usize) -> String {
 /// A batch of `count` `order_note` templates to users `first..first + count`, as a sender
 /// writes it: the shared template names it, each message brings its user, its own id and
 /// its body parameter.
-fn batch_body(label: &str, first: usize, count: usize) -> Bytes {
+pub(crate) fn batch_body(label: &str, first: usize, count: usize) -> Bytes {
     batch_body_to(label, (first..first + count).map(|n| (user(n), n)))
 }
 
@@ -182,6 +182,15 @@ pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client> {
 /// Creates `order_note` through Parley's API, approves it in the simulator, and waits
 /// until Parley has heard of the approval (the simulator's webhook).
 pub(crate) async fn approved_template(client: &reqwest::Client, parley: &Parley) -> Result<()> {
+    approved_template_via(client, parley, &parley.server.base_url).await
+}
+
+/// [`approved_template`] with the simulator served at `sim` (a node of its own).
+pub(crate) async fn approved_template_via(
+    client: &reqwest::Client,
+    parley: &Parley,
+    sim: &str,
+) -> Result<()> {
     let base = &parley.server.base_url;
     let b = &parley.bootstrap;
     let templates = format!(
@@ -202,7 +211,7 @@ pub(crate) async fn approved_template(client: &reqwest::Client, parley: &Parley)
         bail!("creating the template: {}", created.text().await?);
     }
     let listed: Value = client
-        .get(format!("{base}/sim/api/templates?name={TEMPLATE}"))
+        .get(format!("{sim}/sim/api/templates?name={TEMPLATE}"))
         .send()
         .await?
         .error_for_status()?
@@ -215,7 +224,7 @@ pub(crate) async fn approved_template(client: &reqwest::Client, parley: &Parley)
         .with_context(|| format!("the simulator does not list {TEMPLATE}: {listed}"))?
         .to_owned();
     let approved = client
-        .post(format!("{base}/sim/api/templates/{id}/actions"))
+        .post(format!("{sim}/sim/api/templates/{id}/actions"))
         .json(&json!({"action": "approve"}))
         .send()
         .await?;

@@ -16,6 +16,7 @@
 //! `bench/run.sh` builds release binaries and runs it; see `bench/README.md`.
 
 mod bulk;
+mod cluster;
 mod cpu;
 mod load;
 mod logs;
@@ -59,6 +60,15 @@ enum Command {
     Bulk {
         #[command(flatten)]
         args: bulk::BulkArgs,
+        /// The parley binary (as for the send benchmark).
+        #[arg(long)]
+        parley_bin: Option<PathBuf>,
+    },
+    /// Measure scale-out (see `cluster.rs`): accepted and delivered messages/s with 1, 2
+    /// and 3 nodes on one PostgreSQL, and the statements each message costs it.
+    Cluster {
+        #[command(flatten)]
+        args: cluster::ClusterArgs,
         /// The parley binary (as for the send benchmark).
         #[arg(long)]
         parley_bin: Option<PathBuf>,
@@ -190,6 +200,19 @@ fn main() -> ExitCode {
                 let _ = writeln!(header, "- parley binary: {}", bin.display());
                 tokio::select! {
                     result = logs::run(&bin, &args, &header) => {
+                        print!("{}", result?);
+                        Ok(())
+                    }
+                    _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+                }
+            }
+            Some(Command::Cluster { args, parley_bin }) => {
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let bin = crate::parley_bin(parley_bin.as_deref())?;
+                let mut header = machine_description();
+                let _ = writeln!(header, "- parley binary: {}", bin.display());
+                tokio::select! {
+                    result = cluster::run(&bin, &args, &header) => {
                         print!("{}", result?);
                         Ok(())
                     }

@@ -224,11 +224,29 @@ pub struct Parley {
 impl Parley {
     /// Kills the server, then removes its data directory.
     pub async fn stop(self) {
-        self.server.stop().await;
-        let path = self.dir.path().to_owned();
-        if let Err(e) = self.dir.close() {
-            eprintln!("warning: removing {} failed: {e}", path.display());
-        }
+        stop_and_remove(self.server, self.dir).await;
+    }
+}
+
+/// A `parley serve` that made no sandbox of its own: a node of a cluster whose database
+/// another node bootstrapped, or a simulator-only node.
+pub struct Node {
+    pub server: Server,
+    dir: TempDir,
+}
+
+impl Node {
+    /// Kills the server, then removes its data directory.
+    pub async fn stop(self) {
+        stop_and_remove(self.server, self.dir).await;
+    }
+}
+
+async fn stop_and_remove(server: Server, dir: TempDir) {
+    server.stop().await;
+    let path = dir.path().to_owned();
+    if let Err(e) = dir.close() {
+        eprintln!("warning: removing {} failed: {e}", path.display());
     }
 }
 
@@ -245,6 +263,46 @@ pub async fn spawn_parley_with(
     database_url: Option<&str>,
     env: &[(&str, String)],
 ) -> Result<Parley> {
+    spawn_parley_at(bin, "127.0.0.1:0", database_url, env).await
+}
+
+/// [`spawn_parley_with`] listening on `listen`.
+pub async fn spawn_parley_at(
+    bin: &Path,
+    listen: &str,
+    database_url: Option<&str>,
+    env: &[(&str, String)],
+) -> Result<Parley> {
+    let Node { mut server, dir } = start_node(bin, listen, database_url, env).await?;
+    let bootstrap = read_bootstrap(&dir.path().join("data/bootstrap.json"))?;
+    wait_ready(&mut server).await?;
+    Ok(Parley {
+        server,
+        bootstrap,
+        dir,
+    })
+}
+
+/// `parley serve` on `listen` with a fresh data directory and `env`, ready to answer; for
+/// nodes that make no sandbox (see [`Node`]).
+pub async fn spawn_node(
+    bin: &Path,
+    listen: &str,
+    database_url: &str,
+    env: &[(&str, String)],
+) -> Result<Node> {
+    let mut node = start_node(bin, listen, Some(database_url), env).await?;
+    wait_ready(&mut node.server).await?;
+    Ok(node)
+}
+
+/// Starts `parley serve` and returns once it listens.
+async fn start_node(
+    bin: &Path,
+    listen: &str,
+    database_url: Option<&str>,
+    env: &[(&str, String)],
+) -> Result<Node> {
     let dir = tempfile::Builder::new()
         .prefix("parley-bench-")
         .tempdir()
@@ -253,7 +311,7 @@ pub async fn spawn_parley_with(
     let stderr = std::fs::File::create(&stderr_path).context("creating the log file")?;
     let mut cmd = Command::new(bin);
     cmd.arg("serve")
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", listen])
         .arg("--data-dir")
         .arg(dir.path().join("data"));
     if let Some(url) = database_url {
@@ -309,13 +367,7 @@ pub async fn spawn_parley_with(
         .next()
         .context("no URL after 'Listening on'")?
         .to_owned();
-    let bootstrap = read_bootstrap(&dir.path().join("data/bootstrap.json"))?;
-    wait_ready(&mut server).await?;
-    Ok(Parley {
-        server,
-        bootstrap,
-        dir,
-    })
+    Ok(Node { server, dir })
 }
 
 fn read_bootstrap(path: &Path) -> Result<Bootstrap> {
@@ -417,6 +469,11 @@ impl DurablePostgres {
         self.cluster.dir()
     }
 
+    /// `statements` through `psql` on the database at `url`; the output. Blocking.
+    pub fn psql(&self, url: &str, statements: &[&str]) -> Result<String> {
+        run_psql(&self.cluster, statements, url)
+    }
+
     /// Another empty database in the same (durable) cluster; blocking.
     pub fn fresh_database(&self) -> Result<String> {
         self.cluster.fresh_database()
@@ -443,26 +500,34 @@ const DURABLE: [(&str, &str); 3] = [
     ("full_page_writes", "on"),
 ];
 
+/// `statements` through `psql` on database `db` of `cluster`; the output, trimmed.
+fn run_psql(cluster: &PgCluster, statements: &[&str], db: &str) -> Result<String> {
+    let mut cmd = cluster.client_command("psql");
+    cmd.args(["--no-psqlrc", "--quiet", "--tuples-only", "--no-align"])
+        .args(["--set", "ON_ERROR_STOP=1"]);
+    for statement in statements {
+        cmd.args(["--command", statement]);
+    }
+    cmd.arg(db);
+    let out = cmd.output().context("running psql")?;
+    if !out.status.success() {
+        bail!(
+            "psql failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
 /// Starts the testkit's cluster and makes it durable (blocking: run it off the runtime).
 pub fn start_durable_postgres() -> Result<DurablePostgres> {
-    let cluster = PgCluster::start().context("starting PostgreSQL")?;
-    let psql = |sql: &[&str], db: &str| -> Result<String> {
-        let mut cmd = cluster.client_command("psql");
-        cmd.args(["--no-psqlrc", "--quiet", "--tuples-only", "--no-align"])
-            .args(["--set", "ON_ERROR_STOP=1"]);
-        for statement in sql {
-            cmd.args(["--command", statement]);
-        }
-        cmd.arg(db);
-        let out = cmd.output().context("running psql")?;
-        if !out.status.success() {
-            bail!(
-                "psql failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    };
+    start_durable_postgres_with(&[])
+}
+
+/// [`start_durable_postgres`] with more server-start settings (`name = value`).
+pub fn start_durable_postgres_with(settings: &[&str]) -> Result<DurablePostgres> {
+    let cluster = PgCluster::start_with(settings).context("starting PostgreSQL")?;
+    let psql = |sql: &[&str], db: &str| run_psql(&cluster, sql, db);
     let base = cluster.url();
     let mut statements: Vec<String> = DURABLE
         .iter()

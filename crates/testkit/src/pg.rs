@@ -56,6 +56,12 @@ pub struct PgCluster {
 impl PgCluster {
     /// Creates and starts a new cluster. Takes about a second, most of it `initdb`.
     pub fn start() -> Result<Self> {
+        Self::start_with(&[])
+    }
+
+    /// [`Self::start`] with more `postgresql.conf` lines (`name = value`), for settings
+    /// that only take effect at server start, such as `shared_preload_libraries`.
+    pub fn start_with(settings: &[&str]) -> Result<Self> {
         let started = Instant::now();
         let bindir = server_bindir()?;
         let run_as = (effective_uid()? == 0).then_some(SERVICE_ACCOUNT);
@@ -71,7 +77,7 @@ impl PgCluster {
         };
         // From here on a failure drops `cluster`, which stops whatever got started and
         // removes the directory.
-        cluster.init()?;
+        cluster.init(settings)?;
         cluster.launch()?;
         debug!(
             port = cluster.port,
@@ -125,7 +131,7 @@ impl PgCluster {
             .map_or_else(|| Path::new(""), |d| d.path())
     }
 
-    fn init(&self) -> Result<()> {
+    fn init(&self, extra: &[&str]) -> Result<()> {
         let mut initdb = self.server_command("initdb");
         initdb
             .arg("--pgdata")
@@ -149,7 +155,11 @@ impl PgCluster {
             "fsync = off".to_owned(),
             "synchronous_commit = off".to_owned(),
             "full_page_writes = off".to_owned(),
-        ] {
+        ]
+        .iter()
+        .map(String::as_str)
+        .chain(extra.iter().copied())
+        {
             writeln!(settings, "{line}")?;
         }
         OpenOptions::new()
