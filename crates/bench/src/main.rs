@@ -194,43 +194,22 @@ fn main() -> ExitCode {
                 }
             }
             Some(Command::Logs { args, parley_bin }) => {
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                let bin = crate::parley_bin(parley_bin.as_deref())?;
-                let mut header = machine_description();
-                let _ = writeln!(header, "- parley binary: {}", bin.display());
-                tokio::select! {
-                    result = logs::run(&bin, &args, &header) => {
-                        print!("{}", result?);
-                        Ok(())
-                    }
-                    _ = tokio::signal::ctrl_c() => bail!("interrupted"),
-                }
+                report(parley_bin, |bin, header| async move {
+                    logs::run(&bin, &args, &header).await
+                })
+                .await
             }
             Some(Command::Cluster { args, parley_bin }) => {
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                let bin = crate::parley_bin(parley_bin.as_deref())?;
-                let mut header = machine_description();
-                let _ = writeln!(header, "- parley binary: {}", bin.display());
-                tokio::select! {
-                    result = cluster::run(&bin, &args, &header) => {
-                        print!("{}", result?);
-                        Ok(())
-                    }
-                    _ = tokio::signal::ctrl_c() => bail!("interrupted"),
-                }
+                report(parley_bin, |bin, header| async move {
+                    cluster::run(&bin, &args, &header).await
+                })
+                .await
             }
             Some(Command::Bulk { args, parley_bin }) => {
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                let bin = crate::parley_bin(parley_bin.as_deref())?;
-                let mut header = machine_description();
-                let _ = writeln!(header, "- parley binary: {}", bin.display());
-                tokio::select! {
-                    result = bulk::run(&bin, &args, &header) => {
-                        print!("{}", result?);
-                        Ok(())
-                    }
-                    _ = tokio::signal::ctrl_c() => bail!("interrupted"),
-                }
+                report(parley_bin, |bin, header| async move {
+                    bulk::run(&bin, &args, &header).await
+                })
+                .await
             }
             None => {
                 // Ctrl-C drops the run's future, and with it every child and directory.
@@ -549,6 +528,26 @@ fn shape(value: &Value) -> Vec<String> {
     walk(value, String::new(), &mut out);
     out.sort();
     out
+}
+
+/// Runs a subcommand that measures the `parley` binary (`given`, else the default) and
+/// prints its Markdown report, headed by the machine and the binary; Ctrl-C drops it.
+async fn report<F, Fut>(given: Option<PathBuf>, measure: F) -> Result<()>
+where
+    F: FnOnce(PathBuf, String) -> Fut,
+    Fut: std::future::Future<Output = Result<String>>,
+{
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let bin = parley_bin(given.as_deref())?;
+    let mut header = machine_description();
+    let _ = writeln!(header, "- parley binary: {}", bin.display());
+    tokio::select! {
+        result = measure(bin, header) => {
+            print!("{}", result?);
+            Ok(())
+        }
+        _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+    }
 }
 
 fn machine_description() -> String {
