@@ -9,6 +9,7 @@ use parley_channels::{
     InteractiveReply, MediaKind, Pricing, ProviderError, ProviderStatus, Referral, StatusReport,
     TemplateChange, TemplateEvent,
 };
+use parley_types::{OtherInfo, StatusNote};
 use serde_json::Value;
 
 use crate::wire::{
@@ -92,6 +93,24 @@ fn text(value: &Value, key: &str) -> Option<String> {
     }
 }
 
+/// Rejections say why in `reason`; pauses, unpauses and locks in `other_info`; a
+/// flagged template when it will be disabled in `disable_info` (Unix seconds).
+fn status_note(value: &Value) -> StatusNote {
+    StatusNote {
+        reason: text(value, "reason"),
+        other_info: value.get("other_info").and_then(|info| {
+            Some(OtherInfo {
+                title: text(info, "title")?,
+                description: text(info, "description"),
+            })
+        }),
+        disable_date: value
+            .pointer("/disable_info/disable_date")
+            .and_then(Value::as_i64)
+            .and_then(|secs| Utc.timestamp_opt(secs, 0).single()),
+    }
+}
+
 /// A template change, when `field` is one of the template webhooks.
 fn template_event(
     waba_id: &str,
@@ -103,12 +122,7 @@ fn template_event(
         "message_template_status_update" => TemplateChange::Status {
             status: text(value, "event")
                 .ok_or_else(|| MalformedWebhook("template status update without event".into()))?,
-            // Pauses say why in `other_info.title`; rejections in `reason`.
-            reason: value
-                .pointer("/other_info/title")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .or_else(|| text(value, "reason")),
+            note: status_note(value),
         },
         "message_template_quality_update" => TemplateChange::Quality {
             previous: text(value, "previous_quality_score"),
@@ -393,6 +407,42 @@ mod tests {
         assert_eq!(s.status, ProviderStatus::Failed);
         assert_eq!(s.error.as_ref().unwrap().code, 131047);
         assert_eq!(s.callback_data.as_deref(), Some("u"));
+    }
+
+    #[test]
+    fn reads_a_pause_s_title_and_a_flag_s_disable_date_apart_from_the_reason() {
+        let body = br#"{"object":"whatsapp_business_account","entry":[{"id":"WABA","changes":[
+            {"field":"message_template_status_update","value":{"event":"PAUSED","message_template_id":1,
+              "message_template_name":"promo","message_template_language":"en","reason":"NONE",
+              "other_info":{"title":"FIRST_PAUSE","description":"Paused for 3 hours"}}},
+            {"field":"message_template_status_update","value":{"event":"FLAGGED","message_template_id":1,
+              "message_template_name":"promo","message_template_language":"en","reason":"NONE",
+              "disable_info":{"disable_date":1751234563}}}]}]}"#;
+        let notes: Vec<(String, StatusNote)> = parse(body)
+            .unwrap()
+            .into_iter()
+            .map(|event| match event {
+                ChannelEvent::Template(TemplateEvent {
+                    change: TemplateChange::Status { status, note },
+                    ..
+                }) => (status, note),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let [(paused, pause), (flagged, flag)] = &notes[..] else {
+            panic!("{notes:?}")
+        };
+        assert_eq!((paused.as_str(), flagged.as_str()), ("PAUSED", "FLAGGED"));
+        assert_eq!(pause.reason.as_deref(), Some("NONE"));
+        assert_eq!(
+            pause.other_info,
+            Some(OtherInfo {
+                title: "FIRST_PAUSE".into(),
+                description: Some("Paused for 3 hours".into())
+            })
+        );
+        assert_eq!(flag.disable_date.unwrap().timestamp(), 1751234563);
+        assert_eq!(flag.other_info, None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_types::Umid;
+use parley_types::{StatusNote, Umid};
 use serde::{Deserialize, Serialize};
 
 pub mod interactive;
@@ -259,8 +259,8 @@ pub enum TemplateChange {
     /// Review outcome or lifecycle step: `APPROVED`, `REJECTED`, `PAUSED`, `DISABLED`, …
     Status {
         status: String,
-        /// Rejection reason (`INVALID_FORMAT`, …) or pause title (`FIRST_PAUSE`, …).
-        reason: Option<String>,
+        /// Why: the rejection reason, a pause's title, a flagged template's disable date.
+        note: StatusNote,
     },
     Quality {
         previous: Option<String>,

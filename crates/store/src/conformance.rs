@@ -3,7 +3,7 @@
 //! empty store (and a guard that removes it when dropped).
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
+use parley_types::{AccountId, ApiKeyId, ChannelId, OtherInfo, StatusNote, SubAccountId, Umid};
 use serde_json::json;
 
 use crate::*;
@@ -1340,7 +1340,7 @@ pub async fn provider_changes_update_templates_and_their_history<S: Store>(store
     let waba = sb.channel.waba_id.as_str();
     let approve = TemplateUpdate::Status {
         status: "APPROVED".into(),
-        reason: Some("NONE".into()),
+        note: StatusNote::with_reason("NONE"),
     };
     let at = now + Duration::minutes(1);
     let approved = store
@@ -1393,7 +1393,40 @@ pub async fn provider_changes_update_templates_and_their_history<S: Store>(store
             .is_none(),
         "another business account's template of the same name is not this one"
     );
+    let pause = StatusNote {
+        reason: Some("NONE".into()),
+        other_info: Some(OtherInfo {
+            title: "FIRST_PAUSE".into(),
+            description: Some("Paused for 3 hours".into()),
+        }),
+        disable_date: Some(at + Duration::days(7)),
+    };
+    let paused = store
+        .update_template(
+            waba,
+            "notice",
+            "en_US",
+            &TemplateUpdate::Status {
+                status: "PAUSED".into(),
+                note: pause.clone(),
+            },
+            at + Duration::minutes(4),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        paused.reason.as_deref(),
+        Some("FIRST_PAUSE"),
+        "the list shows the pause's title, not Meta's NONE"
+    );
     let history = store.template_history(t.id).await.unwrap();
+    assert_eq!(
+        history.last().map(|h| &h.note),
+        Some(&pause),
+        "the history keeps all Meta said about the pause"
+    );
+    assert_eq!(history[1].note, StatusNote::with_reason("NONE"));
     let steps: Vec<(&str, &str, &str)> = history
         .iter()
         .map(|h| (h.status.as_str(), h.quality.as_str(), h.category.as_str()))
@@ -1405,6 +1438,7 @@ pub async fn provider_changes_update_templates_and_their_history<S: Store>(store
             ("APPROVED", "UNKNOWN", "UTILITY"),
             ("APPROVED", "RED", "UTILITY"),
             ("APPROVED", "RED", "MARKETING"),
+            ("PAUSED", "RED", "MARKETING"),
         ]
     );
 }
@@ -1504,7 +1538,7 @@ pub async fn changes_reach_the_outbox_only_with_a_webhook_to_take_them<S: Store>
     let waba = sb.channel.waba_id.as_str();
     let approve = TemplateUpdate::Status {
         status: "APPROVED".into(),
-        reason: Some("NONE".into()),
+        note: StatusNote::with_reason("NONE"),
     };
     store
         .update_template(waba, "notice", "en_US", &approve, t0())

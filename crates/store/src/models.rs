@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
+use parley_types::{AccountId, ApiKeyId, ChannelId, StatusNote, SubAccountId, Umid};
 use serde::{Deserialize, Serialize};
 
 use crate::status::MessageStatus;
@@ -300,7 +300,7 @@ pub struct Template {
     pub spec: serde_json::Value,
     /// `PENDING`, `APPROVED`, `REJECTED`, `PAUSED`, `DISABLED`, `PENDING_DELETION`, …
     pub status: String,
-    /// Why it was rejected or paused, as the provider put it.
+    /// Why it was rejected or paused, as the provider put it ([`StatusNote::headline`]).
     pub reason: Option<String>,
     /// `GREEN`, `YELLOW`, `RED` or `UNKNOWN`.
     pub quality: String,
@@ -317,7 +317,9 @@ pub struct Template {
 pub struct TemplateHistoryEntry {
     pub at: DateTime<Utc>,
     pub status: String,
-    pub reason: Option<String>,
+    /// What the provider said with a status change; empty for the other steps.
+    #[serde(flatten)]
+    pub note: StatusNote,
     pub quality: String,
     pub category: String,
 }
@@ -353,14 +355,7 @@ pub enum CreateTemplateOutcome {
 /// A change the provider reported for a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TemplateUpdate {
-    Status {
-        status: String,
-        reason: Option<String>,
-    },
-    Quality {
-        score: String,
-    },
-    Category {
-        category: String,
-    },
+    Status { status: String, note: StatusNote },
+    Quality { score: String },
+    Category { category: String },
 }

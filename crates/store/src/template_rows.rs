@@ -11,11 +11,15 @@ use crate::{
     CreateTemplateOutcome, StoreError, StoreResult, Template, TemplateHistoryEntry, TemplateLimits,
     TemplateUpdate,
 };
-use parley_types::{AccountId, ChannelId};
+use parley_types::{AccountId, ChannelId, OtherInfo, StatusNote};
 
 pub const TEMPLATE_COLUMNS: &str = "id, account_id, channel_id, waba_id, name, language, \
     category, spec, status, reason, quality, provider_template_id, created_at, updated_at, \
     deleted_at";
+
+/// A history entry's columns, as [`HistoryRow`] reads them.
+pub const HISTORY_COLUMNS: &str =
+    "at, status, reason, other_title, other_description, disable_date, quality, category";
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct TemplateRow {
@@ -70,6 +74,9 @@ pub struct HistoryRow {
     pub at: i64,
     pub status: String,
     pub reason: Option<String>,
+    pub other_title: Option<String>,
+    pub other_description: Option<String>,
+    pub disable_date: Option<i64>,
     pub quality: String,
     pub category: String,
 }
@@ -79,7 +86,14 @@ impl HistoryRow {
         Ok(TemplateHistoryEntry {
             at: from_millis(self.at)?,
             status: self.status,
-            reason: self.reason,
+            note: StatusNote {
+                reason: self.reason,
+                other_info: self.other_title.map(|title| OtherInfo {
+                    title,
+                    description: self.other_description,
+                }),
+                disable_date: self.disable_date.map(from_millis).transpose()?,
+            },
             quality: self.quality,
             category: self.category,
         })
@@ -212,9 +226,11 @@ where
     Ok(q)
 }
 
-/// Appends the template's current state to its history.
+/// Appends the template's current state to its history, with what the provider said
+/// about the change (`note`).
 pub fn insert_history<'q, DB>(
     template: &Template,
+    note: &StatusNote,
     at: DateTime<Utc>,
 ) -> StoreResult<Statement<'q, DB>>
 where
@@ -222,17 +238,25 @@ where
     for<'a> String: Encode<'a, DB> + Type<DB>,
     for<'a> Option<String>: Encode<'a, DB> + Type<DB>,
     for<'a> i64: Encode<'a, DB> + Type<DB>,
+    for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
 {
-    let mut q = Statement::new(
-        "INSERT INTO template_events (template_id, at, status, reason, quality, category) VALUES (",
-    );
+    let mut q = Statement::new(format!(
+        "INSERT INTO template_events (template_id, {HISTORY_COLUMNS}) VALUES ("
+    ));
+    let other = note.other_info.as_ref();
     q.bind(template.id.to_string())?
         .push(", ")
         .bind(millis(at))?
         .push(", ")
         .bind(template.status.clone())?
         .push(", ")
-        .bind(template.reason.clone())?
+        .bind(note.reason.clone())?
+        .push(", ")
+        .bind(other.map(|info| info.title.clone()))?
+        .push(", ")
+        .bind(other.and_then(|info| info.description.clone()))?
+        .push(", ")
+        .bind(note.disable_date.map(millis))?
         .push(", ")
         .bind(template.quality.clone())?
         .push(", ")
@@ -295,9 +319,9 @@ where
 pub fn apply(template: &mut Template, update: &TemplateUpdate, at: DateTime<Utc>) -> bool {
     let before = template.clone();
     match update {
-        TemplateUpdate::Status { status, reason } => {
+        TemplateUpdate::Status { status, note } => {
             template.status = status.clone();
-            template.reason = reason.clone();
+            template.reason = note.headline().map(str::to_owned);
         }
         TemplateUpdate::Quality { score } => template.quality = score.clone(),
         TemplateUpdate::Category { category } => template.category = category.clone(),
@@ -368,9 +392,9 @@ where
     DB: Database,
     for<'a> String: Encode<'a, DB> + Type<DB>,
 {
-    let mut q = Statement::new(
-        "SELECT at, status, reason, quality, category FROM template_events WHERE template_id = ",
-    );
+    let mut q = Statement::new(format!(
+        "SELECT {HISTORY_COLUMNS} FROM template_events WHERE template_id = "
+    ));
     q.bind(id.to_string())?.push(" ORDER BY id");
     Ok(q)
 }
@@ -470,7 +494,10 @@ pub mod ops {
             return Ok(refusal);
         }
         execute!(conn, insert_template::<DB>(template)?);
-        execute!(conn, insert_history::<DB>(template, now)?);
+        execute!(
+            conn,
+            insert_history::<DB>(template, &StatusNote::default(), now)?
+        );
         Ok(CreateTemplateOutcome::Created(template.clone()))
     }
 
@@ -520,7 +547,10 @@ pub mod ops {
         for template in live {
             let template = deleted(template, at);
             execute!(conn, save_state::<DB>(&template)?);
-            execute!(conn, insert_history::<DB>(&template, at)?);
+            execute!(
+                conn,
+                insert_history::<DB>(&template, &StatusNote::default(), at)?
+            );
             gone.push(template);
         }
         Ok(gone)
@@ -563,7 +593,11 @@ pub mod ops {
         let changed = apply(&mut template, update, at);
         if changed {
             execute!(conn, save_state::<DB>(&template)?);
-            execute!(conn, insert_history::<DB>(&template, at)?);
+            let note = match update {
+                TemplateUpdate::Status { note, .. } => note.clone(),
+                _ => StatusNote::default(),
+            };
+            execute!(conn, insert_history::<DB>(&template, &note, at)?);
         }
         Ok(Some((template, changed)))
     }

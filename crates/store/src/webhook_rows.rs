@@ -403,11 +403,11 @@ pub mod statements {
         DB: Database,
         for<'a> i64: Encode<'a, DB> + Type<DB>,
     {
-        const COLUMNS: &str = "template_id, at, status, reason, quality, category";
+        let columns = format!("template_id, {}", crate::template_rows::HISTORY_COLUMNS);
         let mut q = Statement::new("");
         if previous {
             q.push(&format!(
-                "SELECT {COLUMNS} FROM template_events WHERE template_id = \
+                "SELECT {columns} FROM template_events WHERE template_id = \
                  (SELECT template_id FROM template_events WHERE id = "
             ))
             .bind(id)?
@@ -416,7 +416,7 @@ pub mod statements {
             .push(" ORDER BY id DESC LIMIT 1");
         } else {
             q.push(&format!(
-                "SELECT {COLUMNS} FROM template_events WHERE id = "
+                "SELECT {columns} FROM template_events WHERE id = "
             ))
             .bind(id)?;
         }

@@ -10,6 +10,7 @@ pub mod codes;
 pub mod ids;
 pub mod media;
 pub mod msisdn;
+pub mod template_status;
 pub mod time;
 pub mod windows;
 
@@ -17,3 +18,4 @@ pub use bucket::TokenBucket;
 pub use clock::{AdjustableClock, Clock, SharedClock, SystemClock};
 pub use ids::{AccountId, ApiKeyId, ChannelId, ConsoleUserId, SubAccountId, Umid};
 pub use msisdn::{Msisdn, MsisdnError};
+pub use template_status::{OtherInfo, StatusNote};

@@ -197,10 +197,23 @@ async fn complaints_pause_templates_then_disable_them(backend: Backend) {
     assert_eq!(template_status(&app, "spring_sale").await, "DISABLED");
 
     let events = receiver.events();
-    let titles: Vec<Value> = events
+    // 8x8's shape: the pause's title and Meta's explanation under `otherInfo`, apart
+    // from the rejection `reason` (NONE for a pause).
+    let statuses: Vec<&Value> = events
         .iter()
         .filter(|e| e["eventType"] == "template_status_update")
-        .map(|e| e["eventDetails"]["meta"]["reason"].clone())
+        .map(|e| &e["eventDetails"]["meta"])
+        .collect();
+    assert!(
+        statuses.iter().all(|meta| meta["reason"] == "NONE"
+            && meta["otherInfo"]["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty())),
+        "{statuses:#?}"
+    );
+    let titles: Vec<Value> = statuses
+        .iter()
+        .map(|meta| meta["otherInfo"]["title"].clone())
         .collect();
     assert_eq!(
         titles,

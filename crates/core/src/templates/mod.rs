@@ -228,7 +228,7 @@ impl TemplateService {
     /// Applies a template webhook; `false` when Parley does not know the template.
     pub async fn apply(&self, event: TemplateEvent) -> Result<bool> {
         let update = match event.change {
-            TemplateChange::Status { status, reason } => TemplateUpdate::Status { status, reason },
+            TemplateChange::Status { status, note } => TemplateUpdate::Status { status, note },
             TemplateChange::Quality { score, .. } => TemplateUpdate::Quality { score },
             TemplateChange::Category { category, .. } => TemplateUpdate::Category { category },
         };

@@ -255,13 +255,7 @@ fn template_event(
             "template_category_update",
             json!({ "previousCategory": p.category, "newCategory": change.category }),
         ),
-        _ => {
-            let mut meta = json!({ "status": change.status });
-            if let Some(reason) = &change.reason {
-                meta["reason"] = json!(reason);
-            }
-            ("template_status_update", meta)
-        }
+        _ => ("template_status_update", status_meta(change)),
     };
     // 8x8 documents `templateId` as a number (Meta's ids are numeric).
     let template_id = template
@@ -279,6 +273,23 @@ fn template_event(
             "meta": meta,
         }),
     )
+}
+
+/// 8x8's `meta` of a `template_status_update`: the status, the rejection reason, and a
+/// pause's `otherInfo` or a flagged template's `disableInfo` when Meta gave them.
+fn status_meta(change: &TemplateHistoryEntry) -> Value {
+    let note = &change.note;
+    let mut meta = json!({ "status": change.status });
+    if let Some(reason) = &note.reason {
+        meta["reason"] = json!(reason);
+    }
+    if let Some(info) = &note.other_info {
+        meta["otherInfo"] = json!({ "title": info.title, "description": info.description });
+    }
+    if let Some(date) = note.disable_date {
+        meta["disableInfo"] = json!({ "disableDate": format_8x8(date) });
+    }
+    meta
 }
 
 fn business_event(event: &WebhookEvent, business: &BusinessEvent) -> Value {
