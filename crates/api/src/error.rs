@@ -43,6 +43,12 @@ impl ApiError {
     fn internal() -> Self {
         Self::new(SyncCode::Internal, "Internal error, please try again later")
     }
+
+    /// A failure of Parley's own (not the caller's): logged with its cause, answered 2000.
+    pub fn internal_failure(what: &str, cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "{what}");
+        Self::internal()
+    }
 }
 
 impl From<Error> for ApiError {

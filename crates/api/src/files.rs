@@ -145,7 +145,7 @@ pub async fn download(
     let body = Body::from_stream(content.body);
     response
         .body(body)
-        .map_err(|e| ApiError::from(parley_core::Error::NotImplemented(e.to_string())))
+        .map_err(|e| ApiError::internal_failure("building a file download response", e))
 }
 
 /// The one range of `Range: bytes=…` as a half-open interval; `Ok(None)` for no header or

@@ -211,5 +211,5 @@ pub async fn download(
         )
         .header(CACHE_CONTROL, "no-store")
         .body(Body::from_stream(file.body))
-        .map_err(|e| ApiError::from(parley_core::Error::NotImplemented(e.to_string())))
+        .map_err(|e| ApiError::internal_failure("building a log export download response", e))
 }

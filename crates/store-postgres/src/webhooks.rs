@@ -12,7 +12,7 @@ use parley_store::{
 use parley_types::AccountId;
 use sqlx::Postgres;
 
-use crate::{PostgresStore, db};
+use crate::{PostgresStore, db, retrying};
 
 #[async_trait]
 impl WebhookStore for PostgresStore {
@@ -85,33 +85,9 @@ impl WebhookStore for PostgresStore {
         finished: &[FinishedEvent],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        // Lock the events' lanes first, in a statement of their own and in one order: an
-        // event being added to such a lane right now holds its lane until it commits, so
-        // the statements below, which pick each lane's next event, see it. Picked in the
-        // same statement that waited, it would be missed (that statement's snapshot
-        // predates it) and the lane emptied with the new event left pending forever.
-        let ids: Vec<i64> = finished.iter().map(|event| event.id).collect();
-        sqlx::query(
-            "SELECT 1 FROM webhook_lanes WHERE lane IN \
-                (SELECT lane FROM webhook_events WHERE id = ANY($1)) \
-             ORDER BY lane COLLATE \"C\" FOR UPDATE",
-        )
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        for event in finished {
-            ops::finish::<Postgres>(
-                &mut tx,
-                event.id,
-                &event.outcome,
-                event.attempt.as_ref(),
-                now,
-            )
-            .await?;
-        }
-        tx.commit().await.map_err(db)
+        // A lost race would leave the events leased, and delivered again once the
+        // lease ran out.
+        retrying(|| self.finish_webhook_events_once(finished, now)).await
     }
 
     async fn webhook_events(
@@ -187,5 +163,41 @@ impl WebhookStore for PostgresStore {
     async fn endpoint_health(&self, account: &AccountId) -> StoreResult<Vec<EndpointHealth>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         ops::endpoints::<Postgres>(&mut conn, account).await
+    }
+}
+
+impl PostgresStore {
+    async fn finish_webhook_events_once(
+        &self,
+        finished: &[FinishedEvent],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Lock the events' lanes first, in a statement of their own and in one order: an
+        // event being added to such a lane right now holds its lane until it commits, so
+        // the statements below, which pick each lane's next event, see it. Picked in the
+        // same statement that waited, it would be missed (that statement's snapshot
+        // predates it) and the lane emptied with the new event left pending forever.
+        let ids: Vec<i64> = finished.iter().map(|event| event.id).collect();
+        sqlx::query(
+            "SELECT 1 FROM webhook_lanes WHERE lane IN \
+                (SELECT lane FROM webhook_events WHERE id = ANY($1)) \
+             ORDER BY lane COLLATE \"C\" FOR UPDATE",
+        )
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        for event in finished {
+            ops::finish::<Postgres>(
+                &mut tx,
+                event.id,
+                &event.outcome,
+                event.attempt.as_ref(),
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(db)
     }
 }

@@ -861,8 +861,10 @@ pub mod ops {
                     None => None,
                     Some(template) => Some(EventSubject::Template {
                         template: Box::new(template),
-                        change: change.entry.into_model()?,
-                        previous: previous.map(|p| p.entry.into_model()).transpose()?,
+                        change: Box::new(change.entry.into_model()?),
+                        previous: previous
+                            .map(|p| p.entry.into_model().map(Box::new))
+                            .transpose()?,
                     }),
                 }
             }

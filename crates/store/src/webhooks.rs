@@ -139,8 +139,8 @@ pub enum EventSubject {
     },
     Template {
         template: Box<Template>,
-        change: TemplateHistoryEntry,
-        previous: Option<TemplateHistoryEntry>,
+        change: Box<TemplateHistoryEntry>,
+        previous: Option<Box<TemplateHistoryEntry>>,
     },
     Business(BusinessEvent),
 }

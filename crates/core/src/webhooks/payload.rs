@@ -31,7 +31,7 @@ pub fn body(event: &WebhookEvent, subject: &EventSubject) -> Value {
             template,
             change,
             previous,
-        } => template_event(event, template, change, previous.as_ref()),
+        } => template_event(event, template, change, previous.as_deref()),
         EventSubject::Business(business) => business_event(event, business),
     }
 }
