@@ -213,6 +213,38 @@ async fn exports_are_built_in_the_background_masked_unless_the_account_allows(ba
     assert!(export_status(&app, &clear).await.1.get("data").is_none());
     assert_eq!(app.housekeeping().await.export_files_removed, 2);
 
+    // `channelUserId` is the number's digits, as webhooks give it.
+    let by_user = start_export(&app, json!({"channelUserId": "6591234567", "limit": 1})).await;
+    app.housekeeping().await;
+    let link = export_status(&app, &by_user).await.1["data"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(download(&app, &link).await[1][msisdn], SG);
+    for (refused, why) in [
+        (
+            json!({"channelUserId": "US.13491208655302741918"}),
+            "a BSUID",
+        ),
+        (
+            json!({"channelUserId": "6591234567", "phoneNumber": "+6599999999"}),
+            "two users",
+        ),
+    ] {
+        let (status, body) = app
+            .api_call(
+                Method::POST,
+                &format!("/api/v1/subaccounts/{}/messages/exports", app.sub_account),
+                Some(refused),
+            )
+            .await;
+        assert_eq!(
+            (status, body["code"].clone()),
+            (StatusCode::BAD_REQUEST, json!(1000)),
+            "{why}: {body}"
+        );
+    }
+
     let nothing = start_export(&app, json!({"countries": ["DE"]})).await;
     app.housekeeping().await;
     assert_eq!(export_status(&app, &nothing).await.1["status"], "empty");

@@ -234,6 +234,15 @@ fn normalise(
     let msisdn = text("phoneNumber")
         .map(|raw| parse_msisdn("phoneNumber", raw))
         .transpose()?;
+    let msisdn = match (msisdn, channel_user(text("channelUserId"))?) {
+        (Some(number), Some(user)) if number != user => {
+            return Err(Error::invalid(
+                SyncCode::InvalidParameter,
+                "Invalid parameter(s): 'phoneNumber' and 'channelUserId' name different users",
+            ));
+        }
+        (number, user) => number.or(user),
+    };
     let limit = match body.get("limit") {
         None | Some(Value::Null) => 0,
         Some(v) => v.as_u64().ok_or_else(|| {
@@ -250,6 +259,22 @@ fn normalise(
         "msisdn": msisdn,
         "limit": limit,
     }))
+}
+
+/// The number behind a `channelUserId`. Parley's channel user ids are the number's
+/// digits (as 8x8's v2 gave them); WhatsApp's business-scoped ids (`US.1349…`) are not
+/// known to this release, and a filter by one is refused rather than ignored, which
+/// would export every user's messages.
+fn channel_user(raw: Option<&str>) -> Result<Option<String>> {
+    let Some(raw) = raw else { return Ok(None) };
+    if !raw.trim().chars().all(|c| c.is_ascii_digit()) {
+        return Err(Error::invalid(
+            SyncCode::InvalidParameter,
+            "Invalid parameter(s): 'channelUserId' must be the digits of the user's number; \
+             business-scoped user ids are not supported by this Parley release",
+        ));
+    }
+    parse_msisdn("channelUserId", raw).map(Some)
 }
 
 /// The job's stored request as a log filter and a row limit (0: none).
