@@ -188,16 +188,7 @@ impl PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        for event in finished {
-            ops::finish::<Postgres>(
-                &mut tx,
-                event.id,
-                &event.outcome,
-                event.attempt.as_ref(),
-                now,
-            )
-            .await?;
-        }
+        ops::finish::<Postgres>(&mut tx, finished, now).await?;
         tx.commit().await.map_err(db)
     }
 }

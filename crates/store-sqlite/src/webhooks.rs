@@ -87,16 +87,7 @@ impl WebhookStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(db)?;
-        for event in finished {
-            ops::finish::<Sqlite>(
-                &mut tx,
-                event.id,
-                &event.outcome,
-                event.attempt.as_ref(),
-                now,
-            )
-            .await?;
-        }
+        ops::finish::<Sqlite>(&mut tx, finished, now).await?;
         tx.commit().await.map_err(db)
     }
 

@@ -876,11 +876,10 @@ pub mod ops {
         })
     }
 
+    /// Records each event's attempt and outcome and moves its lane on.
     pub async fn finish<DB>(
         conn: &mut DB::Connection,
-        id: i64,
-        outcome: &WebhookOutcome,
-        attempt: Option<&WebhookAttempt>,
+        finished: &[crate::FinishedEvent],
         now: DateTime<Utc>,
     ) -> StoreResult<()>
     where
@@ -892,11 +891,14 @@ pub mod ops {
         for<'a> i64: Encode<'a, DB> + Type<DB>,
         for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
     {
-        if let Some(attempt) = attempt {
-            execute!(conn, insert_attempt::<DB>(id, attempt)?);
+        for event in finished {
+            let (id, outcome, attempt) = (event.id, &event.outcome, event.attempt.as_ref());
+            if let Some(attempt) = attempt {
+                execute!(conn, insert_attempt::<DB>(id, attempt)?);
+            }
+            execute!(conn, settle_event::<DB>(id, outcome, attempt, now)?);
+            execute!(conn, move_lane::<DB>(id, outcome, now)?);
         }
-        execute!(conn, settle_event::<DB>(id, outcome, attempt, now)?);
-        execute!(conn, move_lane::<DB>(id, outcome, now)?);
         Ok(())
     }
 

@@ -120,16 +120,28 @@ async fn the_log_filters_and_pages_newest_first(backend: Backend) {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+async fn request_export(app: &TestApp, body: Value) -> (StatusCode, Value) {
+    app.api_call(
+        Method::POST,
+        &format!("/api/v1/subaccounts/{}/messages/exports", app.sub_account),
+        Some(body),
+    )
+    .await
+}
+
 async fn start_export(app: &TestApp, body: Value) -> String {
-    let (status, answer) = app
-        .api_call(
-            Method::POST,
-            &format!("/api/v1/subaccounts/{}/messages/exports", app.sub_account),
-            Some(body),
-        )
-        .await;
+    let (status, answer) = request_export(app, body).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
     answer["jobId"].as_str().unwrap().to_owned()
+}
+
+/// Starts an export, lets the housekeeper build it: the job and its download link.
+async fn built_export(app: &TestApp, body: Value) -> (String, String) {
+    let job = start_export(app, body).await;
+    app.housekeeping().await;
+    let (_, status) = export_status(app, &job).await;
+    let link = status["data"][0].as_str().expect("a link").to_owned();
+    (job, link)
 }
 
 async fn export_status(app: &TestApp, job: &str) -> (StatusCode, Value) {
@@ -193,12 +205,7 @@ async fn exports_are_built_in_the_background_masked_unless_the_account_allows(ba
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let clear = start_export(&app, json!({"phoneNumber": "6591234567", "limit": 2})).await;
-    app.housekeeping().await;
-    let link = export_status(&app, &clear).await.1["data"][0]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (clear, link) = built_export(&app, json!({"phoneNumber": "6591234567", "limit": 2})).await;
     let rows = download(&app, &link).await;
     assert_eq!(rows.len(), 1 + 2, "the limit holds");
     assert_eq!(rows[1][msisdn], SG);
@@ -214,12 +221,7 @@ async fn exports_are_built_in_the_background_masked_unless_the_account_allows(ba
     assert_eq!(app.housekeeping().await.export_files_removed, 2);
 
     // `channelUserId` is the number's digits, as webhooks give it.
-    let by_user = start_export(&app, json!({"channelUserId": "6591234567", "limit": 1})).await;
-    app.housekeeping().await;
-    let link = export_status(&app, &by_user).await.1["data"][0]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_, link) = built_export(&app, json!({"channelUserId": "6591234567", "limit": 1})).await;
     assert_eq!(download(&app, &link).await[1][msisdn], SG);
     for (refused, why) in [
         (
@@ -231,13 +233,7 @@ async fn exports_are_built_in_the_background_masked_unless_the_account_allows(ba
             "two users",
         ),
     ] {
-        let (status, body) = app
-            .api_call(
-                Method::POST,
-                &format!("/api/v1/subaccounts/{}/messages/exports", app.sub_account),
-                Some(refused),
-            )
-            .await;
+        let (status, body) = request_export(&app, refused).await;
         assert_eq!(
             (status, body["code"].clone()),
             (StatusCode::BAD_REQUEST, json!(1000)),
