@@ -1,8 +1,10 @@
 // The issue's "done when": a template made and approved in the console goes out through
 // the API, shows on the phone as WhatsApp draws it, the user taps its quick reply, and the
 // answer is in the logs pointing at the template message; an agent cannot reach API keys.
+// Also: authentication and offer-code templates made in the form, their codes copied on the
+// phone; the narrow screen's navigation drawer by keyboard.
 
-import { expect, phoneNumber, picture, signIn, test } from './parley';
+import { addUser, expect, phoneNumber, picture, reviewItem, signIn, submitForReview, test } from './parley';
 
 test('a template made in the console reaches the phone, and its quick reply reaches the logs', async ({ page, env, customer }) => {
   const name = `order_ready_${Date.now().toString(36)}`;
@@ -27,34 +29,20 @@ test('a template made in the console reaches the phone, and its quick reply reac
   await expect(preview).toContainText('Hi Ana, your order A-100 is ready for pickup.');
   await expect(preview.locator('strong')).toHaveText('A-100');
   await expect(preview.getByRole('button', { name: 'Thanks!' })).toBeVisible();
-  await page.getByRole('button', { name: 'Submit for review' }).click();
-  await expect(page.getByText(`Template ${name} was submitted for review.`)).toBeVisible();
-  const row = page.locator(`[data-testid="template-row"][data-name="${name}"]`);
-  await expect(row).toContainText('PENDING');
+  await expect(await submitForReview(page, name)).toContainText('PENDING');
 
   // Approve it in the simulator's review queue.
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Simulator' }).click();
-  const item = page.locator(`[data-testid="review-item"][data-name="${name}"]`);
+  const item = await reviewItem(page, name);
   await expect(item).toContainText('PENDING');
   await item.getByRole('button', { name: `Approve ${name}` }).click();
   await expect(item).toContainText('APPROVED');
   await expect.poll(() => customer.templateStatus(name)).toBe('APPROVED');
 
   // The customer's code sends it, with a payload on the quick reply.
-  const { umid } = await customer.send({
-    user: { msisdn },
-    type: 'template',
-    content: {
-      template: {
-        name,
-        language: 'en_US',
-        components: [
-          { type: 'body', parameters: [{ type: 'text', text: 'Bruno' }, { type: 'text', text: 'B-7' }] },
-          { type: 'button', subType: 'quickReply', index: 0, parameters: [{ type: 'payload', payload: 'THANKS' }] },
-        ],
-      },
-    },
-  });
+  const { umid } = await customer.sendTemplate(msisdn, name, [
+    { type: 'body', parameters: [{ type: 'text', text: 'Bruno' }, { type: 'text', text: 'B-7' }] },
+    { type: 'button', subType: 'quickReply', index: 0, parameters: [{ type: 'payload', payload: 'THANKS' }] },
+  ]);
 
   // The phone shows it as WhatsApp does, live: text with bold, footer, buttons, ticks.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Phones' }).click();
@@ -100,13 +88,7 @@ test('an agent cannot open the API keys page nor call its API', async ({ page, b
   const email = `agent.${Date.now().toString(36)}@parley.local`;
   const password = 'agent-password-1234';
   await signIn(page, env, env.consoleEmail, env.consolePassword);
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
-  const form = page.getByRole('form', { name: 'Add a user' });
-  await form.getByLabel('Name').fill('Agent Smith');
-  await form.getByLabel('Email').fill(email);
-  await form.getByLabel('Role').selectOption('agent');
-  await form.getByLabel('Password').fill(password);
-  await form.getByRole('button', { name: 'Add user' }).click();
+  await addUser(page, { name: 'Agent Smith', email, role: 'agent', password });
   await expect(page.locator(`[data-testid="user-row"][data-email="${email}"]`)).toContainText('agent');
 
   const context = await browser.newContext();
@@ -200,6 +182,111 @@ test('a carousel template made in the console, previewed card by card', async ({
   const carousel = registered.templates.find((t) => t.templateName === name)?.components.find((c) => c.type === 'CAROUSEL');
   expect(carousel?.cards).toHaveLength(2);
   expect(carousel?.cards?.[1]?.components.find((c) => c.type === 'BUTTONS')?.buttons?.map((b) => b.type)).toEqual(['QUICK_REPLY', 'URL']);
+});
+
+test('an authentication template made in the console sends a code the phone copies', async ({ page, env, customer }) => {
+  const name = `login_code_${Date.now().toString(36)}`;
+  const msisdn = phoneNumber();
+  const code = String(100_000 + (Date.now() % 900_000));
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: env.url });
+  await signIn(page, env, env.consoleEmail, env.consolePassword);
+  await page.goto(`${env.url}/console/templates/new`);
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Category', { exact: true }).selectOption('AUTHENTICATION');
+  // WhatsApp writes an authentication template's text: there is none to write, nor a header.
+  await expect(page.getByLabel('Body text')).toHaveCount(0);
+  await expect(page.getByLabel('Header type')).toHaveCount(0);
+
+  // The preview is the phone's bubble, with a sample code; the options change it live.
+  const preview = page.getByTestId('template-preview');
+  await expect(preview).toContainText('123456 is your verification code. For your security, do not share this code.');
+  await page.getByLabel(/Add the security recommendation/).uncheck();
+  await expect(preview).not.toContainText('For your security');
+  await page.getByLabel(/Add the security recommendation/).check();
+  await page.getByLabel('Code expires after (minutes)').fill('95');
+  await page.getByRole('button', { name: 'Submit for review' }).click();
+  await expect(page.getByText('A whole number of minutes, 1 to 90.')).toBeVisible();
+  await page.getByLabel('Code expires after (minutes)').fill('15');
+  await expect(preview.locator('.bubble-footer')).toHaveText('This code expires in 15 minutes.');
+  await expect(preview.getByRole('button', { name: 'Copy code' })).toBeVisible();
+  await expect(await submitForReview(page, name)).toContainText('Authentication');
+
+  // Approved in the review queue, where it reads as the phone will show it.
+  const item = await reviewItem(page, name);
+  await expect(item).toContainText('This code expires in 15 minutes.');
+  await item.getByRole('button', { name: `Approve ${name}` }).click();
+  await expect.poll(() => customer.templateStatus(name)).toBe('APPROVED');
+
+  // The customer's code sends the code: the body's parameter and the copy button's.
+  await customer.sendTemplate(msisdn, name, [
+    { type: 'body', parameters: [{ type: 'text', text: code }] },
+    { type: 'button', subType: 'url', index: 0, parameters: [{ type: 'text', text: code }] },
+  ]);
+
+  await page.goto(`${env.url}/console/phones/${encodeURIComponent(msisdn)}`);
+  const phone = page.getByRole('region', { name: `Phone ${msisdn}` });
+  const bubble = phone.locator('[data-testid="bubble"][data-type="template"]');
+  await expect(bubble).toContainText(`${code} is your verification code. For your security, do not share this code.`);
+  await expect(bubble.locator('.bubble-footer')).toHaveText('This code expires in 15 minutes.');
+
+  // Tapping "Copy code" puts exactly the code on the clipboard and says so, briefly.
+  await bubble.getByRole('button', { name: 'Copy code' }).click();
+  await expect(phone.getByText('Code copied')).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(code);
+  await expect(phone.getByText('Code copied')).toBeHidden({ timeout: 5_000 });
+  // Nothing went back to the business: the chat still holds the one message.
+  await expect(phone.locator('[data-testid="bubble"]')).toHaveCount(1);
+});
+
+test("a marketing template's copy-code button, made in the console, copies the send's offer code", async ({ page, env, customer }) => {
+  const name = `offer_${Date.now().toString(36)}`;
+  const msisdn = phoneNumber();
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: env.url });
+  await signIn(page, env, env.consoleEmail, env.consolePassword);
+  await page.goto(`${env.url}/console/templates/new`);
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Body text').fill('Your next coffee is on us: use the code at the counter.');
+  // Only marketing templates may carry an offer code.
+  await expect(page.getByRole('button', { name: 'Add copy-code button' })).toHaveCount(0);
+  await page.getByLabel('Category', { exact: true }).selectOption('MARKETING');
+  await page.getByRole('button', { name: 'Add copy-code button' }).click();
+  await page.getByLabel('Button 1 sample offer code').fill('FREECOFFEE2024XL');
+  await page.getByRole('button', { name: 'Submit for review' }).click();
+  await expect(page.getByText('At most 15 characters.')).toBeVisible();
+  await page.getByLabel('Button 1 sample offer code').fill('COFFEE25');
+  await expect(page.getByTestId('template-preview').getByRole('button', { name: 'Copy offer code' })).toBeVisible();
+  await submitForReview(page, name);
+  await customer.approveAsMeta(name);
+  await customer.sendTemplate(msisdn, name, [
+    { type: 'button', subType: 'copyCode', index: 0, parameters: [{ type: 'couponCode', couponCode: 'ANA-7781' }] },
+  ]);
+
+  await page.goto(`${env.url}/console/phones/${encodeURIComponent(msisdn)}`);
+  const phone = page.getByRole('region', { name: `Phone ${msisdn}` });
+  await phone.getByRole('button', { name: 'Copy offer code' }).click();
+  await expect(phone.getByText('Code copied')).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('ANA-7781');
+});
+
+test('the navigation drawer of a narrow screen is worked by keyboard', async ({ page, env }) => {
+  await signIn(page, env, env.consoleEmail, env.consolePassword);
+  await page.setViewportSize({ width: 600, height: 800 });
+  const toggle = page.getByRole('button', { name: 'Menu' });
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await expect(nav).toBeHidden();
+  await toggle.focus();
+  await page.keyboard.press('Enter');
+  // Opening it takes the focus into it; Escape closes it and gives the focus back.
+  await expect(nav.getByRole('link').first()).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(nav).toBeHidden();
+  await expect(toggle).toBeFocused();
+  // A link followed from it closes it too, and the focus is not lost in the hidden drawer.
+  await page.keyboard.press('Enter');
+  await nav.getByRole('link', { name: 'Logs' }).click();
+  await expect(page.getByRole('heading', { name: 'Message logs' })).toBeVisible();
+  await expect(nav).toBeHidden();
+  await expect(toggle).toBeFocused();
 });
 
 test('the console is cached the way a deploy needs and its deep links survive a reload', async ({ page, env }) => {

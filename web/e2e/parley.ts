@@ -1,7 +1,7 @@
 // What the tests share: the running server's details (from global-setup), the customer's
 // side (8x8 API calls with the bearer key, as a customer's code makes them) and signing in.
 
-import { expect, test as base, type APIRequestContext, type Browser, type Page } from '@playwright/test';
+import { expect, test as base, type APIRequestContext, type Browser, type Locator, type Page } from '@playwright/test';
 
 export const ENV_KEY = 'PARLEY_E2E';
 
@@ -75,10 +75,23 @@ export class Customer {
     return answer.templates.find((t) => t.templateName === name)?.status;
   }
 
+  /** Sends the approved template `name` (en_US) to `msisdn` with these 8x8 components. */
+  sendTemplate(msisdn: string, name: string, components: unknown[]): Promise<{ umid: string }> {
+    return this.send({
+      user: { msisdn },
+      type: 'template',
+      content: { template: { name, language: 'en_US', components } },
+    });
+  }
+
   /** Creates a template through the 8x8 API, approves it as Meta, waits until Parley knows. */
   async approvedTemplate(body: Record<string, unknown>): Promise<void> {
-    const name = body.name as string;
     await this.call('POST', `/api/v1/accounts/${this.env.accountId}/channels/${this.env.channelId}/templates`, body);
+    await this.approveAsMeta(body.name as string);
+  }
+
+  /** Approves the submitted template `name` in the simulator, waits until Parley knows. */
+  async approveAsMeta(name: string): Promise<void> {
     const list = await this.call<{ templates: { id: string; name: string }[] }>(
       'GET',
       `/sim/api/templates?name=${encodeURIComponent(name)}`,
@@ -113,6 +126,30 @@ export async function signIn(page: Page, env: ParleyEnv, email: string, password
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
+}
+
+/** Adds a console user through the Users page (signed in as an admin). */
+export async function addUser(page: Page, user: { name: string; email: string; role: string; password: string }): Promise<void> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+  const form = page.getByRole('form', { name: 'Add a user' });
+  await form.getByLabel('Name').fill(user.name);
+  await form.getByLabel('Email').fill(user.email);
+  await form.getByLabel('Role').selectOption(user.role);
+  await form.getByLabel('Password').fill(user.password);
+  await form.getByRole('button', { name: 'Add user' }).click();
+}
+
+/** Submits the template editor's form: the template's row in the list it returns to. */
+export async function submitForReview(page: Page, name: string): Promise<Locator> {
+  await page.getByRole('button', { name: 'Submit for review' }).click();
+  await expect(page.getByText(`Template ${name} was submitted for review.`)).toBeVisible();
+  return page.locator(`[data-testid="template-row"][data-name="${name}"]`);
+}
+
+/** Opens the simulator's review queue: the item of template `name`. */
+export async function reviewItem(page: Page, name: string): Promise<Locator> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Simulator' }).click();
+  return page.locator(`[data-testid="review-item"][data-name="${name}"]`);
 }
 
 export const test = base.extend<{ env: ParleyEnv; customer: Customer }>({

@@ -1,6 +1,7 @@
 // The phone for keyboard users: a list message's sheet keeps the focus inside it while it
 // is open (Tab and Shift+Tab go round it), Escape closes it, and the focus goes back to the
-// button that opened it; a row can be picked and sent without the mouse.
+// button that opened it; a row can be picked and sent without the mouse. The chat's ⋮ menu
+// is worked with the arrow keys, Home and End, and Escape.
 
 import { expect, phoneNumber, signIn, test } from './parley';
 import type { Locator, Page } from '@playwright/test';
@@ -64,4 +65,43 @@ test('a list sheet traps the focus, closes with Escape, and sends by keyboard', 
   await page.keyboard.press('Enter');
   await expect(sheet).toHaveCount(0);
   await expect(phone.locator('[data-testid="bubble"][data-direction="from_user"]').last()).toContainText('Large');
+});
+
+test('the chat menu moves with the arrow keys, and Escape gives the focus back to its button', async ({ page, env, customer }) => {
+  const msisdn = phoneNumber();
+  await customer.phoneWrites(msisdn, 'Hello!');
+  await signIn(page, env, env.consoleEmail, env.consolePassword);
+  await page.goto(`${env.url}/console/phones/${encodeURIComponent(msisdn)}`);
+  const phone = page.getByRole('region', { name: `Phone ${msisdn}` });
+  const options = phone.getByRole('button', { name: 'Chat options' });
+  await options.focus();
+  await page.keyboard.press('Enter');
+  const menu = phone.getByRole('menu', { name: 'Chat options' });
+  const block = menu.getByRole('menuitem', { name: 'Block business' });
+  const report = menu.getByRole('menuitem', { name: 'Report business' });
+  await expect(block).toBeFocused();
+
+  // Down and up go round; Home and End jump to the ends.
+  for (const [key, item] of [
+    ['ArrowDown', report],
+    ['ArrowDown', block],
+    ['ArrowUp', report],
+    ['Home', block],
+    ['End', report],
+  ] as const) {
+    await page.keyboard.press(key);
+    await expect(item, `focus after ${key}`).toBeFocused();
+  }
+
+  // Escape closes it without doing anything, and the focus is back on ⋮.
+  await page.keyboard.press('Escape');
+  await expect(menu).toHaveCount(0);
+  await expect(options).toBeFocused();
+  await expect(options).toHaveAttribute('aria-expanded', 'false');
+  // Up on the button opens the menu at its last item.
+  await page.keyboard.press('ArrowUp');
+  await expect(report).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(options).toBeFocused();
+  await expect(phone.getByTestId('blocked-notice')).toHaveCount(0);
 });

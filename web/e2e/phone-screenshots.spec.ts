@@ -85,20 +85,10 @@ test('an image template with buttons', async ({ page, env, customer, browser }) 
   const name = `autumn_menu_${Date.now().toString(36)}`;
   await imageTemplate(customer, browser, name);
   const header = await customer.upload('header.png', 'image/png', await picture(browser, 'Parley Coffee', 'Pumpkin spice is back', 28));
-  await customer.send({
-    user: { msisdn },
-    type: 'template',
-    content: {
-      template: {
-        name,
-        language: 'en_US',
-        components: [
-          { type: 'header', parameters: [{ type: 'image', url: header }] },
-          { type: 'body', parameters: [{ type: 'text', text: 'Maria' }, { type: 'text', text: 'Sunday' }] },
-        ],
-      },
-    },
-  });
+  await customer.sendTemplate(msisdn, name, [
+    { type: 'header', parameters: [{ type: 'image', url: header }] },
+    { type: 'body', parameters: [{ type: 'text', text: 'Maria' }, { type: 'text', text: 'Sunday' }] },
+  ]);
   const phone = await openPhone(page, env, msisdn);
   const bubble = phone.locator('[data-testid="bubble"][data-type="template"]');
   await expect(bubble).toContainText('Hi Maria, our autumn menu is here!');
@@ -192,26 +182,16 @@ test('a carousel template', async ({ page, env, customer, browser }) => {
       },
     ],
   });
-  await customer.send({
-    user: { msisdn },
-    type: 'template',
-    content: {
-      template: {
-        name,
-        language: 'en_US',
-        components: [
-          { type: 'body', parameters: [{ type: 'text', text: 'Maria' }] },
-          {
-            type: 'carousel',
-            cards: images.map((url, i) => ({
-              cardIndex: i,
-              components: [{ type: 'header', parameters: [{ type: 'image', url }] }],
-            })),
-          },
-        ],
-      },
+  await customer.sendTemplate(msisdn, name, [
+    { type: 'body', parameters: [{ type: 'text', text: 'Maria' }] },
+    {
+      type: 'carousel',
+      cards: images.map((url, i) => ({
+        cardIndex: i,
+        components: [{ type: 'header', parameters: [{ type: 'image', url }] }],
+      })),
     },
-  });
+  ]);
   const phone = await openPhone(page, env, msisdn);
   const bubble = phone.locator('[data-testid="bubble"][data-type="template"]');
   await expect(bubble).toContainText('Hi Maria, here are this week’s picks from the bar:');

@@ -78,3 +78,13 @@ export function formatDateTime(iso: string | null | undefined): string {
   if (Number.isNaN(d.getTime())) return iso;
   return d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'medium' });
 }
+
+/** Puts `text` on the clipboard; false when the browser refused (no permission, no focus). */
+export async function copyToClipboard(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

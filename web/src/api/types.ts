@@ -242,14 +242,28 @@ export interface TemplateComponent {
 
 export type WebhookType = 'CADR' | 'MSG' | 'CABM';
 
+/**
+ * OAuth 2.0 client credentials (8x8's webhook `oauth`): Parley gets a token from `url` and
+ * sends it with each event. `clientSecret` reads `***` once saved.
+ */
+export interface WebhookOAuth {
+  url: string;
+  clientId: string;
+  clientSecret: string;
+  /** Where the client's id and secret go to the token endpoint: HTTP Basic or the form body. */
+  credentialsLocation: 'header' | 'body';
+  scope?: string;
+}
+
 export interface Webhook {
   subAccountId: string;
   type: WebhookType;
   url: string;
   enabled: boolean;
+  /** `***` once saved. */
   httpAuthorization?: string;
   signingSecret?: string;
-  oauth?: Record<string, unknown>;
+  oauth?: WebhookOAuth;
 }
 
 export interface Delivery {

@@ -51,6 +51,8 @@ export interface ButtonModel {
   cardIndex?: number;
   url?: string;
   phone?: string;
+  /** What a copy-code button puts on the clipboard: the one-time password or the offer code. */
+  code?: string;
   /** Whether a tap on this button does something in the simulator. */
   tappable: boolean;
 }
@@ -203,6 +205,26 @@ function templateHeader(c: TemplateComponent | undefined, values: string[]): Hea
   return { type: 'media', media: { kind, url: values[0] ?? sample } };
 }
 
+/** The code an authentication template's preview shows in place of the real one. */
+const SAMPLE_CODE = '123456';
+
+/**
+ * The body WhatsApp writes for an authentication template (the business writes none), as
+ * the simulator draws it: crates/simulator/src/templates.rs `body_text`.
+ */
+function authenticationBodyText(securityRecommendation: boolean): string {
+  const text = '{{1}} is your verification code.';
+  return securityRecommendation ? `${text} For your security, do not share this code.` : text;
+}
+
+/**
+ * Whether `body` is an authentication template's: it has the security option, or no text
+ * of its own (only an authentication body may leave its text to WhatsApp).
+ */
+function isAuthenticationBody(body: TemplateComponent): boolean {
+  return body.add_security_recommendation !== undefined || body.text === undefined;
+}
+
 export interface TemplateValues {
   header?: string[];
   body?: string[];
@@ -219,14 +241,17 @@ export function templateToRich(components: TemplateComponent[], values: Template
   const buttons = componentOf(components, 'BUTTONS');
   const carousel = componentOf(components, 'CAROUSEL');
   const headerValues = values.header ?? samplesOf(header);
-  const bodyValues = values.body ?? samplesOf(body);
+  const authentication = body !== undefined && isAuthenticationBody(body);
+  const bodySamples = samplesOf(body);
+  const bodyValues = values.body ?? (authentication && bodySamples.length === 0 ? [SAMPLE_CODE] : bodySamples);
+  const bodyText = body?.text ?? (authentication ? authenticationBodyText(body.add_security_recommendation === true) : undefined);
   let footerText = footer?.text;
   if (footer?.code_expiration_minutes !== undefined) {
     footerText = `This code expires in ${footer.code_expiration_minutes} minutes.`;
   }
   const rich: RichModel = {
     header: templateHeader(header, headerValues),
-    body: body?.text !== undefined ? fill(body.text, bodyValues) : undefined,
+    body: bodyText !== undefined ? fill(bodyText, bodyValues) : undefined,
     footer: footerText,
     buttons: (buttons?.buttons ?? []).map((b, i) => templateButton(b, i, false)),
   };
@@ -318,6 +343,15 @@ function simButton(raw: unknown, position: number, definitions: TemplateButtonDe
     if (target) model.url = fill(target, [str(param?.text) ?? '']);
   }
   if (kind === 'phone') model.phone = str(b.phone_number) ?? def?.phoneNumber ?? def?.phone_number;
+  if (kind === 'otp' || kind === 'copy_code') {
+    // The send's parameter: an OTP's `{type: 'text', text}`, an offer's `{type: 'coupon_code', coupon_code}`.
+    const param = obj(b.parameter);
+    const code = str(param?.coupon_code) ?? str(param?.text);
+    if (code) {
+      model.code = code;
+      model.tappable = true;
+    }
+  }
   return model;
 }
 

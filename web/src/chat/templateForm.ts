@@ -5,14 +5,31 @@
 import type { TemplateButtonDef, TemplateComponent } from '../api/types';
 
 export type HeaderFormat = 'NONE' | 'TEXT' | 'IMAGE' | 'VIDEO' | 'DOCUMENT' | 'LOCATION';
-export type ButtonType = 'QUICK_REPLY' | 'URL' | 'PHONE_NUMBER';
+/** `COPY_CODE`: a marketing template's "Copy offer code" (its label is WhatsApp's). */
+export type ButtonType = 'QUICK_REPLY' | 'URL' | 'PHONE_NUMBER' | 'COPY_CODE';
 
 export interface ButtonForm {
   type: ButtonType;
   text: string;
   url: string;
+  /** The sample of a URL's `{{1}}`, or a copy-code button's sample offer code. */
   example: string;
   phoneNumber: string;
+}
+
+/**
+ * An authentication template, as Meta shapes it: WhatsApp writes the text ("<code> is your
+ * verification code."), the business only picks these options.
+ */
+export interface AuthenticationForm {
+  /** Adds "For your security, do not share this code." to the body. */
+  securityRecommendation: boolean;
+  /** Whether the footer says when the code expires ("This code expires in N minutes."). */
+  expires: boolean;
+  /** As typed; 1 to 90. */
+  expiryMinutes: string;
+  /** The copy-code (OTP) button's label. */
+  buttonText: string;
 }
 
 /** A carousel's card: its picture or video (the header format is the carousel's), text, buttons. */
@@ -43,6 +60,8 @@ export interface TemplateForm {
   buttons: ButtonForm[];
   cardHeaderFormat: CardHeaderFormat;
   cards: CardForm[];
+  /** Used instead of the header, body, footer and buttons when the category is AUTHENTICATION. */
+  authentication: AuthenticationForm;
 }
 
 export const EMPTY_BUTTON = (type: ButtonType): ButtonForm => ({ type, text: '', url: 'https://', example: '', phoneNumber: '' });
@@ -71,6 +90,7 @@ export const EMPTY_FORM: TemplateForm = {
   buttons: [],
   cardHeaderFormat: 'IMAGE',
   cards: [EMPTY_CARD, EMPTY_CARD],
+  authentication: { securityRecommendation: true, expires: true, expiryMinutes: '10', buttonText: 'Copy code' },
 };
 
 export const LIMITS = {
@@ -86,6 +106,8 @@ export const LIMITS = {
   cards: 10,
   cardBody: 160,
   cardButtons: 2,
+  copyCode: 15,
+  codeExpirationMinutes: { min: 1, max: 90 },
 };
 
 /** Placeholder numbers of `text`, or the problem with them (as the server words it). */
@@ -158,6 +180,11 @@ function checkBody(e: Errors, key: string, body: string, examples: string[], max
   }
 }
 
+function checkLabel(e: Errors, key: string, text: string): void {
+  if (!text.trim()) e[key] = 'The label is required.';
+  else if (chars(text.trim()) > LIMITS.buttonLabel) e[key] = `At most ${LIMITS.buttonLabel} characters.`;
+}
+
 /** A button list's problems: `${prefix}buttons` for the set, `${prefix}button${i}.…` for each. */
 function checkButtons(e: Errors, prefix: string, buttons: ButtonForm[], max: number): void {
   const setKey = `${prefix}buttons`;
@@ -165,6 +192,7 @@ function checkButtons(e: Errors, prefix: string, buttons: ButtonForm[], max: num
   const count = (t: ButtonType) => buttons.filter((b) => b.type === t).length;
   if (count('URL') > LIMITS.urlButtons) e[setKey] = `At most ${LIMITS.urlButtons} URL buttons.`;
   if (count('PHONE_NUMBER') > LIMITS.phoneButtons) e[setKey] = 'At most one phone number button.';
+  if (count('COPY_CODE') > 1) e[setKey] = 'At most one copy-code button.';
   const finished: ButtonType[] = [];
   buttons.forEach((b, i) => {
     const key = `${prefix}button${i}`;
@@ -173,8 +201,14 @@ function checkButtons(e: Errors, prefix: string, buttons: ButtonForm[], max: num
       finished.push(prev.type);
       if (finished.includes(b.type)) e[setKey] = 'Buttons of the same type must be next to each other.';
     }
-    if (!b.text.trim()) e[`${key}.text`] = 'The label is required.';
-    else if (chars(b.text.trim()) > LIMITS.buttonLabel) e[`${key}.text`] = `At most ${LIMITS.buttonLabel} characters.`;
+    // A copy-code button's label is WhatsApp's ("Copy offer code"); its sample code is checked instead.
+    if (b.type === 'COPY_CODE') {
+      const code = b.example.trim();
+      if (!code) e[`${key}.example`] = 'Give a sample offer code.';
+      else if (chars(code) > LIMITS.copyCode) e[`${key}.example`] = `At most ${LIMITS.copyCode} characters.`;
+      return;
+    }
+    checkLabel(e, `${key}.text`, b.text);
     if (b.type === 'URL') {
       const u = b.url.trim();
       const vars = placeholders(u);
@@ -208,6 +242,16 @@ function checkCards(e: Errors, f: TemplateForm): void {
   });
 }
 
+/** An authentication template's options (crates/core/src/templates/spec.rs, AUTHENTICATION). */
+function checkAuthentication(e: Errors, a: AuthenticationForm): void {
+  const { min, max } = LIMITS.codeExpirationMinutes;
+  const minutes = Number(a.expiryMinutes);
+  if (a.expires && (!/^\d+$/.test(a.expiryMinutes.trim()) || minutes < min || minutes > max)) {
+    e.expiryMinutes = `A whole number of minutes, ${min} to ${max}.`;
+  }
+  checkLabel(e, 'otpButtonText', a.buttonText);
+}
+
 export function validate(f: TemplateForm): Errors {
   const e: Errors = {};
   const name = f.name.trim();
@@ -216,6 +260,11 @@ export function validate(f: TemplateForm): Errors {
   else if (!/^[a-z0-9_]+$/.test(name)) e.name = 'Only lowercase letters, digits and underscores.';
 
   if (!/^[a-zA-Z]{2,3}([_-][a-zA-Z0-9]{2,4})?$/.test(f.language.trim())) e.language = 'A language code such as en or en_US.';
+
+  if (f.category === 'AUTHENTICATION') {
+    checkAuthentication(e, f.authentication);
+    return e;
+  }
 
   checkBody(e, 'body', f.body, f.bodyExamples, LIMITS.body);
   // A carousel has a body and its cards: headers, footers and buttons go on the cards.
@@ -235,9 +284,6 @@ export function validate(f: TemplateForm): Errors {
   if (f.headerFormat === 'IMAGE' || f.headerFormat === 'VIDEO' || f.headerFormat === 'DOCUMENT') {
     if (!isWebUrl(f.headerMediaUrl.trim())) e.headerMediaUrl = `A sample ${f.headerFormat.toLowerCase()} URL (http or https) for the review.`;
   }
-  if (f.headerFormat === 'LOCATION' && f.category === 'AUTHENTICATION') {
-    e.headerFormat = 'A location header is only allowed in utility and marketing templates.';
-  }
 
   if (f.footer) {
     if (chars(f.footer) > LIMITS.footer) e.footer = `At most ${LIMITS.footer} characters (now ${chars(f.footer)}).`;
@@ -245,6 +291,9 @@ export function validate(f: TemplateForm): Errors {
   }
 
   checkButtons(e, '', f.buttons, LIMITS.buttons);
+  if (f.category !== 'MARKETING' && f.buttons.some((b) => b.type === 'COPY_CODE')) {
+    e.buttons = 'A copy-code button is only allowed in marketing templates.';
+  }
   return e;
 }
 
@@ -269,13 +318,27 @@ function buttonsComponent(buttons: ButtonForm[]): TemplateComponent {
         return button;
       }
       if (b.type === 'PHONE_NUMBER') return { type: 'PHONE_NUMBER', text: b.text.trim(), phoneNumber: b.phoneNumber.trim() };
+      if (b.type === 'COPY_CODE') return { type: 'COPY_CODE', example: [b.example.trim()] };
       return { type: 'QUICK_REPLY', text: b.text.trim() };
     }),
   };
 }
 
+/**
+ * An authentication template's components, as 8x8 documents them: the body's and footer's
+ * texts are WhatsApp's, the button copies the code (`otp_type` COPY_CODE).
+ */
+function authenticationComponents(a: AuthenticationForm): TemplateComponent[] {
+  const out: TemplateComponent[] = [{ type: 'BODY', add_security_recommendation: a.securityRecommendation }];
+  const minutes = Number(a.expiryMinutes);
+  if (a.expires && Number.isInteger(minutes)) out.push({ type: 'FOOTER', code_expiration_minutes: minutes });
+  out.push({ type: 'BUTTONS', buttons: [{ type: 'OTP', otp_type: 'COPY_CODE', text: a.buttonText.trim() }] });
+  return out;
+}
+
 /** The components in 8x8's creation shape. */
 export function components(f: TemplateForm): TemplateComponent[] {
+  if (f.category === 'AUTHENTICATION') return authenticationComponents(f.authentication);
   if (f.kind === 'CAROUSEL') {
     return [
       bodyComponent(f.body, f.bodyExamples),

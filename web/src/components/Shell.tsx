@@ -1,7 +1,7 @@
 // The signed-in frame: navigation (only what the role may open), the channel picker, the
 // user and sign-out, and the page.
 
-import { Suspense, useState } from 'react';
+import { Suspense, useEffect, useRef, useState, type RefObject } from 'react';
 import { NavLink, Outlet } from 'react-router';
 import type { Permission } from '../api/types';
 import { SimEventsProvider, useSimConnected } from '../events';
@@ -56,11 +56,44 @@ function LiveDot() {
   );
 }
 
+/**
+ * The navigation drawer of narrow screens: opening it moves the focus to its first link,
+ * Escape closes it, and closing it gives the focus back to its toggle (when the focus was
+ * in the drawer, which hides: not when the person already went elsewhere).
+ */
+function useDrawerFocus(
+  open: boolean,
+  setOpen: (open: boolean) => void,
+  drawer: RefObject<HTMLElement | null>,
+  toggle: RefObject<HTMLElement | null>,
+) {
+  useEffect(() => {
+    if (!open) return;
+    const nav = drawer.current;
+    const button = toggle.current;
+    nav?.querySelector<HTMLElement>('a[href]')?.focus();
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape' || e.defaultPrevented) return;
+      e.preventDefault();
+      setOpen(false);
+    };
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      const focused = document.activeElement;
+      if (!focused || focused === document.body || nav?.contains(focused)) button?.focus();
+    };
+  }, [open, setOpen, drawer, toggle]);
+}
+
 export function Shell() {
   const session = useSession();
   const can = useCan();
   const { signOut } = useSessionState();
   const [open, setOpen] = useState(false);
+  const toggle = useRef<HTMLButtonElement>(null);
+  const drawer = useRef<HTMLElement>(null);
+  useDrawerFocus(open, setOpen, drawer, toggle);
   const items = NAV.filter((n) => can(n.permission));
   const simulator = can('simulator.use') || can('simulator.control');
   return (
@@ -72,6 +105,7 @@ export function Shell() {
         <div className="shell">
           <header className="topbar">
             <button
+              ref={toggle}
               type="button"
               className="menu-toggle"
               aria-expanded={open}
@@ -97,7 +131,7 @@ export function Shell() {
               Sign out
             </button>
           </header>
-          <nav id="nav" className={`sidenav ${open ? 'open' : ''}`} aria-label="Main">
+          <nav id="nav" ref={drawer} className={`sidenav ${open ? 'open' : ''}`} aria-label="Main">
             <ul>
               {items.map((n) => (
                 <li key={n.to}>

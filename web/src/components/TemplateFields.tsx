@@ -1,41 +1,18 @@
-// The template editor's parts: a labelled field with its hint and error, the buttons editor
-// (a template's buttons, or one card's), and a carousel's cards.
+// The template editor's parts: the buttons editor (a template's buttons, or one card's),
+// sample values for variables, a carousel's cards, and an authentication template's options.
 
-import type { ReactNode } from 'react';
-import { LIMITS, EMPTY_BUTTON, nextCard, placeholders, type ButtonForm, type ButtonType, type CardForm, type CardHeaderFormat } from '../chat/templateForm';
-import { ErrorBanner } from './ui';
-
-export function Field({
-  id,
-  label,
-  error,
-  hint,
-  children,
-}: {
-  id: string;
-  label: string;
-  error?: string;
-  hint?: ReactNode;
-  children: (props: { id: string; 'aria-invalid': boolean; 'aria-describedby'?: string }) => ReactNode;
-}) {
-  const describedBy = [error ? `${id}-error` : '', hint ? `${id}-hint` : ''].filter(Boolean).join(' ') || undefined;
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      {children({ id, 'aria-invalid': !!error, 'aria-describedby': describedBy })}
-      {hint ? (
-        <span className="hint" id={`${id}-hint`}>
-          {hint}
-        </span>
-      ) : null}
-      {error ? (
-        <span className="field-error" id={`${id}-error`} role="alert">
-          {error}
-        </span>
-      ) : null}
-    </div>
-  );
-}
+import {
+  LIMITS,
+  EMPTY_BUTTON,
+  nextCard,
+  placeholders,
+  type AuthenticationForm,
+  type ButtonForm,
+  type ButtonType,
+  type CardForm,
+  type CardHeaderFormat,
+} from '../chat/templateForm';
+import { ErrorBanner, Field } from './ui';
 
 export const count = (s: string, max: number) => `${Array.from(s).length}/${max}`;
 
@@ -49,11 +26,23 @@ const BUTTON_NAMES: Record<ButtonType, string> = {
   QUICK_REPLY: 'Quick reply',
   URL: 'Visit website',
   PHONE_NUMBER: 'Call phone number',
+  COPY_CODE: 'Copy offer code',
 };
+
+const ADD_BUTTON: Record<ButtonType, string> = {
+  QUICK_REPLY: 'Add quick reply',
+  URL: 'Add website button',
+  PHONE_NUMBER: 'Add call button',
+  COPY_CODE: 'Add copy-code button',
+};
+
+/** What every template and card may hold; a marketing template may add COPY_CODE. */
+export const BASIC_BUTTONS: ButtonType[] = ['QUICK_REPLY', 'URL', 'PHONE_NUMBER'];
 
 /**
  * A list of buttons to edit. `keyPrefix` is the errors' (`''`, `card0.`), `idPrefix` the
- * inputs' ids, `labelPrefix` starts each label (`Button 1 label`, `Card 2 button 1 label`).
+ * inputs' ids, `labelPrefix` starts each label (`Button 1 label`, `Card 2 button 1 label`),
+ * `types` the kinds of button that can be added.
  */
 export function ButtonsEditor({
   buttons,
@@ -63,6 +52,7 @@ export function ButtonsEditor({
   keyPrefix,
   idPrefix,
   labelPrefix,
+  types = BASIC_BUTTONS,
 }: {
   buttons: ButtonForm[];
   onChange: (buttons: ButtonForm[]) => void;
@@ -71,6 +61,7 @@ export function ButtonsEditor({
   keyPrefix: string;
   idPrefix: string;
   labelPrefix: string;
+  types?: ButtonType[];
 }) {
   const { show, touch } = checks;
   const setButton = (i: number, change: Partial<ButtonForm>) => onChange(buttons.map((b, j) => (j === i ? { ...b, ...change } : b)));
@@ -105,9 +96,20 @@ export function ButtonsEditor({
                   Remove
                 </button>
               </div>
-              <Field id={`${id}-text`} label={`${name(i)} label`} error={show(`${key}.text`)} hint={count(b.text, LIMITS.buttonLabel)}>
-                {(p) => <input {...p} value={b.text} onChange={(e) => setButton(i, { text: e.target.value })} onInput={touch(`${key}.text`)} />}
-              </Field>
+              {b.type === 'COPY_CODE' ? (
+                <Field
+                  id={`${id}-code`}
+                  label={`${name(i)} sample offer code`}
+                  error={show(`${key}.example`)}
+                  hint={`${count(b.example, LIMITS.copyCode)} · WhatsApp labels it “Copy offer code”; each send gives the real code.`}
+                >
+                  {(p) => <input {...p} value={b.example} onChange={(e) => setButton(i, { example: e.target.value })} onInput={touch(`${key}.example`)} />}
+                </Field>
+              ) : (
+                <Field id={`${id}-text`} label={`${name(i)} label`} error={show(`${key}.text`)} hint={count(b.text, LIMITS.buttonLabel)}>
+                  {(p) => <input {...p} value={b.text} onChange={(e) => setButton(i, { text: e.target.value })} onInput={touch(`${key}.text`)} />}
+                </Field>
+              )}
               {b.type === 'URL' ? (
                 <>
                   <Field id={`${id}-url`} label={`${name(i)} URL`} error={show(`${key}.url`)} hint="May end with {{1}}.">
@@ -138,9 +140,9 @@ export function ButtonsEditor({
         })}
       </ol>
       <div className="button-row">
-        {(['QUICK_REPLY', 'URL', 'PHONE_NUMBER'] as const).map((type) => (
+        {types.map((type) => (
           <button key={type} type="button" onClick={() => onChange([...buttons, EMPTY_BUTTON(type)])} disabled={buttons.length >= max}>
-            {type === 'QUICK_REPLY' ? 'Add quick reply' : type === 'URL' ? 'Add website button' : 'Add call button'}
+            {ADD_BUTTON[type]}
             {labelPrefix === 'Button' ? null : <span className="visually-hidden"> to {labelPrefix.replace(/ button$/, '').toLowerCase()}</span>}
           </button>
         ))}
@@ -307,6 +309,54 @@ export function CardsEditor({
           Add card
         </button>
       </div>
+    </>
+  );
+}
+
+/** An authentication template's options: WhatsApp writes its texts, the business picks these. */
+export function AuthenticationFields({
+  value,
+  onChange,
+  checks,
+}: {
+  value: AuthenticationForm;
+  onChange: (value: AuthenticationForm) => void;
+  checks: Checks;
+}) {
+  const { show, touch } = checks;
+  const set = (change: Partial<AuthenticationForm>) => onChange({ ...value, ...change });
+  const { min, max } = LIMITS.codeExpirationMinutes;
+  return (
+    <>
+      <p className="hint">
+        WhatsApp writes the message: “<em>code</em> is your verification code.” Each send gives the code, for the text and for the button.
+      </p>
+      <label className="checkbox">
+        <input type="checkbox" checked={value.securityRecommendation} onChange={(e) => set({ securityRecommendation: e.target.checked })} /> Add the
+        security recommendation: “For your security, do not share this code.”
+      </label>
+      <label className="checkbox">
+        <input type="checkbox" checked={value.expires} onChange={(e) => set({ expires: e.target.checked })} /> Say when the code expires
+      </label>
+      {value.expires ? (
+        <Field id="t-expiry" label="Code expires after (minutes)" error={show('expiryMinutes')} hint={`${min} to ${max} minutes.`}>
+          {(p) => (
+            <input
+              {...p}
+              type="number"
+              min={min}
+              max={max}
+              inputMode="numeric"
+              value={value.expiryMinutes}
+              onChange={(e) => set({ expiryMinutes: e.target.value })}
+              onInput={touch('expiryMinutes')}
+            />
+          )}
+        </Field>
+      ) : null}
+      <Field id="t-otp-label" label="Copy code button label" error={show('otpButtonText')} hint={count(value.buttonText, LIMITS.buttonLabel)}>
+        {(p) => <input {...p} value={value.buttonText} onChange={(e) => set({ buttonText: e.target.value })} onInput={touch('otpButtonText')} />}
+      </Field>
     </>
   );
 }

@@ -4,7 +4,7 @@ import { useCallback, useState, type FormEvent } from 'react';
 import { keysApi } from '../api/endpoints';
 import type { CreatedKey } from '../api/types';
 import { Empty, ErrorBanner, PageHeader, Pill } from '../components/ui';
-import { formatDateTime, useAction, useLoad } from '../hooks';
+import { copyToClipboard, formatDateTime, useAction, useLoad } from '../hooks';
 
 export default function ApiKeys() {
   const load = useCallback(() => keysApi.list(), []);
@@ -31,13 +31,7 @@ export default function ApiKeys() {
     keys.reload();
   };
   const copy = async () => {
-    if (!created) return;
-    try {
-      await navigator.clipboard.writeText(created.key);
-      setCopied(true);
-    } catch {
-      setCopied(false);
-    }
+    if (created) setCopied(await copyToClipboard(created.key));
   };
 
   return (

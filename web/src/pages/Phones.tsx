@@ -8,10 +8,12 @@ import { simApi, templatesApi, type PhoneSend, type Tap } from '../api/endpoints
 import type { PhoneMessage, PhoneSummary, TemplateComponent } from '../api/types';
 import { Bubble, type Ticks } from '../chat/Bubble';
 import { phoneBubble, snippet, templateKey, type ButtonModel, type ListModel } from '../chat/model';
+import { Menu } from '../components/Menu';
 import { Sheet } from '../components/Sheet';
+import { Toast, useToast } from '../components/Toast';
 import { ErrorBanner, PageHeader } from '../components/ui';
 import { useSimEvent } from '../events';
-import { formatTime, useAction, useLoad, type Loaded } from '../hooks';
+import { copyToClipboard, formatTime, useAction, useLoad, type Loaded } from '../hooks';
 import { useCan, useSession } from '../session';
 
 const digits = (msisdn: string) => msisdn.replace(/\D/g, '');
@@ -302,8 +304,8 @@ function PhoneView({ msisdn, summary, onPhonesChanged }: { msisdn: string; summa
   const action = useAction();
   const [text, setText] = useState('');
   const [dialog, setDialog] = useState<Dialog>();
-  const [menuOpen, setMenuOpen] = useState(false);
   const [notice, setNotice] = useState<string>();
+  const [toast, showToast] = useToast();
   const [attachment, setAttachment] = useState<File>();
   const [caption, setCaption] = useState('');
   const fileInput = useRef<HTMLInputElement>(null);
@@ -375,6 +377,11 @@ function PhoneView({ msisdn, summary, onPhonesChanged }: { msisdn: string; summa
       case 'flow':
         setDialog({ kind: 'flow', messageId: m.id, title: b.label });
         return;
+      case 'otp':
+      case 'copy_code':
+        // As on WhatsApp: the code goes to the clipboard, nothing goes to the business.
+        if (b.code) showToast((await copyToClipboard(b.code)) ? 'Code copied' : 'The browser did not allow copying the code');
+        return;
       default:
         return;
     }
@@ -418,7 +425,6 @@ function PhoneView({ msisdn, summary, onPhonesChanged }: { msisdn: string; summa
   const blocked = channel ? !!summary?.blockedBusinesses.includes(channel) : !!summary?.blocked;
 
   const feedback = async (what: 'block' | 'unblock' | 'report') => {
-    setMenuOpen(false);
     const answer = await action.run(() =>
       what === 'block'
         ? simApi.block(msisdn, channel)
@@ -459,43 +465,19 @@ function PhoneView({ msisdn, summary, onPhonesChanged }: { msisdn: string; summa
               {typing ? 'typing…' : `${blocked ? 'Blocked' : 'Business account'} · you are ${chat.data?.name ?? msisdn}`}
             </div>
           </div>
-          <div
+          <Menu
+            label="Chat options"
+            icon="⋮"
             className="wa-menu"
-            onBlur={(e) => {
-              if (!e.currentTarget.contains(e.relatedTarget)) setMenuOpen(false);
-            }}
-          >
-            <button
-              type="button"
-              className="wa-icon-button"
-              aria-haspopup="menu"
-              aria-expanded={menuOpen}
-              aria-label="Chat options"
-              onClick={() => setMenuOpen((o) => !o)}
-            >
-              ⋮
-            </button>
-            {menuOpen ? (
-              <ul className="wa-menu-list" role="menu" onKeyDown={(e) => e.key === 'Escape' && setMenuOpen(false)}>
-                <li role="none">
-                  {blocked ? (
-                    <button type="button" role="menuitem" autoFocus onClick={() => void feedback('unblock')}>
-                      Unblock business
-                    </button>
-                  ) : (
-                    <button type="button" role="menuitem" autoFocus onClick={() => void feedback('block')}>
-                      Block business
-                    </button>
-                  )}
-                </li>
-                <li role="none">
-                  <button type="button" role="menuitem" onClick={() => void feedback('report')}>
-                    Report business
-                  </button>
-                </li>
-              </ul>
-            ) : null}
-          </div>
+            buttonClassName="wa-icon-button"
+            listClassName="wa-menu-list"
+            actions={[
+              blocked
+                ? { label: 'Unblock business', onSelect: () => void feedback('unblock') }
+                : { label: 'Block business', onSelect: () => void feedback('block') },
+              { label: 'Report business', onSelect: () => void feedback('report') },
+            ]}
+          />
         </header>
         <div className="wa-chat" ref={scroller} role="log" aria-label="Messages" aria-live="polite">
           <div className="wa-encryption">Messages to this business are simulated by Parley. Nothing leaves this machine.</div>
@@ -619,6 +601,7 @@ function PhoneView({ msisdn, summary, onPhonesChanged }: { msisdn: string; summa
             </button>
           </form>
         )}
+        <Toast text={toast} />
         {dialog?.kind === 'list' ? (
           <ListSheet
             list={dialog.list}

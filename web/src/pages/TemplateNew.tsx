@@ -7,8 +7,8 @@ import { filesApi, templatesApi } from '../api/endpoints';
 import { Bubble } from '../chat/Bubble';
 import { templateToRich } from '../chat/model';
 import { EMPTY_FORM, LIMITS, components, createBody, placeholders, validate, type HeaderFormat, type TemplateForm, type TemplateKind } from '../chat/templateForm';
-import { ButtonsEditor, CardsEditor, Field, SampleFields, count, type Checks } from '../components/TemplateFields';
-import { ErrorBanner, PageHeader } from '../components/ui';
+import { AuthenticationFields, BASIC_BUTTONS, ButtonsEditor, CardsEditor, SampleFields, count, type Checks } from '../components/TemplateFields';
+import { ErrorBanner, Field, PageHeader } from '../components/ui';
 import { useAction } from '../hooks';
 import { useWorkspace } from '../workspace';
 
@@ -30,7 +30,10 @@ export default function TemplateNew() {
   const checks: Checks = { show, touch };
   const headerVars = form.headerFormat === 'TEXT' ? placeholders(form.headerText).count : 0;
   const preview = useMemo(() => templateToRich(components(form)), [form]);
-  const carousel = form.kind === 'CAROUSEL';
+  // An authentication template has one fixed shape: no layout, header or buttons to pick.
+  const authentication = form.category === 'AUTHENTICATION';
+  const carousel = !authentication && form.kind === 'CAROUSEL';
+  const standard = !authentication && !carousel;
   // A carousel is a marketing template: choosing one sets the category.
   const setKind = (kind: TemplateKind) => setForm((f) => ({ ...f, kind, category: kind === 'CAROUSEL' ? 'MARKETING' : f.category }));
 
@@ -90,21 +93,23 @@ export default function TemplateNew() {
               <input type="checkbox" checked={form.allowCategoryChange} onChange={(e) => set('allowCategoryChange', e.target.checked)} /> Let WhatsApp
               change the category
             </label>
-            <fieldset className="choice">
-              <legend>Layout</legend>
-              <label className="checkbox">
-                <input type="radio" name="kind" checked={!carousel} onChange={() => setKind('STANDARD')} /> One message: header, text, footer, buttons
-              </label>
-              <label className="checkbox">
-                <input type="radio" name="kind" checked={carousel} onChange={() => setKind('CAROUSEL')} /> Carousel: a text, then cards to swipe
-              </label>
-            </fieldset>
+            {authentication ? null : (
+              <fieldset className="choice">
+                <legend>Layout</legend>
+                <label className="checkbox">
+                  <input type="radio" name="kind" checked={!carousel} onChange={() => setKind('STANDARD')} /> One message: header, text, footer, buttons
+                </label>
+                <label className="checkbox">
+                  <input type="radio" name="kind" checked={carousel} onChange={() => setKind('CAROUSEL')} /> Carousel: a text, then cards to swipe
+                </label>
+              </fieldset>
+            )}
           </fieldset>
 
-          {carousel ? null : (
+          {standard ? (
             <fieldset>
               <legend>Header</legend>
-              <Field id="t-header-format" label="Header type" error={show('headerFormat') ?? errors.headerFormat}>
+              <Field id="t-header-format" label="Header type">
                 {(p) => (
                   <select {...p} value={form.headerFormat} onChange={(e) => set('headerFormat', e.target.value as HeaderFormat)}>
                     <option value="NONE">None</option>
@@ -151,36 +156,43 @@ export default function TemplateNew() {
                 </>
               ) : null}
             </fieldset>
-          )}
+          ) : null}
 
-          <fieldset>
-            <legend>Body</legend>
-            <Field
-              id="t-body"
-              label="Body text"
-              error={show('body')}
-              hint={
-                <>
-                  {count(form.body, LIMITS.body)} · variables {'{{1}}'}, {'{{2}}'}… · *bold* _italic_ ~strike~ ```mono```
-                </>
-              }
-            >
-              {(p) => <textarea {...p} rows={5} value={form.body} onChange={(e) => set('body', e.target.value)} onInput={touch('body')} />}
-            </Field>
-            <SampleFields
-              text={form.body}
-              examples={form.bodyExamples}
-              onChange={(bodyExamples) => set('bodyExamples', bodyExamples)}
-              checks={checks}
-              errorKey="body"
-              idPrefix="t-body"
-            />
-            {carousel ? null : (
-              <Field id="t-footer" label="Footer (optional)" error={show('footer')} hint={count(form.footer, LIMITS.footer)}>
-                {(p) => <input {...p} value={form.footer} onChange={(e) => set('footer', e.target.value)} onInput={touch('footer')} />}
+          {authentication ? (
+            <fieldset>
+              <legend>Verification code</legend>
+              <AuthenticationFields value={form.authentication} onChange={(a) => set('authentication', a)} checks={checks} />
+            </fieldset>
+          ) : (
+            <fieldset>
+              <legend>Body</legend>
+              <Field
+                id="t-body"
+                label="Body text"
+                error={show('body')}
+                hint={
+                  <>
+                    {count(form.body, LIMITS.body)} · variables {'{{1}}'}, {'{{2}}'}… · *bold* _italic_ ~strike~ ```mono```
+                  </>
+                }
+              >
+                {(p) => <textarea {...p} rows={5} value={form.body} onChange={(e) => set('body', e.target.value)} onInput={touch('body')} />}
               </Field>
-            )}
-          </fieldset>
+              <SampleFields
+                text={form.body}
+                examples={form.bodyExamples}
+                onChange={(bodyExamples) => set('bodyExamples', bodyExamples)}
+                checks={checks}
+                errorKey="body"
+                idPrefix="t-body"
+              />
+              {carousel ? null : (
+                <Field id="t-footer" label="Footer (optional)" error={show('footer')} hint={count(form.footer, LIMITS.footer)}>
+                  {(p) => <input {...p} value={form.footer} onChange={(e) => set('footer', e.target.value)} onInput={touch('footer')} />}
+                </Field>
+              )}
+            </fieldset>
+          )}
 
           {carousel ? (
             <fieldset>
@@ -195,7 +207,8 @@ export default function TemplateNew() {
                 upload={{ run: hostSample, busy: upload.busy, error: upload.error, clear: upload.clear }}
               />
             </fieldset>
-          ) : (
+          ) : null}
+          {standard ? (
             <fieldset>
               <legend>Buttons</legend>
               {errors.buttons ? (
@@ -211,9 +224,10 @@ export default function TemplateNew() {
                 keyPrefix=""
                 idPrefix="t"
                 labelPrefix="Button"
+                types={form.category === 'MARKETING' ? [...BASIC_BUTTONS, 'COPY_CODE'] : BASIC_BUTTONS}
               />
             </fieldset>
-          )}
+          ) : null}
 
           <div className="form-actions">
             <button type="submit" className="button-primary" disabled={action.busy || (submitted && !valid)}>

@@ -1,9 +1,11 @@
-// Console users and their roles (admins only): create, change role, disable, delete.
+// Console users and their roles (admins only): create, rename, change role, reset the
+// password, disable, delete.
 
-import { useCallback, useState, type FormEvent } from 'react';
+import { useCallback, useState, type FormEvent, type ReactNode } from 'react';
 import { usersApi } from '../api/endpoints';
 import { ROLES, type ConsoleUser, type Role } from '../api/types';
-import { ErrorBanner, PageHeader, Pill } from '../components/ui';
+import { Dialog } from '../components/Dialog';
+import { ErrorBanner, Field, Notice, PageHeader, Pill } from '../components/ui';
 import { formatDateTime, useAction, useLoad } from '../hooks';
 import { useSession } from '../session';
 
@@ -14,9 +16,154 @@ const ROLE_TEXT: Record<Role, string> = {
   analyst: 'logs, exports, templates and webhooks, read only',
 };
 
-function UserRow({ user, self, onChanged }: { user: ConsoleUser; self: boolean; onChanged: () => void }) {
+/** The server's rules (crates/core/src/console): it counts characters, not UTF-16 units. */
+const MIN_PASSWORD_CHARS = 12;
+const MAX_NAME_CHARS = 100;
+const chars = (s: string) => Array.from(s).length;
+const tooShort = (password: string) => chars(password) < MIN_PASSWORD_CHARS;
+
+/**
+ * A new password, with the length rule shown: as an error once something too short is
+ * typed, or when `checked` (the form was submitted) and it is still too short.
+ */
+function PasswordField({
+  id,
+  label,
+  value,
+  onChange,
+  checked = false,
+}: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  checked?: boolean;
+}) {
+  const wrong = (checked || value.length > 0) && tooShort(value);
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        type="password"
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        required
+        minLength={MIN_PASSWORD_CHARS}
+        autoComplete="new-password"
+        aria-invalid={wrong}
+        aria-describedby={`${id}-help`}
+      />
+      <span className={wrong ? 'field-error' : 'hint'} id={`${id}-help`}>
+        At least {MIN_PASSWORD_CHARS} characters.
+      </span>
+    </div>
+  );
+}
+
+/** A dialog's form: its fields, the server's error, Cancel and the submit button. */
+function DialogForm({
+  title,
+  submit,
+  onSubmit,
+  onClose,
+  busy,
+  error,
+  children,
+}: {
+  title: string;
+  /** The submit button's text. */
+  submit: string;
+  onSubmit: () => void;
+  onClose: () => void;
+  busy: boolean;
+  error: string | undefined;
+  children: ReactNode;
+}) {
+  return (
+    <Dialog title={title} onClose={onClose}>
+      <form
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          onSubmit();
+        }}
+      >
+        <ErrorBanner error={error} />
+        {children}
+        <div className="form-actions dialog-actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="button-primary" disabled={busy}>
+            {submit}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function RenameDialog({ user, onClose, onRenamed }: { user: ConsoleUser; onClose: () => void; onRenamed: (user: ConsoleUser) => void }) {
+  const action = useAction();
+  const [name, setName] = useState(user.name);
+  const [submitted, setSubmitted] = useState(false);
+  const problem = !name.trim() ? 'A name is required.' : chars(name.trim()) > MAX_NAME_CHARS ? `At most ${MAX_NAME_CHARS} characters.` : undefined;
+  const save = async () => {
+    setSubmitted(true);
+    if (problem) return;
+    const renamed = await action.run(() => usersApi.update(user.id, { name: name.trim() }));
+    if (renamed) onRenamed(renamed);
+  };
+  return (
+    <DialogForm title={`Rename ${user.email}`} submit="Rename" onSubmit={() => void save()} onClose={onClose} busy={action.busy} error={action.error}>
+      <Field id="rename-name" label="Name" error={submitted || name !== user.name ? problem : undefined}>
+        {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} required autoComplete="off" />}
+      </Field>
+    </DialogForm>
+  );
+}
+
+function ResetPasswordDialog({ user, onClose, onReset }: { user: ConsoleUser; onClose: () => void; onReset: () => void }) {
+  const action = useAction();
+  const [password, setPassword] = useState('');
+  const [submitted, setSubmitted] = useState(false);
+  const save = async () => {
+    setSubmitted(true);
+    if (tooShort(password)) return;
+    if (await action.run(() => usersApi.update(user.id, { password }))) onReset();
+  };
+  return (
+    <DialogForm
+      title={`Reset the password of ${user.email}`}
+      submit="Set password"
+      onSubmit={() => void save()}
+      onClose={onClose}
+      busy={action.busy}
+      error={action.error}
+    >
+      <PasswordField id="reset-password" label="New password" value={password} onChange={setPassword} checked={submitted} />
+      {/* The server ends the user's sessions when their password changes. */}
+      <p className="hint">{user.name} is signed out everywhere and signs in again with this password. Parley sends no email: tell them yourself.</p>
+    </DialogForm>
+  );
+}
+
+type RowDialog = 'rename' | 'password';
+
+function UserRow({
+  user,
+  self,
+  onChanged,
+}: {
+  user: ConsoleUser;
+  self: boolean;
+  /** Something changed: read the users again; `notice` says what, for the page to show. */
+  onChanged: (notice?: string) => void;
+}) {
   const action = useAction();
   const [confirm, setConfirm] = useState(false);
+  const [dialog, setDialog] = useState<RowDialog>();
   const change = async (c: Parameters<typeof usersApi.update>[1]) => {
     if (await action.run(() => usersApi.update(user.id, c))) onChanged();
   };
@@ -43,10 +190,16 @@ function UserRow({ user, self, onChanged }: { user: ConsoleUser; self: boolean; 
         <td>{user.disabled ? <Pill value="disabled" /> : <Pill value="ACTIVE" />}</td>
         <td>{formatDateTime(user.createdAt)}</td>
         <td className="actions">
+          <button type="button" onClick={() => setDialog('rename')} aria-label={`Rename ${user.email}`}>
+            Rename
+          </button>
           {self ? (
             <span className="muted">you</span>
           ) : (
             <>
+              <button type="button" onClick={() => setDialog('password')} aria-label={`Reset the password of ${user.email}`}>
+                Reset password
+              </button>
               <button type="button" disabled={action.busy} onClick={() => void change({ disabled: !user.disabled })}>
                 {user.disabled ? 'Enable' : 'Disable'}
                 <span className="visually-hidden"> {user.email}</span>
@@ -67,6 +220,27 @@ function UserRow({ user, self, onChanged }: { user: ConsoleUser; self: boolean; 
               )}
             </>
           )}
+          {/* Modal: drawn above the page, whatever the cell it belongs to. */}
+          {dialog === 'rename' ? (
+            <RenameDialog
+              user={user}
+              onClose={() => setDialog(undefined)}
+              onRenamed={(renamed) => {
+                setDialog(undefined);
+                onChanged(`${renamed.email} is now called ${renamed.name}.`);
+              }}
+            />
+          ) : null}
+          {dialog === 'password' ? (
+            <ResetPasswordDialog
+              user={user}
+              onClose={() => setDialog(undefined)}
+              onReset={() => {
+                setDialog(undefined);
+                onChanged(`${user.email} has a new password and was signed out.`);
+              }}
+            />
+          ) : null}
         </td>
       </tr>
       {action.error ? (
@@ -87,11 +261,19 @@ export default function Users() {
   const action = useAction();
   const [form, setForm] = useState({ name: '', email: '', role: 'agent' as Role, password: '' });
   const [created, setCreated] = useState<string>();
-  const passwordShort = form.password.length > 0 && form.password.length < 12;
+  const [notice, setNotice] = useState<string>();
+  const reload = users.reload;
+  const changed = useCallback(
+    (what?: string) => {
+      setNotice(what);
+      reload();
+    },
+    [reload],
+  );
 
   const create = async (e: FormEvent) => {
     e.preventDefault();
-    if (passwordShort) return;
+    if (tooShort(form.password)) return;
     const user = await action.run(() => usersApi.create({ ...form, email: form.email.trim(), name: form.name.trim() }));
     if (user) {
       setCreated(user.email);
@@ -104,6 +286,7 @@ export default function Users() {
     <section className="page">
       <PageHeader title="Users and roles" />
       <ErrorBanner error={users.error} />
+      {notice ? <Notice>{notice}</Notice> : null}
       <div className="table-wrap">
         <table>
           <caption className="visually-hidden">Console users</caption>
@@ -121,7 +304,7 @@ export default function Users() {
           </thead>
           <tbody>
             {(users.data?.users ?? []).map((u) => (
-              <UserRow key={u.id} user={u} self={u.id === session.user.id} onChanged={users.reload} />
+              <UserRow key={u.id} user={u} self={u.id === session.user.id} onChanged={changed} />
             ))}
           </tbody>
         </table>
@@ -160,23 +343,7 @@ export default function Users() {
             {ROLE_TEXT[form.role]}
           </span>
         </div>
-        <div className="field">
-          <label htmlFor="new-user-password">Password</label>
-          <input
-            id="new-user-password"
-            type="password"
-            value={form.password}
-            onChange={(e) => setForm({ ...form, password: e.target.value })}
-            required
-            minLength={12}
-            autoComplete="new-password"
-            aria-invalid={passwordShort}
-            aria-describedby="password-help"
-          />
-          <span className={passwordShort ? 'field-error' : 'hint'} id="password-help">
-            At least 12 characters.
-          </span>
-        </div>
+        <PasswordField id="new-user-password" label="Password" value={form.password} onChange={(password) => setForm({ ...form, password })} />
         <div className="form-actions">
           <button type="submit" className="button-primary" disabled={action.busy}>
             Add user

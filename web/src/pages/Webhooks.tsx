@@ -3,7 +3,7 @@
 
 import { Fragment, useCallback, useState, type FormEvent } from 'react';
 import { webhooksApi } from '../api/endpoints';
-import type { Delivery, WebhookType } from '../api/types';
+import type { Delivery, Webhook, WebhookOAuth, WebhookType } from '../api/types';
 import { Empty, ErrorBanner, Notice, PageHeader, Pill } from '../components/ui';
 import { formatDateTime, useAction, useLoad } from '../hooks';
 import { useCan, useSession } from '../session';
@@ -21,6 +21,94 @@ function newSecret(): string {
   return `whsec_${btoa(String.fromCharCode(...bytes))}`;
 }
 
+/** How Parley proves itself to the endpoint: nothing, a fixed Authorization header, or OAuth. */
+interface AuthChoice {
+  kind: 'none' | 'header' | 'oauth';
+  header: string;
+  oauth: Required<WebhookOAuth>;
+}
+
+const NO_AUTH: AuthChoice = {
+  kind: 'none',
+  header: '',
+  oauth: { url: '', clientId: '', clientSecret: '', credentialsLocation: 'header', scope: '' },
+};
+
+/** The webhook's fields for `auth`: 8x8 takes `httpAuthorization` or `oauth`, or neither. */
+function authFields(auth: AuthChoice): Pick<Webhook, 'httpAuthorization' | 'oauth'> {
+  if (auth.kind === 'header') return { httpAuthorization: auth.header.trim() };
+  if (auth.kind === 'none') return {};
+  const { url, clientId, clientSecret, credentialsLocation, scope } = auth.oauth;
+  const oauth: WebhookOAuth = { url: url.trim(), clientId: clientId.trim(), clientSecret, credentialsLocation };
+  if (scope.trim()) oauth.scope = scope.trim();
+  return { oauth };
+}
+
+/** What the list says of a webhook's authentication (its secrets are never shown back). */
+function authSummary(h: Webhook): string {
+  if (h.oauth) return `OAuth · client ${h.oauth.clientId}`;
+  return h.httpAuthorization ? 'Authorization header' : '—';
+}
+
+const AUTH_KINDS: [AuthChoice['kind'], string][] = [
+  ['none', 'None'],
+  ['header', 'Authorization header'],
+  ['oauth', 'OAuth 2.0 client credentials'],
+];
+
+function AuthFields({ auth, onChange }: { auth: AuthChoice; onChange: (auth: AuthChoice) => void }) {
+  const setOAuth = (change: Partial<WebhookOAuth>) => onChange({ ...auth, oauth: { ...auth.oauth, ...change } });
+  return (
+    <fieldset className="field field-span">
+      <legend>Authentication</legend>
+      <div className="radio-row">
+        {AUTH_KINDS.map(([kind, label]) => (
+          <label key={kind} className="checkbox">
+            <input type="radio" name="webhook-auth" checked={auth.kind === kind} onChange={() => onChange({ ...auth, kind })} /> {label}
+          </label>
+        ))}
+      </div>
+      {auth.kind === 'header' ? (
+        <label className="field">
+          <span>Authorization header</span>
+          <input value={auth.header} onChange={(e) => onChange({ ...auth, header: e.target.value })} required placeholder="Bearer …" autoComplete="off" />
+        </label>
+      ) : null}
+      {auth.kind === 'oauth' ? (
+        <div className="form-grid">
+          <p className="hint field-span">Parley asks the token URL for an access token with these credentials and sends it with each event.</p>
+          <label className="field field-span">
+            <span>Token URL</span>
+            <input type="url" value={auth.oauth.url} onChange={(e) => setOAuth({ url: e.target.value })} required placeholder="https://auth.example.com/oauth/token" />
+          </label>
+          <label className="field">
+            <span>Client ID</span>
+            <input value={auth.oauth.clientId} onChange={(e) => setOAuth({ clientId: e.target.value })} required autoComplete="off" />
+          </label>
+          <label className="field">
+            <span>Client secret</span>
+            <input type="password" value={auth.oauth.clientSecret} onChange={(e) => setOAuth({ clientSecret: e.target.value })} required autoComplete="off" />
+          </label>
+          <label className="field">
+            <span>Scope (optional)</span>
+            <input value={auth.oauth.scope} onChange={(e) => setOAuth({ scope: e.target.value })} placeholder="read write" autoComplete="off" />
+          </label>
+          <label className="field">
+            <span>Credentials sent</span>
+            <select
+              value={auth.oauth.credentialsLocation}
+              onChange={(e) => setOAuth({ credentialsLocation: e.target.value as WebhookOAuth['credentialsLocation'] })}
+            >
+              <option value="header">In the header (HTTP Basic)</option>
+              <option value="body">In the form body</option>
+            </select>
+          </label>
+        </div>
+      ) : null}
+    </fieldset>
+  );
+}
+
 function WebhookForm({ onSaved }: { onSaved: () => void }) {
   const ws = useWorkspace();
   const session = useSession();
@@ -29,7 +117,7 @@ function WebhookForm({ onSaved }: { onSaved: () => void }) {
   const [types, setTypes] = useState<WebhookType[]>(['CADR', 'MSG']);
   const [url, setUrl] = useState('');
   const [enabled, setEnabled] = useState(true);
-  const [auth, setAuth] = useState('');
+  const [auth, setAuth] = useState(NO_AUTH);
   const [secret, setSecret] = useState('');
   const [saved, setSaved] = useState(false);
   const secretShort = secret.length > 0 && secret.length < 16;
@@ -38,13 +126,16 @@ function WebhookForm({ onSaved }: { onSaved: () => void }) {
     if (!types.length || secretShort) return;
     setSaved(false);
     const hooks = types.map((type) => {
-      const h: Record<string, unknown> = { subAccountId: sub, type, url: url.trim(), enabled };
-      if (auth.trim()) h.httpAuthorization = auth.trim();
+      const h: Record<string, unknown> = { subAccountId: sub, type, url: url.trim(), enabled, ...authFields(auth) };
       if (secret) h.signingSecret = secret;
       return h;
     });
     if (await action.run(() => webhooksApi.save(ws.accountId, hooks))) {
       setSaved(true);
+      // Secrets do not stay on the screen once saved (the list shows them masked).
+      setUrl('');
+      setAuth(NO_AUTH);
+      setSecret('');
       onSaved();
     }
   };
@@ -82,10 +173,7 @@ function WebhookForm({ onSaved }: { onSaved: () => void }) {
         <span>URL</span>
         <input type="url" value={url} onChange={(e) => setUrl(e.target.value)} required placeholder="https://example.com/hooks" />
       </label>
-      <label className="field">
-        <span>Authorization header (optional)</span>
-        <input value={auth} onChange={(e) => setAuth(e.target.value)} placeholder="Bearer …" autoComplete="off" />
-      </label>
+      <AuthFields auth={auth} onChange={setAuth} />
       <div className="field">
         <label htmlFor="signing-secret">Signing secret (optional)</label>
         <div className="input-with-button">
@@ -349,7 +437,7 @@ export default function Webhooks() {
                   <td>{h.type}</td>
                   <td className="content-cell">{h.url}</td>
                   <td>{h.enabled ? 'yes' : 'no'}</td>
-                  <td>{h.httpAuthorization ? 'set' : h.oauth ? 'OAuth' : '—'}</td>
+                  <td>{authSummary(h)}</td>
                   <td>{h.signingSecret ? 'yes' : 'no'}</td>
                   <td className="actions">
                     {can('webhooks.manage') ? (
