@@ -2,7 +2,7 @@
 //! schema is migrated by `parley migrate`, not by whichever node starts first.
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,7 +10,7 @@ use parley_testkit::pg::PgCluster;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::process::{Server, free_port, ready};
+use crate::process::{Server, free_port, spawn_ready};
 
 /// GET `url` (the simulator's control API, no credentials) as JSON.
 async fn get_json(http: &reqwest::Client, url: String) -> Value {
@@ -55,23 +55,15 @@ async fn node_on(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Server {
-    let child = Command::new(parley_bin())
+    let mut command = Command::new(parley_bin());
+    command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(args)
         .args(["--database-url", url])
         .arg("--data-dir")
         .arg(data)
-        .env("RUST_LOG", "warn")
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("parley binary");
-    ready(Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    })
-    .await
+        .envs(env.iter().copied());
+    spawn_ready(command, port).await
 }
 
 #[tokio::test]

@@ -74,7 +74,8 @@ async fn start(data: &Path, graph: SocketAddr) -> Server {
 /// Parley in live mode against `graph`, with extra `PARLEY_…` settings.
 pub(crate) async fn start_with(data: &Path, graph: SocketAddr, env: &[(&str, &str)]) -> Server {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_parley"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
+    command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
         .arg(data)
@@ -86,7 +87,6 @@ pub(crate) async fn start_with(data: &Path, graph: SocketAddr, env: &[(&str, &st
             "crash-secret",
         ])
         .args(["--meta-verify-token", "crash-verify"])
-        .env("RUST_LOG", "warn")
         .env(
             "PARLEY_CACHE__LOOKUP_SECONDS",
             KEY_CACHE_SECONDS.to_string(),
@@ -103,20 +103,23 @@ pub(crate) async fn start_with(data: &Path, graph: SocketAddr, env: &[(&str, &st
         // The load here is a test of the pipeline, not of the API's rate limits.
         .env("PARLEY_API__RATE_LIMIT_PER_SUBACCOUNT", "1000000")
         .env("PARLEY_API__RATE_LIMIT_PER_IP", "1000000")
-        .envs(env.iter().copied())
+        .envs(env.iter().copied());
+    spawn_ready(command, port).await
+}
+
+/// Starts `command` (a `parley serve` listening on `port`), quiet but for its errors, and
+/// waits until it answers `/readyz`.
+pub(crate) async fn spawn_ready(mut command: Command, port: u16) -> Server {
+    let child = command
+        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("parley binary");
-    ready(Server {
+    let server = Server {
         child,
         base: format!("http://127.0.0.1:{port}"),
-    })
-    .await
-}
-
-/// Waits until the server answers `/readyz`.
-pub(crate) async fn ready(server: Server) -> Server {
+    };
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while http
@@ -379,20 +382,12 @@ async fn keys_made_on_the_command_line_work_until_revoked_and_sigterm_stops_clea
 async fn a_console_tab_on_the_event_stream_does_not_hold_up_sigterm() {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_parley"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
+    command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
-        .arg(data.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("parley binary");
-    let mut server = ready(Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    })
-    .await;
+        .arg(data.path());
+    let mut server = spawn_ready(command, port).await;
     let bootstrap: Value =
         serde_json::from_slice(&std::fs::read(data.path().join("bootstrap.json")).unwrap())
             .unwrap();
