@@ -243,13 +243,15 @@ pub(crate) enum Target<'a> {
 /// or if the message's earlier dispatch was interrupted and its outcome unknown (it is
 /// `undelivered` without a provider id and this status brings one, `$1`), recording the
 /// step in its history; yields the updated message, or no row when it did not move.
-/// `extra` sets more columns on the way.
+/// `extra` sets more columns on the way. A step is never dated before the one it follows
+/// (see [`parley_store::status`]: WhatsApp dates its receipts to the second).
 fn advance_sql(target: &str, extra: &str) -> String {
     format!(
         "WITH moved AS ( \
             UPDATE messages SET provider_message_id = COALESCE(provider_message_id, $1), \
                 state = $2, detail = $3, error_code = $4, error_message = $5, \
-                provider_error_code = $6, status_at = $7, status_rank = $8 {extra} \
+                provider_error_code = $6, status_at = GREATEST(status_at, $7), \
+                status_rank = $8 {extra} \
             WHERE {target} AND (status_rank < $8 \
                 OR (state = 'undelivered' AND provider_message_id IS NULL \
                     AND $1::text IS NOT NULL)) \

@@ -158,13 +158,15 @@ pub(crate) async fn advance_status(
     provider_message_id: Option<&str>,
     status: &MessageStatus,
 ) -> StoreResult<bool> {
-    let s = StatusColumns::from(status);
-    let moved = sqlx::query(
+    let mut s = StatusColumns::from(status);
+    // A step is never dated before the one it follows (see `parley_store::status`).
+    let moved_at: Option<i64> = sqlx::query_scalar(
         "UPDATE messages SET provider_message_id = COALESCE(provider_message_id, ?), \
          state = ?, detail = ?, error_code = ?, error_message = ?, provider_error_code = ?, \
-         status_at = ?, status_rank = ? \
+         status_at = MAX(status_at, ?), status_rank = ? \
          WHERE umid = ? AND (status_rank < ? \
-            OR (state = 'undelivered' AND provider_message_id IS NULL AND ? IS NOT NULL))",
+            OR (state = 'undelivered' AND provider_message_id IS NULL AND ? IS NOT NULL)) \
+         RETURNING status_at",
     )
     .bind(provider_message_id)
     .bind(s.state)
@@ -177,15 +179,15 @@ pub(crate) async fn advance_status(
     .bind(umid)
     .bind(s.rank)
     .bind(provider_message_id)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await
-    .map_err(db)?
-    .rows_affected()
-        == 1;
-    if moved {
-        insert_history(tx, umid, &s).await?;
-    }
-    Ok(moved)
+    .map_err(db)?;
+    let Some(at) = moved_at else {
+        return Ok(false);
+    };
+    s.at = at;
+    insert_history(tx, umid, &s).await?;
+    Ok(true)
 }
 
 /// Moves the message the receipt names (by provider id, else by the echoed umid, which
@@ -198,12 +200,12 @@ async fn apply_receipt(
     receipt: &Receipt,
     prices: &dyn PriceList,
 ) -> StoreResult<Option<Message>> {
-    let s = StatusColumns::from(&receipt.status);
+    let mut s = StatusColumns::from(&receipt.status);
     let pricing = receipt.pricing.as_ref();
     let moved = sqlx::query_as::<_, MessageRow>(&format!(
         "UPDATE messages SET provider_message_id = COALESCE(provider_message_id, ?1), \
          state = ?2, detail = ?3, error_code = ?4, error_message = ?5, provider_error_code = ?6, \
-         status_at = ?7, status_rank = ?8, \
+         status_at = MAX(status_at, ?7), status_rank = ?8, \
          pricing_category = COALESCE(pricing_category, ?11), \
          pricing_type = COALESCE(pricing_type, ?12), billable = COALESCE(billable, ?13), \
          delivered_at = CASE WHEN ?14 THEN COALESCE(delivered_at, ?7) ELSE delivered_at END \
@@ -231,6 +233,8 @@ async fn apply_receipt(
     .await
     .map_err(db)?;
     let Some(moved) = moved else { return Ok(None) };
+    // WhatsApp dates a receipt to the second; the step keeps its place after the last one.
+    s.at = moved.status.status_at;
     insert_history(tx, &moved.umid, &s).await?;
     let moved = moved.into_model()?;
     pricing_ops::charge::<Sqlite>(&mut **tx, moved, prices)

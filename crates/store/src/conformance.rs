@@ -34,6 +34,7 @@ macro_rules! conformance_suite {
             batched_dispatch_records_every_result,
             statuses_only_move_forward,
             receipts_in_one_batch_apply_in_order,
+            a_receipt_dated_to_the_second_keeps_its_place_in_the_history,
             interrupted_dispatch_is_reconciled_by_umid,
             inbound_is_stored_once_and_opens_the_window,
             billable_messages_are_charged_once_on_reaching_the_user,
@@ -773,6 +774,47 @@ pub async fn statuses_only_move_forward<S: Store>(store: &S) {
     assert!(unknown.is_none());
     assert_eq!(store.message(m.umid).await.unwrap().unwrap().status, read);
     assert_eq!(store.status_history(m.umid).await.unwrap().len(), 3);
+}
+
+/// WhatsApp dates receipts to the whole second: a `delivered` in the very second the
+/// message was `sent` (at …37.680) says …37, which must not list it before `sent`.
+pub async fn a_receipt_dated_to_the_second_keeps_its_place_in_the_history<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let m = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    claim(store, t0()).await;
+    let sent_at = t0() + Duration::milliseconds(37_680);
+    store
+        .complete_dispatches(&[(m.umid, sent("wamid.a", sent_at))])
+        .await
+        .unwrap();
+    let whole_second = t0() + Duration::seconds(37);
+    let delivered = MessageStatus::new(MessageState::Delivered, whole_second)
+        .with_detail(StatusDetail::DeliveredToRecipient);
+    let read = MessageStatus::new(MessageState::Read, t0() + Duration::seconds(39));
+    store
+        .apply_receipts(
+            &[
+                receipt(&sandbox, "wamid.a", None, &delivered),
+                receipt(&sandbox, "wamid.a", None, &read),
+            ],
+            &CountingPrices,
+        )
+        .await
+        .unwrap();
+    let history = store.status_history(m.umid).await.unwrap();
+    let steps: Vec<_> = history.iter().map(|s| (s.state, s.at)).collect();
+    assert_eq!(
+        steps,
+        [
+            (MessageState::Queued, t0()),
+            (MessageState::Sent, sent_at),
+            (MessageState::Delivered, sent_at),
+            (MessageState::Read, t0() + Duration::seconds(39)),
+        ],
+        "in the order things happened, never earlier than the step before"
+    );
+    let details = store.message(m.umid).await.unwrap().unwrap();
+    assert_eq!(details.status.at, t0() + Duration::seconds(39));
 }
 
 pub async fn receipts_in_one_batch_apply_in_order<S: Store>(store: &S) {

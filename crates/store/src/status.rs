@@ -154,6 +154,11 @@ impl MessageStatus {
     /// Position in the lifecycle. Provider receipts arrive out of order and twice; a
     /// status only replaces one of lower rank, so `read` is never undone by a late
     /// `delivered`, and a failure after `sent` still lands.
+    ///
+    /// Time only moves forward too: WhatsApp dates its receipts to the whole second, so a
+    /// `delivered` in the second the message was `sent` (…37.680) says …37. Both backends
+    /// date a step no earlier than the step it follows, which keeps the history in the
+    /// order things happened and still inside the second WhatsApp gave.
     pub fn rank(&self) -> i32 {
         match (self.state, self.detail) {
             (MessageState::Queued, _) => 0,

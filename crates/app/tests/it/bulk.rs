@@ -140,6 +140,54 @@ async fn batch_rules_are_answered_with_their_codes(backend: Backend) {
         assert_eq!(answer["code"], code, "{answer}");
         assert!(answer["errorId"].is_string());
     }
+    // A rejected item's `user` still fits 8x8's schema, whatever the item held; an item
+    // reusing a clientMessageId for another message is rejected, a true retry is not.
+    let text = json!({"type": "text", "content": {"text": "x"}});
+    let mut reused = text.clone();
+    reused["user"] = json!({"msisdn": "+15550000001"});
+    reused["clientMessageId"] = json!("reused-1");
+    let (status, first) = batch(
+        &app,
+        json!({"includeMessagesInResponse": true, "messages": [reused.clone()]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let mut conflicting = reused.clone();
+    conflicting["content"]["text"] = json!("something else");
+    let (status, answer) = batch(
+        &app,
+        json!({"includeMessagesInResponse": true, "messages": [
+            [null, null],
+            {"user": null},
+            {"user": {"msisdn": {}}, "type": "text", "content": {"text": "x"}},
+            {"user": {"msisdn": "12345", "country": "000"}, "type": "text", "content": {"text": "x"}},
+            conflicting,
+            reused,
+        ]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let results = answer["messages"].as_array().unwrap();
+    let users: Vec<_> = results.iter().map(|r| r["user"].clone()).collect();
+    assert_eq!(
+        users,
+        [
+            json!({}),
+            json!({}),
+            json!({}),
+            json!({"msisdn": "12345"}),
+            json!({"msisdn": "+15550000001"}),
+            json!({"msisdn": "+15550000001", "country": "US"}),
+        ],
+        "{answer}"
+    );
+    assert_eq!(results[4]["status"]["state"], "rejected");
+    assert_eq!(results[4]["status"]["errorCode"], 1005);
+    assert_eq!(results[5]["status"]["state"], "queued", "a retry");
+    assert_eq!(results[5]["umid"], first["messages"][0]["umid"]);
+    assert_eq!(answer["acceptedCount"], 1);
+    assert_eq!(answer["rejectedCount"], 5);
+
     // Without includeMessagesInResponse only the counts come back.
     let (status, answer) = batch(&app, json!({"messages": one})).await;
     assert_eq!(status, StatusCode::OK);

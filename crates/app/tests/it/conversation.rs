@@ -147,9 +147,14 @@ async fn a_number_not_on_whatsapp_is_undelivered_with_the_mapped_code(app: TestA
     assert_eq!(message["status"]["errorCode"], 1018);
 }
 
-async fn the_same_client_message_id_returns_the_first_message(app: TestApp) {
+async fn a_reused_client_message_id_repeats_a_retry_and_refuses_another_message(app: TestApp) {
     app.phone_sends(USER, json!({"type": "text", "content": {"text": "hi"}}))
         .await;
+    app.phone_sends(
+        "+15557654321",
+        json!({"type": "text", "content": {"text": "hi"}}),
+    )
+    .await;
     app.settle().await;
     let body = json!({"user": {"msisdn": USER}, "type": "text", "content": {"text": "once"}, "clientMessageId": "order-42"});
     let (first_status, first) = app.send(body.clone()).await;
@@ -160,7 +165,30 @@ async fn the_same_client_message_id_returns_the_first_message(app: TestApp) {
     );
     assert_eq!(first["umid"], second["umid"]);
     assert_eq!(second["clientMessageId"], "order-42");
+    // Another message under the same id is refused, naming the id and the first message,
+    // instead of being answered with the first message and never sent.
+    for other in [
+        json!({"user": {"msisdn": "+15557654321"}, "type": "text", "content": {"text": "once"}, "clientMessageId": "order-42"}),
+        json!({"user": {"msisdn": USER}, "type": "text", "content": {"text": "twice"}, "clientMessageId": "order-42"}),
+    ] {
+        let (status, answer) = app.send(other).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(answer["code"], 1005, "{answer}");
+        let message = answer["message"].as_str().unwrap();
+        assert!(message.contains("'clientMessageId'"), "{message}");
+        assert!(
+            message.contains(first["umid"].as_str().unwrap()),
+            "{message}"
+        );
+    }
     app.settle().await;
+    assert!(
+        app.phone("+15557654321")
+            .await
+            .iter()
+            .all(|m| m["direction"] != "from_business"),
+        "the refused message went nowhere"
+    );
     let sent: Vec<_> = app
         .phone(USER)
         .await
@@ -298,7 +326,7 @@ crate::on_both_backends!(
     a_user_writes_and_the_business_replies_with_text_image_and_location,
     the_window_closes_25_hours_after_the_user_last_wrote,
     a_number_not_on_whatsapp_is_undelivered_with_the_mapped_code,
-    the_same_client_message_id_returns_the_first_message,
+    a_reused_client_message_id_repeats_a_retry_and_refuses_another_message,
     inbound_media_keeps_its_type_url_and_caption,
     mark_read_and_typing_reach_the_phone,
 );

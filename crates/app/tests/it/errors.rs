@@ -97,8 +97,9 @@ async fn every_documented_validation_error_has_its_code(app: TestApp) {
             3020,
         ),
         (
+            // seeds/002: "a required field is missing (like content.template)" is 1005.
             json!({"user": user, "type": "template", "content": {}}),
-            3030,
+            1005,
         ),
         (
             json!({"user": user, "type": "template", "content": {"template": {"name": "nope", "language": "en"}}}),

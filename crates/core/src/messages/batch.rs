@@ -53,7 +53,7 @@ pub enum BatchItem {
 pub struct Rejection {
     /// An id for the sender to tell the rejected messages apart, as 8x8 gives one.
     pub umid: Umid,
-    /// `user` as the sender wrote it.
+    /// `user` as the sender wrote it, as far as it fits 8x8's `User` schema.
     pub user: Value,
     pub client_message_id: Option<String>,
     pub code: SyncCode,
@@ -65,7 +65,7 @@ impl Rejection {
     pub fn of(item: &Value, code: SyncCode, message: String, at: DateTime<Utc>) -> Self {
         Self {
             umid: Umid::new(),
-            user: item.get("user").cloned().unwrap_or(Value::Null),
+            user: echoed_user(item.get("user")),
             client_message_id: item
                 .get("clientMessageId")
                 .and_then(Value::as_str)
@@ -75,6 +75,26 @@ impl Rejection {
             at,
         }
     }
+}
+
+/// The `user` of a rejected item, echoed so the sender can tell which one it was, but
+/// only with what fits 8x8's `User` schema (string `msisdn` and `channelUserId`, a
+/// `country` of at most two letters): the answer must stay valid whatever was sent.
+fn echoed_user(user: Option<&Value>) -> Value {
+    let mut echoed = Map::new();
+    if let Some(Value::Object(user)) = user {
+        for field in ["msisdn", "channelUserId"] {
+            if let Some(Value::String(value)) = user.get(field) {
+                echoed.insert(field.to_owned(), Value::String(value.clone()));
+            }
+        }
+        if let Some(Value::String(country)) = user.get("country")
+            && country.chars().count() <= 2
+        {
+            echoed.insert("country".to_owned(), Value::String(country.clone()));
+        }
+    }
+    Value::Object(echoed)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -243,6 +263,24 @@ mod tests {
             "the user is never shared"
         );
         assert_eq!(batch.messages[2], json!("not an object"));
+    }
+
+    #[test]
+    fn a_rejected_user_is_echoed_only_as_far_as_the_schema_allows() {
+        let echo = |item: Value| {
+            Rejection::of(&item, SyncCode::MissedUser, String::new(), Utc::now()).user
+        };
+        assert_eq!(echo(json!([null, null])), json!({}));
+        assert_eq!(echo(json!({"user": null})), json!({}));
+        assert_eq!(echo(json!({"user": {"msisdn": {}}})), json!({}));
+        assert_eq!(
+            echo(json!({"user": {"msisdn": "+6591234567", "country": "000", "x": 1}})),
+            json!({"msisdn": "+6591234567"})
+        );
+        assert_eq!(
+            echo(json!({"user": {"msisdn": "91234567", "country": "SG", "channelUserId": "SG.1"}})),
+            json!({"msisdn": "91234567", "country": "SG", "channelUserId": "SG.1"})
+        );
     }
 
     #[test]

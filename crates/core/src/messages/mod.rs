@@ -4,6 +4,7 @@
 mod accept;
 pub mod batch;
 pub mod content;
+mod idempotency;
 pub mod request;
 mod service;
 mod summary;

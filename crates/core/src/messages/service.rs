@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use super::accept::AcceptQueue;
 use super::batch::{BatchItem, BatchOutcome, BatchRequest, Rejection};
 use super::content::Content;
+use super::idempotency::Intent;
 use super::request::{SendRequest, TypingRequest};
 use crate::cache::TtlCache;
 use crate::pricing::{WindowState, window_state};
@@ -126,7 +127,8 @@ impl MessageService {
     }
 
     /// Validates and durably accepts a message; it is `queued` once this returns.
-    /// Re-sending a `clientMessageId` the subaccount already used returns the first message.
+    /// Re-sending a `clientMessageId` the subaccount already used returns the first message
+    /// when the request is the same, and is refused (1005) when it asks for another.
     pub async fn send(
         &self,
         account: &AccountId,
@@ -135,14 +137,20 @@ impl MessageService {
     ) -> Result<Message> {
         let channel = self.channel_of(account, sub).await?;
         let message = self.prepare(&channel, body, None).await?;
-        let outcome = self.accept.accept(message).await?;
-        if let AcceptOutcome::Accepted(_) = outcome {
-            metrics::counter!("parley_messages_accepted_total").increment(1);
-            self.dispatch_wake.notify_one();
+        let intent = Intent::of(&message);
+        match self.accept.accept(message).await? {
+            AcceptOutcome::Accepted(m) => {
+                metrics::counter!("parley_messages_accepted_total").increment(1);
+                self.dispatch_wake.notify_one();
+                Ok(m)
+            }
+            AcceptOutcome::Duplicate(m) => {
+                if let Some(intent) = intent {
+                    intent.check(&m, self.clock.now())?;
+                }
+                Ok(m)
+            }
         }
-        Ok(match outcome {
-            AcceptOutcome::Accepted(m) | AcceptOutcome::Duplicate(m) => m,
-        })
     }
 
     /// Validates every message of a batch on its own and accepts the valid ones together,
@@ -161,10 +169,12 @@ impl MessageService {
         };
         let mut items = Vec::with_capacity(request.messages.len());
         let mut valid = Vec::with_capacity(request.messages.len());
+        let mut intents = Vec::with_capacity(request.messages.len());
         for item in &request.messages {
             match self.prepare(&channel, item, Some(&batch)).await {
                 Ok(message) => {
                     items.push(None);
+                    intents.push((items.len() - 1, Intent::of(&message)));
                     valid.push(message);
                 }
                 Err(Error::Invalid { code, message }) => {
@@ -178,21 +188,41 @@ impl MessageService {
             }
         }
         let outcomes = self.store.accept_outbound(&valid).await?;
-        let fresh = outcomes
-            .iter()
-            .filter(|o| matches!(o, AcceptOutcome::Accepted(_)))
-            .count();
-        let mut outcomes = outcomes.into_iter();
+        if outcomes.len() != valid.len() {
+            return Err(Error::Store(StoreError::Corrupt(
+                "a stored message went missing".into(),
+            )));
+        }
+        let mut fresh = 0;
+        let now = self.clock.now();
+        let mut items: Vec<Option<BatchItem>> = items
+            .into_iter()
+            .map(|rejected| rejected.map(BatchItem::Rejected))
+            .collect();
+        for ((index, intent), outcome) in intents.into_iter().zip(outcomes) {
+            let accepted =
+                match (outcome, intent) {
+                    (AcceptOutcome::Accepted(m), _) => {
+                        fresh += 1;
+                        BatchItem::Accepted(Box::new(m))
+                    }
+                    (AcceptOutcome::Duplicate(m), Some(intent)) => match intent.check(&m, now) {
+                        Ok(()) => BatchItem::Accepted(Box::new(m)),
+                        Err(Error::Invalid { code, message }) => BatchItem::Rejected(
+                            Rejection::of(&request.messages[index], code, message, now),
+                        ),
+                        Err(other) => return Err(other),
+                    },
+                    (AcceptOutcome::Duplicate(m), None) => BatchItem::Accepted(Box::new(m)),
+                };
+            items[index] = Some(accepted);
+        }
         let items = items
             .into_iter()
-            .map(|rejected| match rejected {
-                Some(rejection) => Ok(BatchItem::Rejected(rejection)),
-                None => outcomes
-                    .next()
-                    .map(|o| BatchItem::Accepted(Box::new(o.message().clone())))
-                    .ok_or_else(|| {
-                        Error::Store(StoreError::Corrupt("a stored message went missing".into()))
-                    }),
+            .map(|item| {
+                item.ok_or_else(|| {
+                    Error::Store(StoreError::Corrupt("a stored message went missing".into()))
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         if fresh > 0 {

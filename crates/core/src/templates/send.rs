@@ -303,10 +303,12 @@ fn components(list: &[Value], path: &str, in_card: bool) -> Result<Parts> {
 
 /// Reads `content.template` of a send.
 pub fn parse_send(content: &Object) -> Result<TemplateMessage> {
+    // `seeds/002`'s error table names this very case for 1005 ("a required field is
+    // missing (like content.template)"); 3030 is the empty template of a creation.
     let template = object(content, &["template"], "content")?.ok_or_else(|| {
         invalid(
-            SyncCode::EmptyTemplate,
-            "Empty template: 'content.template' is required",
+            SyncCode::InvalidParameters,
+            "Invalid parameter(s): 'content.template' is required",
         )
     })?;
     let path = "content.template";
