@@ -28,6 +28,7 @@ pub struct Config {
     pub roles: Vec<Role>,
     pub public_url: String,
     pub log_format: LogFormat,
+    pub http: HttpSection,
     pub meta: MetaSection,
     pub simulator: SimulatorSection,
     pub dispatch: DispatchSection,
@@ -59,6 +60,27 @@ pub struct LogsSection {
 pub struct OptOutSection {
     pub stop_keywords: Vec<String>,
     pub start_keywords: Vec<String>,
+}
+
+/// How long a connection may stall and how many one client may hold.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSection {
+    pub header_read_timeout_seconds: u32,
+    pub body_read_timeout_seconds: u32,
+    pub idle_timeout_seconds: u32,
+    pub max_connections_per_client: u32,
+}
+
+impl HttpSection {
+    pub fn limits(&self) -> crate::http_server::ConnectionLimits {
+        let seconds = |s: u32| std::time::Duration::from_secs(u64::from(s));
+        crate::http_server::ConnectionLimits {
+            header_read: seconds(self.header_read_timeout_seconds),
+            body_read: seconds(self.body_read_timeout_seconds),
+            idle: seconds(self.idle_timeout_seconds),
+            per_client: self.max_connections_per_client as usize,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -334,6 +356,16 @@ impl Config {
                 "api.rate_limit_per_subaccount and api.rate_limit_per_ip must be at least 1".into(),
             ));
         }
+        let http = &self.http;
+        if http.header_read_timeout_seconds == 0
+            || http.body_read_timeout_seconds == 0
+            || http.idle_timeout_seconds == 0
+            || http.max_connections_per_client == 0
+        {
+            return Err(ConfigError(
+                "http timeouts and http.max_connections_per_client must be at least 1".into(),
+            ));
+        }
         if !self.public_url.is_empty() && !self.public_url.starts_with("http") {
             return Err(ConfigError("public_url must be an http(s) URL".into()));
         }
@@ -390,6 +422,7 @@ impl fmt::Debug for Config {
             .field("roles", &self.roles)
             .field("public_url", &self.public_url)
             .field("log_format", &self.log_format)
+            .field("http", &self.http)
             .field("meta", &self.meta)
             .field("simulator", &self.simulator)
             .field("dispatch", &self.dispatch)

@@ -6,6 +6,7 @@
 
 pub mod bootstrap;
 pub mod config;
+pub mod http_server;
 mod pricing_config;
 pub mod telemetry;
 mod webhook_http;
@@ -407,10 +408,8 @@ impl Platform {
                 )));
             }
         }
-        // The peer address feeds the per-IP rate limit.
-        let app = self
-            .router()
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let app = self.router();
+        let limits = self.config.http.limits();
         // Open event streams (a console tab) never end by themselves: close them as soon as
         // shutdown begins, or the graceful shutdown would wait for them forever.
         let simulator = self.simulator.clone();
@@ -420,8 +419,9 @@ impl Platform {
                 simulator.close_events();
             }
         };
-        let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
-        let served = server.await.context("serving HTTP");
+        let served = http_server::serve(listener, app, limits, shutdown)
+            .await
+            .context("serving HTTP");
         let _ = stop.send(true);
         for worker in workers {
             if tokio::time::timeout(StdDuration::from_secs(30), worker)

@@ -110,12 +110,9 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
     platform.register_channels().await.expect("register");
     let router = platform.router();
     let (stop, stopped) = oneshot::channel::<()>();
+    let limits = platform.config.http.limits();
     let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
+        parley_app::http_server::serve(listener, router, limits, async {
             let _ = stopped.await;
         })
         .await

@@ -3,6 +3,7 @@
 
 mod bulk;
 mod cluster;
+mod connections;
 mod console;
 mod conversation;
 mod errors;
