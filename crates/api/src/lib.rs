@@ -18,6 +18,7 @@ mod meta_webhook;
 pub mod openapi;
 mod ops;
 pub mod rate_limit;
+mod sim_access;
 mod templates;
 mod usage;
 mod webhooks;
@@ -43,6 +44,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 pub use metrics_exporter_prometheus::PrometheusHandle;
+pub use sim_access::SimulatorAccess;
 
 /// Largest JSON body the 8x8 routes accept.
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
@@ -81,6 +83,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Served at `/openapi.json`: [`openapi::document`] plus the app's other surfaces.
     pub openapi: Arc<utoipa::openapi::OpenApi>,
+    /// Who may use the simulator's control API.
+    pub simulator_access: Arc<SimulatorAccess>,
 }
 
 /// The 8x8 Chat Apps routes, relative to a product base URL.
@@ -122,12 +126,17 @@ pub fn router(state: AppState, simulator: Option<Router>, api: bool) -> Router {
     }
     let mut app = app.with_state(state.clone());
     if let Some(simulator) = simulator {
-        // Open to callers without credentials, as before (the sandbox's test harness); a
-        // console session is held to its role.
-        let guarded = simulator.route_layer(axum::middleware::from_fn_with_state(
-            state,
-            console::session::guard,
-        ));
+        // A console session is held to its role (the outer layer, so it runs first);
+        // otherwise the control API needs the simulator token, unless it is open.
+        let guarded = simulator
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.simulator_access.clone(),
+                sim_access::guard,
+            ))
+            .route_layer(axum::middleware::from_fn_with_state(
+                state,
+                console::session::guard,
+            ));
         app = app.nest("/sim", guarded);
     }
     app.layer(axum::middleware::from_fn(ops::track_requests))

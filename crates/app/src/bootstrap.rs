@@ -17,7 +17,7 @@ pub fn bootstrap_file(data_dir: &Path) -> PathBuf {
     data_dir.join("bootstrap.json")
 }
 
-fn write_owner_only(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_owner_only(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -93,6 +93,19 @@ pub async fn run(
     })
 }
 
+/// Adds `key` to `bootstrap.json` (when the file exists), keeping what it holds.
+pub fn record(data_dir: &Path, key: &str, value: &str) -> anyhow::Result<()> {
+    let path = bootstrap_file(data_dir);
+    let Ok(raw) = std::fs::read(&path) else {
+        return Ok(());
+    };
+    let mut details: Value =
+        serde_json::from_slice(&raw).with_context(|| format!("reading {}", path.display()))?;
+    details[key] = json!(value);
+    write_owner_only(&path, serde_json::to_string_pretty(&details)?.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 /// The console's sign-in, shown once.
 pub fn console_banner(admin: &ConsoleAdmin, base_url: &str) -> String {
     format!(
@@ -115,7 +128,10 @@ pub fn banner(credentials: &SandboxCredentials, base_url: &str, data_dir: &Path)
          curl -s -X POST {base}/api/v1/subaccounts/{sub}/messages \\\n  \
          -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n  \
          -d '{{\"user\":{{\"msisdn\":\"+15551234567\"}},\"type\":\"text\",\"content\":{{\"text\":\"Hello from Parley\"}}}}'\n\n\
-         See it on the phone: curl -s {base}/sim/api/phones/+15551234567/messages\n",
+         See it on the phone: curl -s {base}/sim/api/phones/+15551234567/messages\n\n\
+         From another machine the simulator's control API (/sim/api) needs the simulator token \
+         (Authorization: Bearer …), kept in {token_file} and in {file}.\n",
+        token_file = crate::simulator_token::token_file(data_dir).display(),
         file = bootstrap_file(data_dir).display(),
         key = credentials.api_key,
         account = sandbox.account.id,

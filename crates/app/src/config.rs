@@ -170,7 +170,7 @@ pub struct MetaSection {
     pub verify_token: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct SimulatorSection {
     pub delivered_after_ms: u64,
     pub read_after_ms: u64,
@@ -178,6 +178,11 @@ pub struct SimulatorSection {
     pub seed: u64,
     pub review_after_ms: u64,
     pub webhook_url: String,
+    /// The control API's bearer key; empty: `<data_dir>/simulator-token`, made once.
+    pub control_token: String,
+    /// Whether the control API takes callers without credentials when Parley listens on
+    /// loopback only.
+    pub open_on_loopback: bool,
 }
 
 /// WhatsApp's highest throughput for one number, messages per second.
@@ -430,6 +435,28 @@ impl fmt::Debug for Config {
             .field("webhooks", &self.webhooks)
             .field("pricing", &self.pricing.currency)
             .field("api", &self.api)
+            .finish()
+    }
+}
+
+impl fmt::Debug for SimulatorSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimulatorSection")
+            .field("delivered_after_ms", &self.delivered_after_ms)
+            .field("read_after_ms", &self.read_after_ms)
+            .field("auto_read", &self.auto_read)
+            .field("seed", &self.seed)
+            .field("review_after_ms", &self.review_after_ms)
+            .field("webhook_url", &self.webhook_url)
+            .field(
+                "control_token",
+                &if self.control_token.is_empty() {
+                    ""
+                } else {
+                    "(redacted)"
+                },
+            )
+            .field("open_on_loopback", &self.open_on_loopback)
             .finish()
     }
 }

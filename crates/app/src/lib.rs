@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod http_server;
 mod pricing_config;
+pub mod simulator_token;
 pub mod telemetry;
 mod webhook_http;
 
@@ -285,6 +286,12 @@ impl Platform {
                 page: 5_000,
             },
         );
+        let (simulator_token, _) =
+            simulator_token::load_or_create(&config.simulator.control_token, &config.data_dir)?;
+        let simulator_access = Arc::new(parley_api::SimulatorAccess {
+            token: simulator_token,
+            open: config.simulator.open_on_loopback && local_addr.ip().is_loopback(),
+        });
         let console = ConsoleService::new(store.clone(), clock.clone());
         let housekeeper = Arc::new(Housekeeper::new(
             store.clone(),
@@ -341,6 +348,7 @@ impl Platform {
             }),
             metrics: telemetry::metrics_handle(),
             openapi: Arc::new(openapi),
+            simulator_access,
         };
         let platform = Self {
             config,
@@ -398,6 +406,17 @@ impl Platform {
             }
         }
         if let Some(simulator) = self.simulator.clone() {
+            if self.state.simulator_access.open {
+                tracing::info!(
+                    listen = %self.local_addr,
+                    "the simulator's control API (/sim/api) is open to callers without credentials: parley listens on loopback only"
+                );
+            } else {
+                tracing::info!(
+                    token_file = %simulator_token::token_file(&self.config.data_dir).display(),
+                    "the simulator's control API (/sim/api) needs a console session or the simulator token"
+                );
+            }
             workers.push(tokio::spawn(simulator.clone().run(stopped.clone())));
             if !self.config.has(Role::Api) {
                 // Business numbers are made by the api nodes; learn them as they appear.

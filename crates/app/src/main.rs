@@ -138,6 +138,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     match &first.sandbox {
         Some(credentials) => {
             platform.register_channels().await?;
+            bootstrap::record(
+                &data_dir,
+                "simulatorToken",
+                &platform.state.simulator_access.token,
+            )?;
             println!("{}", bootstrap::banner(credentials, &base_url, &data_dir));
         }
         None => println!(

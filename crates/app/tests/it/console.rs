@@ -350,6 +350,84 @@ async fn console_roles_are_enforced_by_the_server(backend: Backend) {
     assert_eq!(emails, ["admin@parley.local", "analyst@example.com"]);
 }
 
+/// Outside loopback (here: with `open_on_loopback` off) the simulator's control API is not
+/// for anyone who can reach the port: it needs the simulator token or a console session,
+/// and a session is held to its role, also without the cookie.
+#[tokio::test]
+async fn the_simulator_control_api_needs_the_token_or_a_session() {
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        Setup {
+            configure: Some(|config| config.simulator.open_on_loopback = false),
+            ..Setup::default()
+        },
+    )
+    .await;
+    let get = |path: &'static str, token: Option<&str>| {
+        let mut request = app.http.get(app.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    for path in ["/sim/api/phones", "/sim/api/faults", "/sim/api/clock"] {
+        let (status, body) = get(path, None).await;
+        assert_eq!(
+            (status, body["code"].clone()),
+            (StatusCode::UNAUTHORIZED, json!(1200)),
+            "{path}: {body}"
+        );
+        let (status, body) = get(path, Some("st_guessed")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+        let (status, body) = get(path, Some(&app.key)).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "an API key is not the token: {path}: {body}"
+        );
+        assert_eq!(
+            get(path, Some(&app.simulator_token)).await.0,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    let advance = app
+        .http
+        .post(app.url("/sim/api/clock/advance"))
+        .json(&json!({"seconds": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(advance.status(), StatusCode::UNAUTHORIZED);
+    // A console agent uses the phones but not the simulator's controls.
+    let admin = admin(&app).await;
+    let agent = add_user(&admin, "agent").await;
+    assert_eq!(agent.get("/sim/api/phones").await.0, StatusCode::OK);
+    assert_eq!(agent.get("/sim/api/faults").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(admin.get("/sim/api/faults").await.0, StatusCode::OK);
+    // Graph's own endpoints are Meta's: its access token, not the simulator token.
+    let graph = app
+        .http
+        .post(app.url("/sim/graph/v23.0/none/messages"))
+        .json(&json!({"messaging_product": "whatsapp"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(graph.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = graph.json().await.unwrap();
+    assert_eq!(
+        body["error"]["code"], 190,
+        "Graph's error, not 8x8's: {body}"
+    );
+}
+
 crate::on_each_backend!(
     console_sign_in_and_sessions,
     console_roles_are_enforced_by_the_server

@@ -27,6 +27,8 @@ pub struct TestApp {
     pub sub_account: String,
     pub account: String,
     pub channel: String,
+    /// The bearer key of the simulator's control API.
+    pub simulator_token: String,
     /// The console's first admin (`admin@parley.local`) and the password printed once.
     pub console_admin: bootstrap::ConsoleAdmin,
     pub store: parley_store::SharedStore,
@@ -126,6 +128,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
         sub_account: sandbox.sub_account.id.to_string(),
         account: sandbox.account.id.to_string(),
         channel: sandbox.channel.id.to_string(),
+        simulator_token: platform.state.simulator_access.token.clone(),
         console_admin,
         store: platform.store.clone(),
         dispatcher: platform.dispatcher.clone(),
