@@ -177,6 +177,7 @@ pub struct SimulatorSection {
     pub auto_read: bool,
     pub seed: u64,
     pub review_after_ms: u64,
+    pub statuses_per_webhook: usize,
     pub webhook_url: String,
     /// The control API's bearer key; empty: `<data_dir>/simulator-token`, made once.
     pub control_token: String,
@@ -447,6 +448,7 @@ impl fmt::Debug for SimulatorSection {
             .field("auto_read", &self.auto_read)
             .field("seed", &self.seed)
             .field("review_after_ms", &self.review_after_ms)
+            .field("statuses_per_webhook", &self.statuses_per_webhook)
             .field("webhook_url", &self.webhook_url)
             .field(
                 "control_token",

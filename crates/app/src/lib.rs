@@ -189,6 +189,7 @@ impl Platform {
                         auto_read: sim.auto_read,
                         seed: sim.seed,
                         review_after: Duration::milliseconds(sim.review_after_ms as i64),
+                        statuses_per_webhook: sim.statuses_per_webhook.max(1),
                     },
                 },
                 clock,

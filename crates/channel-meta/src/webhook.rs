@@ -160,7 +160,8 @@ fn messages(value: Value, events: &mut Vec<ChannelEvent>) -> Result<(), Malforme
             .contacts
             .iter()
             .find(|c| c.wa_id == message.from)
-            .map(|c| c.profile.name.clone());
+            .and_then(|c| c.profile.as_ref())
+            .map(|p| p.name.clone());
         events.push(ChannelEvent::Message(inbound(&pnid, message, name)?));
     }
     for status in value.statuses {

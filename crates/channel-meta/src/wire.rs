@@ -1,5 +1,5 @@
-//! Graph API shapes (`reference/meta-cloud-api.md` §1, §4, §5), shared by the adapter
-//! (which writes requests and reads webhooks) and the simulator (which does the reverse).
+//! Graph API shapes (`reference/meta-cloud-api.md` §1, §4, §5) as the adapter writes its
+//! requests and reads webhooks. The simulator has its own (it must not mirror these).
 
 use parley_channels::Location;
 use serde::{Deserialize, Serialize};
@@ -169,10 +169,17 @@ pub struct Metadata {
     pub phone_number_id: String,
 }
 
+/// The user a webhook is about. Since 2026 Meta adds the user's business-scoped id
+/// (`user_id`, `reference/usernames-bsuid.md`), and status webhooks carry one per
+/// recipient, without a profile.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Contact {
-    pub profile: Profile,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
+    #[serde(default)]
     pub wa_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -315,6 +322,9 @@ pub struct StatusWire {
     pub status: String,
     pub timestamp: String,
     pub recipient_id: String,
+    /// The recipient's business-scoped id (2026).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_user_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_opaque_callback_data: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -8,24 +8,23 @@
 //! `cardIndex` for a button on a carousel card), `rowId` (a list row), `location`,
 //! `callPermission`, `flowResponse`.
 
+use crate::wire::Location;
+use crate::wire::{
+    ButtonReply, CallPermissionReply, InboundContext, InboundInteractive, InboundWire, NfmReply,
+    ReplyWire,
+};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
-use parley_channel_meta::interactive::parse_send;
-use parley_channel_meta::wire::{
-    ButtonReply, CallPermissionReply, InboundContext, InboundInteractive, InboundWire, NfmReply,
-    ReplyWire,
-};
-use parley_channels::Location;
-use parley_channels::interactive::{InteractiveAction, InteractiveMessage};
 use parley_types::Clock;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::Simulator;
 use crate::control::{Answer, ControlError};
+use crate::interactive_send::{Answerable, InteractiveSend, Refusal};
 use crate::state::{Business, PhoneMessage, State as SimState};
 
 /// How long a temporary call permission lasts (WhatsApp: 7 days).
@@ -133,18 +132,18 @@ fn template_reply(state: &SimState, business: &Business, tap: &Tap) -> Result<Re
 
 /// The answer `tap` gives to an interactive message.
 fn interactive_reply(
-    message: &InteractiveMessage,
+    message: &InteractiveSend,
     tap: Tap,
     now: DateTime<Utc>,
 ) -> Result<Reply, ControlError> {
     let wrong = || {
         bad(format!(
             "a {} message cannot be answered that way",
-            message.kind()
+            message.kind
         ))
     };
-    Ok(match &message.action {
-        InteractiveAction::ReplyButtons(buttons) => {
+    Ok(match &message.answerable {
+        Answerable::ReplyButtons(buttons) => {
             let index = tap.index.ok_or_else(wrong)?;
             let button = buttons
                 .get(index)
@@ -158,11 +157,10 @@ fn interactive_reply(
                 });
             })
         }
-        InteractiveAction::List { sections, .. } => {
+        Answerable::List(rows) => {
             let row_id = tap.row_id.ok_or_else(wrong)?;
-            let row = sections
+            let row = rows
                 .iter()
-                .flat_map(|s| &s.rows)
                 .find(|r| r.id == row_id)
                 .ok_or_else(|| bad(format!("there is no row {row_id:?}")))?
                 .clone();
@@ -174,8 +172,8 @@ fn interactive_reply(
                 });
             })
         }
-        InteractiveAction::CtaUrl { url, .. } if tap.index == Some(0) => Reply::Open(url.clone()),
-        InteractiveAction::LocationRequest => {
+        Answerable::CtaUrl(url) if tap.index == Some(0) => Reply::Open(url.clone()),
+        Answerable::LocationRequest => {
             let location = tap
                 .location
                 .filter(|l| l.latitude.abs() <= 90.0 && l.longitude.abs() <= 180.0)
@@ -189,7 +187,7 @@ fn interactive_reply(
                 }),
             }
         }
-        InteractiveAction::CallPermissionRequest => {
+        Answerable::CallPermissionRequest => {
             let response = tap.call_permission.ok_or_else(wrong)?.to_ascii_lowercase();
             if response != "accept" && response != "reject" {
                 return Err(bad("callPermission must be accept or reject"));
@@ -201,12 +199,12 @@ fn interactive_reply(
                 a.call_permission_reply = Some(CallPermissionReply {
                     is_permanent: response == "accept" && tap.permanent,
                     response,
-                    expiration_timestamp: expiry.map(Value::from),
+                    expiration_timestamp: expiry,
                     response_source: Some("user_action".into()),
                 });
             })
         }
-        InteractiveAction::Flow(_) => {
+        Answerable::Flow => {
             let mut answers = tap.flow_response.ok_or_else(wrong)?;
             // Without a flow_token on the send, WhatsApp reports the default one.
             answers
@@ -221,7 +219,7 @@ fn interactive_reply(
                 });
             })
         }
-        _ => return Err(wrong()),
+        Answerable::CtaUrl(_) | Answerable::Nothing => return Err(wrong()),
     })
 }
 
@@ -254,7 +252,9 @@ pub(crate) async fn tap(
     } else if tap.card_index.is_some() {
         return Err(bad("cardIndex is for a carousel template's cards"));
     } else if answered.kind == "interactive" {
-        let message = parse_send(&answered.message).map_err(bad)?;
+        let message = crate::interactive_send::read(&answered.message).map_err(|r| match r {
+            Refusal::Unreadable(why) | Refusal::Invalid(why) => bad(why),
+        })?;
         interactive_reply(&message, tap, now)?
     } else {
         return Err(bad(format!(

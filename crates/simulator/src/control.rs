@@ -2,17 +2,17 @@
 //! Scripts depend on `POST /api/phones/{msisdn}/messages`, `GET /api/phones/{msisdn}/messages`
 //! and `POST /api/clock/advance`: keep them stable.
 
+use crate::wire::Location;
+use crate::wire::{
+    ErrorData, InboundContext, InboundMedia, InboundWire, ReferralWire, Text, UnsupportedWire,
+    WebhookError,
+};
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Duration;
-use parley_channel_meta::wire::{
-    ErrorData, InboundContext, InboundMedia, InboundWire, ReferralWire, Text, UnsupportedWire,
-    WebhookError,
-};
-use parley_channels::Location;
 use parley_types::Clock;
 use parley_types::media::{MAX_MEDIA_BYTES, MediaKind};
 use serde::Deserialize;
@@ -327,7 +327,6 @@ fn user_media(
         sha256: Some(media.sha256.clone()),
         caption,
         filename: filename(media.filename.as_ref()),
-        url: None,
     };
     let id = state.media.insert(media, now);
     let inbound = InboundMedia {

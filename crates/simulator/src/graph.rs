@@ -7,20 +7,19 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use bytes::Bytes;
-use parley_channel_meta::wire::{
-    ContactRef, ErrorBody, ErrorData, GraphError, MessageRef, SendRequest, SendResponse,
-};
 use parley_types::Clock;
 use parley_types::media::MediaKind;
 use rand::Rng;
 use serde_json::{Value, json};
 
 use crate::faults::Delivery;
+use crate::interactive_send::{self, Refusal};
 use crate::state::{AcceptedSend, Failure, PhoneMessage, Scheduled};
+use crate::template_send::{self, TemplateSend};
+use crate::wire::{
+    ContactRef, ErrorBody, ErrorData, GraphError, MessageRef, SendRequest, SendResponse,
+};
 use crate::{NOT_ON_WHATSAPP_PREFIX, Simulator};
-use parley_channel_meta::interactive::parse_send as parse_interactive;
-use parley_channel_meta::templates::parse_send;
-use parley_channels::template::{HeaderParameter, TemplateMessage};
 
 pub fn router() -> Router<Simulator> {
     Router::new().route("/graph/{version}/{node}/messages", post(messages))
@@ -189,7 +188,11 @@ fn mark_read(
 
 /// The content object of a send, checked like Meta checks it.
 fn content(request: &SendRequest) -> Result<(String, Value), GraphFailure> {
-    let kind = request.kind.clone().unwrap_or_else(|| "text".into());
+    let kind = request
+        .kind
+        .as_deref()
+        .unwrap_or("text")
+        .to_ascii_lowercase();
     let missing = || {
         fail(
             StatusCode::BAD_REQUEST,
@@ -227,7 +230,7 @@ fn content(request: &SendRequest) -> Result<(String, Value), GraphFailure> {
         "location" => serde_json::to_value(request.location.as_ref().ok_or_else(missing)?),
         "template" => {
             let template = request.template.as_ref().ok_or_else(missing)?;
-            parse_send(template).map_err(|e| {
+            template_send::read(template).map_err(|e| {
                 fail(
                     StatusCode::BAD_REQUEST,
                     131008,
@@ -239,16 +242,28 @@ fn content(request: &SendRequest) -> Result<(String, Value), GraphFailure> {
         }
         "interactive" => {
             let interactive = request.interactive.as_ref().ok_or_else(missing)?;
-            let message = parse_interactive(interactive).map_err(invalid)?;
-            message.check().map_err(|v| {
-                fail(
+            interactive_send::read(interactive).map_err(|refusal| match refusal {
+                Refusal::Unreadable(details) => invalid(details),
+                Refusal::Invalid(details) => fail(
                     StatusCode::BAD_REQUEST,
                     131009,
                     "Parameter value is not valid",
-                    v.to_string(),
-                )
+                    details,
+                ),
             })?;
             Ok(interactive.clone())
+        }
+        "reaction" => {
+            let reaction = request.reaction.as_ref().ok_or_else(missing)?;
+            if reaction.emoji.chars().count() > 10 {
+                return Err(fail(
+                    StatusCode::BAD_REQUEST,
+                    131009,
+                    "Parameter value is not valid",
+                    "reaction.emoji must be one emoji",
+                ));
+            }
+            serde_json::to_value(reaction)
         }
         other => {
             return Err(fail(
@@ -305,10 +320,10 @@ fn wanted_media(request: &SendRequest, kind: &str, message: &Value) -> Option<Wa
                     .is_some_and(|t| t.eq_ignore_ascii_case("header"))
             })?;
             let parameter = header.get("parameters")?.as_array()?.first()?;
-            let name = parameter.get("type")?.as_str()?;
+            let name = parameter.get("type")?.as_str()?.to_ascii_lowercase();
             Some(Wanted {
-                kind: crate::media::kind_of(name)?,
-                source: source(parameter.get(name)?)?,
+                kind: crate::media::kind_of(&name)?,
+                source: source(parameter.get(&name)?)?,
             })
         }
         _ => None,
@@ -316,15 +331,10 @@ fn wanted_media(request: &SendRequest, kind: &str, message: &Value) -> Option<Wa
 }
 
 /// Uploaded files that carousel cards show by id stay as long as the chat does.
-fn show_card_media(state: &mut crate::state::State, message: &TemplateMessage) {
+fn show_card_media(state: &mut crate::state::State, message: &TemplateSend) {
     for card in &message.cards {
-        let id = match &card.header {
-            Some(
-                HeaderParameter::Image { url }
-                | HeaderParameter::Video { url }
-                | HeaderParameter::Gif { url }
-                | HeaderParameter::Document { url },
-            ) if !url.contains("://") => url,
+        let id = match card.header.as_ref().and_then(|h| h.media()) {
+            Some(id) if !id.contains("://") => id,
             _ => continue,
         };
         if let Some(media) = state.media.get_mut(id) {
@@ -338,21 +348,10 @@ async fn send(
     phone_number_id: &str,
     request: SendRequest,
 ) -> Result<SendResponse, GraphFailure> {
-    let to = request.to.clone().ok_or_else(|| {
-        fail(
-            StatusCode::BAD_REQUEST,
-            131008,
-            "Required parameter is missing",
-            "to is required",
-        )
-    })?;
-    let wa_id: String = to.chars().filter(char::is_ascii_digit).collect();
-    if wa_id.len() < 8 || wa_id.len() > 15 {
-        return Err(invalid(format!("to {to:?} is not a phone number")));
-    }
+    let (to, wa_id) = recipient(sim, phone_number_id, &request)?;
     let (kind, mut message) = content(&request)?;
     let template_message = match &request.template {
-        Some(t) if kind == "template" => Some(parse_send(t).map_err(invalid)?),
+        Some(t) if kind == "template" => Some(template_send::read(t).map_err(invalid)?),
         _ => None,
     };
     let wanted = wanted_media(&request, &kind, &message);
@@ -570,7 +569,63 @@ async fn send(
     inner.wake.notify_one();
     Ok(SendResponse {
         messaging_product: "whatsapp".into(),
-        contacts: vec![ContactRef { input: to, wa_id }],
+        contacts: vec![if request.to.is_some() {
+            ContactRef {
+                input: to,
+                wa_id: Some(wa_id),
+                user_id: None,
+            }
+        } else {
+            ContactRef {
+                user_id: Some(to.clone()),
+                input: to,
+                wa_id: None,
+            }
+        }],
         messages: vec![MessageRef { id: wamid }],
     })
+}
+
+/// Who a send goes to: `to` (a phone number, any formatting) or `recipient` (the user's
+/// business-scoped id, which WhatsApp resolves to the user it gave it to). Yields what
+/// the sender wrote and the user's number.
+fn recipient(
+    sim: &Simulator,
+    phone_number_id: &str,
+    request: &SendRequest,
+) -> Result<(String, String), GraphFailure> {
+    if let Some(to) = &request.to {
+        let wa_id: String = to.chars().filter(char::is_ascii_digit).collect();
+        if wa_id.len() < 8 || wa_id.len() > 15 {
+            return Err(invalid(format!("to {to:?} is not a phone number")));
+        }
+        return Ok((to.clone(), wa_id));
+    }
+    let Some(id) = &request.recipient else {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            131008,
+            "Required parameter is missing",
+            "to or recipient is required",
+        ));
+    };
+    if !crate::users::looks_like_bsuid(id) {
+        return Err(invalid(format!(
+            "recipient {id:?} is not a business-scoped user id"
+        )));
+    }
+    let state = sim.inner.state();
+    let waba_id = &state
+        .business(phone_number_id)
+        .ok_or_else(|| invalid("the business number is gone"))?
+        .waba_id;
+    state
+        .known_users()
+        .find(|wa_id| crate::users::bsuid(waba_id, wa_id).as_deref() == Some(id.as_str()))
+        .map(|wa_id| (id.clone(), wa_id.to_owned()))
+        .ok_or_else(|| {
+            invalid(format!(
+                "recipient {id} is not a user of this business account"
+            ))
+        })
 }

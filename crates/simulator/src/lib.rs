@@ -12,8 +12,11 @@
 //! size, 131053; user files over 100 MB arrive unsupported, 131052; `media`). A person
 //! can make sends fail or answer slowly on purpose (`faults`) and follow every change of
 //! the phones' chats and the templates as server-sent events (`events`).
-//! State lives in memory. Depends on `channel-meta` for the wire types and signing, never
-//! on Parley's core or storage: it only talks HTTP, like Meta.
+//! State lives in memory. The Graph wire types, the template and interactive readers and
+//! the webhook signing are the simulator's own (`wire`, `template_send`,
+//! `interactive_send`), written from Meta's documents, never Parley's adapter's: a test
+//! double that shared its code would mirror the adapter's mistakes. Depends on neither
+//! the adapter nor Parley's core or storage: it only talks HTTP, like Meta.
 
 mod answers;
 mod control;
@@ -21,6 +24,7 @@ mod events;
 mod faults;
 mod feedback_api;
 mod graph;
+mod interactive_send;
 mod limits;
 mod media;
 mod media_api;
@@ -31,10 +35,13 @@ mod reach;
 mod rules_api;
 mod state;
 mod template_api;
+mod template_send;
 mod templates;
 mod throughput;
 mod updates;
+mod users;
 mod windows;
+pub mod wire;
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -106,6 +113,9 @@ pub struct DeliverySchedule {
     pub seed: u64,
     /// How long template review takes.
     pub review_after: Duration,
+    /// Most delivery receipts one webhook carries. Meta batches them; a client that reads
+    /// one status per webhook (pywa reads `statuses[0]`) needs 1.
+    pub statuses_per_webhook: usize,
 }
 
 impl Default for DeliverySchedule {
@@ -116,6 +126,7 @@ impl Default for DeliverySchedule {
             auto_read: true,
             seed: 1,
             review_after: Duration::seconds(5),
+            statuses_per_webhook: pump::MAX_STATUSES_PER_WEBHOOK,
         }
     }
 }

@@ -241,7 +241,7 @@ impl State {
         let template = self.template_mut(id)?;
         let mut webhooks = Vec::new();
         if template.quality_score != "RED" {
-            webhooks.extend(template.set_quality("RED"));
+            webhooks.extend(template.set_quality("RED", now));
         }
         let (paused, lasts) = template.pause();
         webhooks.extend(paused);

@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, VecDeque};
 
 use futures::StreamExt;
 
-use chrono::{DateTime, Utc};
-use parley_channel_meta::signature;
-use parley_channel_meta::wire::{
+use crate::wire::signature;
+use crate::wire::{
     Change, Contact, Entry, Envelope, ErrorData, MessagesValue, Metadata, Profile, StatusWire,
     WebhookError,
 };
+use chrono::{DateTime, Utc};
 
 use crate::Inner;
 use crate::state::{Business, Scheduled};
@@ -65,7 +65,7 @@ fn change_envelope(
             }],
         }],
     };
-    signature::to_ascii_json(&serde_json::to_value(envelope).expect("wire types serialise"))
+    signature::ascii_json(&serde_json::to_value(envelope).expect("wire types serialise"))
 }
 
 fn metadata(business: &Business) -> Metadata {
@@ -75,10 +75,10 @@ fn metadata(business: &Business) -> Metadata {
     }
 }
 
-/// Most receipts one webhook carries. Meta batches receipts that fall due together into
-/// one webhook's `statuses` array, and so does the simulator, which also spares Parley a
-/// transaction per receipt.
-const MAX_STATUSES_PER_WEBHOOK: usize = 100;
+/// Most receipts one webhook carries by default ([`crate::DeliverySchedule`]). Meta
+/// batches receipts that fall due together into one webhook's `statuses` array, and so
+/// does the simulator, which also spares Parley a transaction per receipt.
+pub const MAX_STATUSES_PER_WEBHOOK: usize = 100;
 
 /// What one due event adds to a webhook.
 enum Part {
@@ -108,6 +108,7 @@ fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Busi
                 id: wamid,
                 status: status.into(),
                 timestamp: now.timestamp().to_string(),
+                recipient_user_id: crate::users::bsuid(&business.waba_id, &recipient),
                 recipient_id: recipient,
                 biz_opaque_callback_data: callback_data,
                 errors: failure
@@ -136,7 +137,8 @@ fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Busi
                 messaging_product: "whatsapp".into(),
                 metadata: metadata(&business),
                 contacts: vec![Contact {
-                    profile: Profile { name: profile_name },
+                    profile: Some(Profile { name: profile_name }),
+                    user_id: crate::users::bsuid(&business.waba_id, &message.from),
                     wa_id: message.from.clone(),
                 }],
                 messages: vec![*message],
@@ -183,15 +185,26 @@ type Webhook = (String, String);
 /// account change alone, one number's receipts together (up to the batch limit) however
 /// they interleave with other numbers'. Within a business account the order holds: a
 /// number's receipts go out before any later user message or change of its account.
-fn webhooks(parts: Vec<(Business, Part)>) -> Vec<Webhook> {
+fn webhooks(parts: Vec<(Business, Part)>, per_webhook: usize) -> Vec<Webhook> {
     let mut bodies = Vec::new();
     // Receipts not yet in a body, per phone number, in the order the numbers came.
     let mut open: Vec<(Business, Vec<StatusWire>)> = Vec::new();
     let flush = |batch: (Business, Vec<StatusWire>), bodies: &mut Vec<Webhook>| {
         let (business, statuses) = batch;
+        // Since 2026 a status webhook names its recipients in `contacts` too, with their
+        // business-scoped ids: one entry per status, in the same order.
+        let contacts = statuses
+            .iter()
+            .map(|s| Contact {
+                profile: None,
+                wa_id: s.recipient_id.clone(),
+                user_id: s.recipient_user_id.clone(),
+            })
+            .collect();
         let value = MessagesValue {
             messaging_product: "whatsapp".into(),
             metadata: metadata(&business),
+            contacts,
             statuses,
             ..MessagesValue::default()
         };
@@ -202,7 +215,7 @@ fn webhooks(parts: Vec<(Business, Part)>) -> Vec<Webhook> {
             Part::Status(wire) => {
                 let number = &business.phone_number_id;
                 match open.iter().position(|(b, _)| &b.phone_number_id == number) {
-                    Some(at) if open[at].1.len() < MAX_STATUSES_PER_WEBHOOK => {
+                    Some(at) if open[at].1.len() < per_webhook.max(1) => {
                         open[at].1.push(wire);
                     }
                     Some(at) => {
@@ -310,7 +323,7 @@ pub async fn run_once(inner: &Inner) -> PumpReport {
                 .filter_map(|event| part_for(inner, event, now)),
         );
     }
-    for (account, body) in webhooks(parts) {
+    for (account, body) in webhooks(parts, inner.config.schedule.statuses_per_webhook) {
         delivery.queues.entry(account).or_default().push_back(body);
     }
     let mut report = PumpReport::default();
@@ -346,7 +359,7 @@ pub async fn run_once(inner: &Inner) -> PumpReport {
 
 #[cfg(test)]
 mod tests {
-    use parley_channel_meta::webhook;
+    use serde_json::Value;
 
     use super::*;
 
@@ -374,12 +387,12 @@ mod tests {
         let value = MessagesValue {
             messaging_product: "whatsapp".into(),
             metadata: metadata(&business(pnid)),
-            messages: vec![parley_channel_meta::wire::InboundWire {
+            messages: vec![crate::wire::InboundWire {
                 from: "15551230001".into(),
                 id: "wamid.in".into(),
                 timestamp: "1780000000".into(),
                 kind: "text".into(),
-                text: Some(parley_channel_meta::wire::Text {
+                text: Some(crate::wire::Text {
                     body: "hi".into(),
                     preview_url: false,
                 }),
@@ -390,16 +403,19 @@ mod tests {
         (business(pnid), Part::Inbound(Box::new(value)))
     }
 
-    /// How many receipts each webhook body carries (0 for a user message).
+    /// How many receipts each webhook body carries (0 for a user message), checking that
+    /// each names its recipients in `contacts`, one per status.
     fn receipts_per_webhook(bodies: &[Webhook]) -> Vec<usize> {
         bodies
             .iter()
             .map(|(_, body)| {
-                let events = webhook::parse(body.as_bytes()).unwrap();
-                events
-                    .iter()
-                    .filter(|e| matches!(e, parley_channels::ChannelEvent::Status(_)))
-                    .count()
+                let body: Value = serde_json::from_str(body).unwrap();
+                let value = &body["entry"][0]["changes"][0]["value"];
+                let statuses = value["statuses"].as_array().map_or(0, Vec::len);
+                if statuses > 0 {
+                    assert_eq!(value["contacts"].as_array().map(Vec::len), Some(statuses));
+                }
+                statuses
             })
             .collect()
     }
@@ -410,7 +426,10 @@ mod tests {
         parts.push(receipt("pn-2", 3));
         parts.push(user_message("pn-2"));
         parts.extend((4..6).map(|n| receipt("pn-2", n)));
-        assert_eq!(receipts_per_webhook(&webhooks(parts)), [3, 1, 0, 2]);
+        assert_eq!(
+            receipts_per_webhook(&webhooks(parts, MAX_STATUSES_PER_WEBHOOK)),
+            [3, 1, 0, 2]
+        );
     }
 
     #[test]
@@ -418,7 +437,10 @@ mod tests {
         let parts = (0..6)
             .map(|n| receipt(if n % 2 == 0 { "pn-1" } else { "pn-2" }, n))
             .collect();
-        assert_eq!(receipts_per_webhook(&webhooks(parts)), [3, 3]);
+        assert_eq!(
+            receipts_per_webhook(&webhooks(parts, MAX_STATUSES_PER_WEBHOOK)),
+            [3, 3]
+        );
     }
 
     #[test]
@@ -427,7 +449,7 @@ mod tests {
             .map(|n| receipt("pn-1", n))
             .collect();
         assert_eq!(
-            receipts_per_webhook(&webhooks(parts)),
+            receipts_per_webhook(&webhooks(parts, MAX_STATUSES_PER_WEBHOOK)),
             [MAX_STATUSES_PER_WEBHOOK, 1]
         );
     }

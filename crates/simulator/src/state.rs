@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use parley_channel_meta::wire::{InboundWire, PricingWire};
+use crate::wire::{InboundWire, PricingWire};
 
 use crate::limits::MessagingLimits;
 use crate::quality::Quality;
@@ -149,7 +149,7 @@ pub struct State {
     pub templates: Vec<crate::templates::SimTemplate>,
     next_template_id: u64,
     /// wamid of a template send → the template message, for taps on its buttons.
-    pub template_sends: HashMap<String, parley_channels::template::TemplateMessage>,
+    pub template_sends: HashMap<String, crate::template_send::TemplateSend>,
     /// Uploaded, received and downloaded files.
     pub media: crate::media::MediaStore,
     /// Failures and latency the control API asked the Graph API to add to sends.
@@ -200,6 +200,12 @@ impl State {
                 b.alias.as_deref() == Some(k) || b.phone_number_id == k || b.display_number == k
             }),
         }
+    }
+
+    /// Every user with a chat: whom a send's `recipient` (a business-scoped id) can name,
+    /// since a business learns a user's id only from a webhook about a chat.
+    pub fn known_users(&self) -> impl Iterator<Item = &str> {
+        self.phones.keys().map(String::as_str)
     }
 
     pub fn phone(&mut self, wa_id: &str) -> &mut Phone {

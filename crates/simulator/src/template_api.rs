@@ -83,6 +83,9 @@ pub(crate) async fn create(
 #[derive(Debug, Deserialize)]
 pub(crate) struct NameQuery {
     name: Option<String>,
+    /// Aggregates to add (`total_count`, `message_template_count`, `message_template_limit`,
+    /// `are_translations_complete`).
+    summary: Option<String>,
 }
 
 #[utoipa::path(get, path = "/sim/graph/{version}/{waba_id}/message_templates", tag = "Simulator: Graph API", params(("version" = String, Path), ("waba_id" = String, Path)), responses((status = 200, description = "`{data: [...]}`")))]
@@ -102,11 +105,34 @@ pub(crate) async fn list(
         .filter(|t| query.name.as_ref().is_none_or(|n| &t.name == n))
         .map(|t| {
             let mut item = serde_json::to_value(t).expect("templates serialise");
-            item["quality_score"] = json!({ "score": t.quality_score });
+            item["quality_score"] =
+                json!({ "score": t.quality_score, "date": t.quality_at.timestamp() });
             item
         })
         .collect();
-    Ok(Json(json!({ "data": data, "paging": {} })).into_response())
+    let mut answer = json!({ "data": data, "paging": {} });
+    if let Some(wanted) = &query.summary {
+        // Graph adds the aggregates a list asks for as `summary`.
+        let live = state
+            .templates
+            .iter()
+            .filter(|t| t.waba_id == waba_id)
+            .count();
+        let mut summary = serde_json::Map::new();
+        for field in wanted.split(',').map(str::trim) {
+            let value = match field {
+                "total_count" => json!(answer["data"].as_array().map_or(0, Vec::len)),
+                "message_template_count" => json!(live),
+                "message_template_limit" => json!(crate::templates::LIVE_TEMPLATE_LIMIT),
+                // Every language a template was created in is complete at once here.
+                "are_translations_complete" => json!(true),
+                _ => continue,
+            };
+            summary.insert(field.to_owned(), value);
+        }
+        answer["summary"] = Value::Object(summary);
+    }
+    Ok(Json(answer).into_response())
 }
 
 #[utoipa::path(delete, path = "/sim/graph/{version}/{waba_id}/message_templates", tag = "Simulator: Graph API", params(("version" = String, Path), ("waba_id" = String, Path)), responses((status = 200, description = "`{success: true}`")))]
@@ -226,7 +252,7 @@ pub(crate) async fn act(
                     "score must be GREEN, YELLOW, RED or UNKNOWN".into(),
                 ));
             }
-            template.set_quality(&score)
+            template.set_quality(&score, sim.clock().now())
         }
         Action::Category { category } => {
             let category = category.to_ascii_uppercase();

@@ -4,9 +4,10 @@
 //! every change sends, and what a template send looks like on the phone.
 
 use chrono::{DateTime, Duration, Utc};
-use parley_channels::template::{
-    ButtonParameter, ButtonValue, CardParameters, HeaderParameter, TemplateMessage,
-    parse_placeholders, placeholders, render,
+use parley_channels::template::{parse_placeholders, placeholders, render};
+
+use crate::template_send::{
+    ButtonParameter, ButtonValue, CardParameters, HeaderParameter, TemplateSend,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -27,6 +28,10 @@ const PROMOTIONAL: &[&str] = &[
     "free shipping",
 ];
 
+/// How many templates a business account may hold (Meta: 250 for an unverified
+/// business), as Graph reports it in a list's `summary.message_template_limit`.
+pub const LIVE_TEMPLATE_LIMIT: usize = 250;
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub struct SimTemplate {
@@ -37,9 +42,14 @@ pub struct SimTemplate {
     pub category: String,
     pub status: String,
     pub quality_score: String,
+    /// When the quality score was last rated (Graph lists it as `quality_score.date`).
+    #[serde(skip)]
+    pub quality_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected_reason: Option<String>,
     pub allow_category_change: bool,
+    /// `POSITIONAL` (`{{1}}`) or `NAMED` (`{{first_name}}`), as Graph lists it.
+    pub parameter_format: String,
     /// Meta's create-payload components.
     pub components: Vec<Value>,
     pub created_at: DateTime<Utc>,
@@ -313,11 +323,12 @@ impl SimTemplate {
             .then(|| self.set_status("APPROVED", None, Some("UNPAUSE")))
     }
 
-    pub fn set_quality(&mut self, score: &str) -> Vec<TemplateWebhook> {
+    pub fn set_quality(&mut self, score: &str, now: DateTime<Utc>) -> Vec<TemplateWebhook> {
         let mut value = self.identity();
         value["previous_quality_score"] = json!(self.quality_score);
         value["new_quality_score"] = json!(score);
         self.quality_score = score.to_owned();
+        self.quality_at = now;
         vec![("message_template_quality_update", value)]
     }
 
@@ -330,7 +341,7 @@ impl SimTemplate {
     }
 
     /// Meta's error for a send of this template with these parameters, if any.
-    pub fn send_failure(&self, message: &TemplateMessage) -> Option<(u32, &'static str, String)> {
+    pub fn send_failure(&self, message: &TemplateSend) -> Option<(u32, &'static str, String)> {
         match self.status.as_str() {
             "APPROVED" | "FLAGGED" | "REINSTATED" => {}
             "PAUSED" => {
@@ -406,13 +417,13 @@ impl SimTemplate {
     }
 
     /// What the phone shows for a send of this template.
-    pub fn bubble(&self, message: &TemplateMessage) -> Value {
+    pub fn bubble(&self, message: &TemplateSend) -> Value {
         let header = self.component("HEADER").map(|h| {
             let format = h.get("format").and_then(Value::as_str).unwrap_or("TEXT");
             match (format, &message.header) {
                 ("TEXT", param) => {
                     let values: Vec<String> = match param {
-                        Some(parley_channels::template::HeaderParameter::Text { text }) => vec![text.clone()],
+                        Some(HeaderParameter::Text { text }) => vec![text.clone()],
                         _ => Vec::new(),
                     };
                     json!({"type": "text", "text": render(h.get("text").and_then(Value::as_str).unwrap_or(""), &values)})
@@ -453,7 +464,7 @@ impl SimTemplate {
 
     /// The quick-reply button at `index` and what tapping it sends back: its label and
     /// the payload the business attached (the label when it attached none).
-    pub fn quick_reply(&self, message: &TemplateMessage, index: usize) -> Option<(String, String)> {
+    pub fn quick_reply(&self, message: &TemplateSend, index: usize) -> Option<(String, String)> {
         quick_reply_in(&self.buttons(), &message.buttons, index)
     }
 
@@ -461,7 +472,7 @@ impl SimTemplate {
     /// payload the send gave that card's button.
     pub fn card_quick_reply(
         &self,
-        message: &TemplateMessage,
+        message: &TemplateSend,
         card: usize,
         index: usize,
     ) -> Option<(String, String)> {
@@ -498,6 +509,13 @@ pub fn from_create_payload(
         .and_then(Value::as_array)
         .cloned()
         .ok_or("Param components is required")?;
+    let parameter_format = match body.get("parameter_format").and_then(Value::as_str) {
+        None => "POSITIONAL".to_owned(),
+        Some(f) if ["positional", "named"].contains(&f.to_ascii_lowercase().as_str()) => {
+            f.to_ascii_uppercase()
+        }
+        Some(_) => return Err("Param parameter_format must be one of POSITIONAL, NAMED".into()),
+    };
     Ok(SimTemplate {
         id,
         waba_id: waba_id.to_owned(),
@@ -506,11 +524,13 @@ pub fn from_create_payload(
         category,
         status: "PENDING".into(),
         quality_score: "UNKNOWN".into(),
+        quality_at: now,
         rejected_reason: None,
         allow_category_change: body
             .get("allow_category_change")
             .and_then(Value::as_bool)
             .unwrap_or(true),
+        parameter_format,
         components,
         created_at: now,
         pauses: 0,
@@ -519,8 +539,6 @@ pub fn from_create_payload(
 
 #[cfg(test)]
 mod tests {
-    use parley_channels::template::{ButtonParameter, ButtonSubType, ButtonValue, HeaderParameter};
-
     use super::*;
 
     fn approved() -> SimTemplate {
@@ -536,8 +554,8 @@ mod tests {
         template
     }
 
-    fn send(header: bool, url_suffix: bool) -> TemplateMessage {
-        TemplateMessage {
+    fn send(header: bool, url_suffix: bool) -> TemplateSend {
+        TemplateSend {
             name: "welcome".into(),
             language: "en_US".into(),
             header: header.then(|| HeaderParameter::Image {
@@ -547,7 +565,7 @@ mod tests {
             buttons: url_suffix
                 .then(|| ButtonParameter {
                     index: 1,
-                    sub_type: ButtonSubType::Url,
+                    sub_type: "url".into(),
                     value: Some(ButtonValue::Text { text: "b".into() }),
                 })
                 .into_iter()

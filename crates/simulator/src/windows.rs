@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
+use crate::wire::PricingWire;
 use chrono::{DateTime, Utc};
-use parley_channel_meta::wire::PricingWire;
 use parley_types::windows::{FREE_ENTRY_LASTS, FREE_ENTRY_REPLY_WITHIN, SERVICE_WINDOW};
 use serde_json::{Value, json};
 

@@ -442,6 +442,18 @@ impl TestSim {
             .await
     }
 
+    /// Delivers what is due; the `value` of every `messages` webhook received so far.
+    pub async fn message_values(&self) -> Vec<Value> {
+        self.sim.run_once().await;
+        let received = self.received.lock().unwrap();
+        received
+            .iter()
+            .map(|body| &body["entry"][0]["changes"][0])
+            .filter(|change| change["field"] == "messages")
+            .map(|change| change["value"].clone())
+            .collect()
+    }
+
     /// Delivers what is due; every user message the business received so far.
     pub async fn user_messages(&self) -> Vec<Value> {
         self.sim.run_once().await;

@@ -2,6 +2,7 @@
 //! tests and webhooks caught by a receiver.
 
 mod console;
+mod graph_fixtures;
 mod helpers;
 mod limits;
 mod media;
