@@ -16,6 +16,9 @@ pub fn send_response(message: &Message) -> Value {
     if let Some(country) = &message.country {
         user["country"] = json!(country);
     }
+    if let Some(id) = &message.channel_user_id {
+        user["channelUserId"] = json!(id);
+    }
     let mut body = json!({ "umid": message.umid, "user": user, "status": status(&message.status) });
     if let Some(cmid) = &message.client_message_id {
         body["clientMessageId"] = json!(cmid);
@@ -77,6 +80,9 @@ fn record(message: &Message) -> Value {
     });
     if let Some(country) = &message.country {
         record["country"] = json!(country);
+    }
+    if let Some(id) = &message.channel_user_id {
+        record["user"]["channelUserId"] = json!(id);
     }
     if let Some(cmid) = &message.client_message_id {
         record["clientMessageId"] = json!(cmid);

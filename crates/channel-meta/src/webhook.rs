@@ -156,16 +156,22 @@ fn messages(value: Value, events: &mut Vec<ChannelEvent>) -> Result<(), Malforme
         serde_json::from_value(value).map_err(|e| MalformedWebhook(e.to_string()))?;
     let pnid = value.metadata.phone_number_id.clone();
     for message in value.messages {
-        let name = value
-            .contacts
-            .iter()
-            .find(|c| c.wa_id == message.from)
+        let contact = value.contacts.iter().find(|c| c.wa_id == message.from);
+        let name = contact
             .and_then(|c| c.profile.as_ref())
             .map(|p| p.name.clone());
-        events.push(ChannelEvent::Message(inbound(&pnid, message, name)?));
+        let user_id = contact.and_then(|c| c.user_id.clone());
+        events.push(ChannelEvent::Message(inbound(
+            &pnid, message, name, user_id,
+        )?));
     }
-    for status in value.statuses {
-        events.push(ChannelEvent::Status(status_report(&pnid, status)?));
+    for (i, status) in value.statuses.into_iter().enumerate() {
+        let mut report = status_report(&pnid, status)?;
+        // Older payloads name the recipient's id only in `contacts` (one per status).
+        if report.user_id.is_none() {
+            report.user_id = value.contacts.get(i).and_then(|c| c.user_id.clone());
+        }
+        events.push(ChannelEvent::Status(report));
     }
     Ok(())
 }
@@ -234,6 +240,7 @@ fn inbound(
     pnid: &str,
     m: InboundWire,
     profile_name: Option<String>,
+    user_id: Option<String>,
 ) -> Result<InboundMessage, MalformedWebhook> {
     let missing =
         |what: &str| MalformedWebhook(format!("{} message without its {what} object", m.kind));
@@ -287,6 +294,7 @@ fn inbound(
         provider_message_id: m.id,
         from: format!("+{}", m.from.trim_start_matches('+')),
         profile_name,
+        user_id,
         timestamp: timestamp(&m.timestamp)?,
         content,
         reply_to: m.context.and_then(|c| c.id),
@@ -319,6 +327,7 @@ fn status_report(pnid: &str, s: StatusWire) -> Result<StatusReport, MalformedWeb
         }),
         callback_data: s.biz_opaque_callback_data,
         pricing: s.pricing.and_then(pricing),
+        user_id: s.recipient_user_id,
     })
 }
 

@@ -196,6 +196,8 @@ pub struct InboundMessage {
     /// The user's number in E.164 (`+` and digits).
     pub from: String,
     pub profile_name: Option<String>,
+    /// The user's business-scoped id (WhatsApp's BSUID), when the provider gives it.
+    pub user_id: Option<String>,
     pub timestamp: DateTime<Utc>,
     pub content: InboundContent,
     /// The provider id of the message the user replied to.
@@ -251,6 +253,8 @@ pub struct StatusReport {
     pub callback_data: Option<String>,
     /// Absent on failures and from providers that do not say.
     pub pricing: Option<Pricing>,
+    /// The recipient's business-scoped id (WhatsApp's BSUID), when the provider gives it.
+    pub user_id: Option<String>,
 }
 
 /// What changed about a template, as the provider reported it.

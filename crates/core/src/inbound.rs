@@ -369,6 +369,7 @@ impl InboundService {
             reply_to,
             provider_message_id: Some(inbound.provider_message_id),
             user_name: inbound.profile_name,
+            channel_user_id: inbound.user_id,
             status: MessageStatus::new(MessageState::Received, inbound.timestamp),
             // The window runs from when the user wrote, not from when the webhook arrived;
             // a future timestamp (clock skew) is capped at now.
@@ -417,6 +418,7 @@ impl InboundService {
                 .as_deref()
                 .and_then(|d| d.parse::<Umid>().ok()),
             provider_message_id: report.provider_message_id,
+            channel_user_id: report.user_id,
         }))
     }
 }

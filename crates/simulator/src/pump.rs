@@ -82,7 +82,7 @@ pub const MAX_STATUSES_PER_WEBHOOK: usize = 100;
 
 /// What one due event adds to a webhook.
 enum Part {
-    Status(StatusWire),
+    Status(Box<StatusWire>),
     Inbound(Box<MessagesValue>),
     /// A template, number or account change: a webhook of its own.
     Management(String),
@@ -125,7 +125,7 @@ fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Busi
                     .collect(),
                 pricing: pricing.filter(|_| !failed),
             };
-            Some((business, Part::Status(wire)))
+            Some((business, Part::Status(Box::new(wire))))
         }
         Scheduled::Inbound {
             phone_number_id,
@@ -213,6 +213,7 @@ fn webhooks(parts: Vec<(Business, Part)>, per_webhook: usize) -> Vec<Webhook> {
     for (business, part) in parts {
         let body = match part {
             Part::Status(wire) => {
+                let wire = *wire;
                 let number = &business.phone_number_id;
                 match open.iter().position(|(b, _)| &b.phone_number_id == number) {
                     Some(at) if open[at].1.len() < per_webhook.max(1) => {
@@ -380,7 +381,7 @@ mod tests {
             recipient_id: "15551230001".into(),
             ..StatusWire::default()
         };
-        (business(pnid), Part::Status(wire))
+        (business(pnid), Part::Status(Box::new(wire)))
     }
 
     fn user_message(pnid: &str) -> (Business, Part) {

@@ -32,7 +32,7 @@ fn insert_sql(conflict: &str, follow_up: &str) -> String {
         "WITH inserted AS ( \
             INSERT INTO messages ({MESSAGE_INSERT_COLUMNS}, status_rank) \
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                    $17, $18, $19, $20, $21, $22) \
+                    $17, $18, $19, $20, $21, $22, $23) \
             ON CONFLICT {conflict} DO NOTHING \
             RETURNING umid, channel_id, msisdn, created_at, {STATUS_COLUMNS}), \
          history AS ( \
@@ -93,7 +93,8 @@ static ACCEPT: LazyLock<String> = LazyLock::new(|| {
                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
                 $12::text[], $13::text[], $14::text[], $15::text[], $16::bigint[], \
                 $17::text[], $18::text[], $19::bigint[], $20::bigint[], $21::text[], \
-                $22::text[], $23::text[], $24::bigint[], $25::bigint[], $26::int[]) \
+                $22::text[], $23::text[], $24::text[], $25::bigint[], $26::bigint[], \
+                $27::int[]) \
             ON CONFLICT (sub_account_id, client_message_id) \
                 WHERE client_message_id IS NOT NULL DO NOTHING \
             RETURNING umid, channel_id, msisdn, created_at, scheduled_at, {STATUS_COLUMNS}), \
@@ -127,6 +128,7 @@ struct AcceptColumns {
     status_at: Vec<i64>,
     created_at: Vec<i64>,
     dlr_callback_url: Vec<Option<String>>,
+    channel_user_id: Vec<Option<String>>,
     batch_id: Vec<Option<String>>,
     client_batch_id: Vec<Option<String>>,
     scheduled_at: Vec<Option<i64>>,
@@ -160,6 +162,7 @@ impl AcceptColumns {
             c.status_at.push(s.at);
             c.created_at.push(millis(m.created_at));
             c.dlr_callback_url.push(m.dlr_callback_url.clone());
+            c.channel_user_id.push(m.channel_user_id.clone());
             c.batch_id.push(m.batch.as_ref().map(|b| b.id.to_string()));
             c.client_batch_id
                 .push(m.batch.as_ref().and_then(|b| b.client_batch_id.clone()));
@@ -172,14 +175,14 @@ impl AcceptColumns {
 }
 
 /// An inbound message opens (or extends, never shortens) the user's window; an arrival
-/// from an ad (`$23`) counts while no free entry point runs (it does not reset). A stop
-/// or start keyword (`$24`: `out`, `in`) changes the do-not-contact list.
+/// from an ad (`$24`) counts while no free entry point runs (it does not reset). A stop
+/// or start keyword (`$25`: `out`, `in`) changes the do-not-contact list.
 static INSERT_INBOUND: LazyLock<String> = LazyLock::new(|| {
     insert_sql(
         "(channel_id, provider_message_id) WHERE provider_message_id IS NOT NULL",
         "opened AS ( \
             INSERT INTO conversation_windows (channel_id, msisdn, last_inbound_at, referred_at) \
-            SELECT channel_id, msisdn, created_at, CASE WHEN $23::boolean THEN created_at END \
+            SELECT channel_id, msisdn, created_at, CASE WHEN $24::boolean THEN created_at END \
             FROM inserted \
             ON CONFLICT (channel_id, msisdn) DO UPDATE SET last_inbound_at = \
                 GREATEST(conversation_windows.last_inbound_at, EXCLUDED.last_inbound_at), \
@@ -191,10 +194,10 @@ static INSERT_INBOUND: LazyLock<String> = LazyLock::new(|| {
                     ELSE conversation_windows.referred_at END), \
          opted_out AS ( \
             INSERT INTO opt_outs (account_id, msisdn, source, created_at) \
-            SELECT $2, msisdn, 'keyword', created_at FROM inserted WHERE $24::text = 'out' \
+            SELECT $2, msisdn, 'keyword', created_at FROM inserted WHERE $25::text = 'out' \
             ON CONFLICT (account_id, msisdn) DO NOTHING), \
          opted_in AS ( \
-            DELETE FROM opt_outs WHERE $24::text = 'in' AND account_id = $2 AND msisdn = $6 \
+            DELETE FROM opt_outs WHERE $25::text = 'in' AND account_id = $2 AND msisdn = $6 \
                 AND EXISTS (SELECT 1 FROM inserted))",
     )
 });
@@ -223,6 +226,7 @@ fn insert_message<'q>(sql: &'q str, m: &'q Message) -> QueryScalar<'q, Postgres,
         .bind(s.at)
         .bind(millis(m.created_at))
         .bind(&m.dlr_callback_url)
+        .bind(&m.channel_user_id)
         .bind(s.rank)
 }
 
@@ -236,6 +240,8 @@ pub(crate) enum Target<'a> {
         channel: &'a str,
         umid: Option<&'a str>,
         pricing: Option<&'a ReceiptPricing>,
+        /// The recipient's business-scoped id (`$15`), kept if the message has none.
+        channel_user_id: Option<&'a str>,
     },
 }
 
@@ -273,7 +279,8 @@ static ADVANCE_BY_RECEIPT: LazyLock<String> = LazyLock::new(|| {
             (SELECT umid FROM messages WHERE channel_id = $9 AND umid = $10::text))",
         ", pricing_category = COALESCE(pricing_category, $11), \
          pricing_type = COALESCE(pricing_type, $12), billable = COALESCE(billable, $13), \
-         delivered_at = CASE WHEN $14 THEN COALESCE(delivered_at, $7) ELSE delivered_at END",
+         delivered_at = CASE WHEN $14 THEN COALESCE(delivered_at, $7) ELSE delivered_at END, \
+         channel_user_id = COALESCE(channel_user_id, $15)",
     )
 });
 
@@ -305,13 +312,15 @@ pub(crate) async fn advance_status<'e, E: PgExecutor<'e>>(
             channel,
             umid,
             pricing,
+            channel_user_id,
         } => query
             .bind(channel)
             .bind(umid)
             .bind(pricing.map(|p| p.category.clone()))
             .bind(pricing.map(|p| p.kind.clone()))
             .bind(pricing.map(|p| p.billable))
-            .bind(status.reached_user()),
+            .bind(status.reached_user())
+            .bind(channel_user_id),
     };
     query
         .fetch_optional(exec)
@@ -380,6 +389,20 @@ impl MessageStore for PostgresStore {
     ) -> StoreResult<Vec<Message>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         parley_store::log_rows::query_messages::<Postgres>(&mut conn, filter, after, limit).await
+    }
+
+    async fn msisdn_for_channel_user(
+        &self,
+        account: &AccountId,
+        channel_user_id: &str,
+    ) -> StoreResult<Option<String>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        parley_store::log_rows::msisdn_for_channel_user::<Postgres>(
+            &mut conn,
+            account,
+            channel_user_id,
+        )
+        .await
     }
 
     async fn status_history(&self, umid: Umid) -> StoreResult<Vec<MessageStatus>> {
@@ -473,6 +496,7 @@ impl PostgresStore {
             .bind(columns.status_at)
             .bind(columns.created_at)
             .bind(columns.dlr_callback_url)
+            .bind(columns.channel_user_id)
             .bind(columns.batch_id)
             .bind(columns.client_batch_id)
             .bind(columns.scheduled_at)
@@ -514,6 +538,7 @@ impl PostgresStore {
                 channel: &channel,
                 umid: umid.as_deref(),
                 pricing: receipt.pricing.as_ref(),
+                channel_user_id: receipt.channel_user_id.as_deref(),
             };
             let provider_id = Some(receipt.provider_message_id.as_str());
             applied[i] = match advance_status(&mut *tx, target, provider_id, &receipt.status)

@@ -97,7 +97,7 @@ async fn insert_message(tx: &mut Transaction<'_, Sqlite>, m: &Message) -> StoreR
     let s = StatusColumns::from(&m.status);
     sqlx::query(&format!(
         "INSERT INTO messages ({MESSAGE_INSERT_COLUMNS}, status_rank) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(m.umid.to_string())
     .bind(m.account_id.as_str())
@@ -120,6 +120,7 @@ async fn insert_message(tx: &mut Transaction<'_, Sqlite>, m: &Message) -> StoreR
     .bind(s.at)
     .bind(millis(m.created_at))
     .bind(&m.dlr_callback_url)
+    .bind(&m.channel_user_id)
     .bind(s.rank)
     .execute(&mut **tx)
     .await
@@ -208,7 +209,8 @@ async fn apply_receipt(
          status_at = MAX(status_at, ?7), status_rank = ?8, \
          pricing_category = COALESCE(pricing_category, ?11), \
          pricing_type = COALESCE(pricing_type, ?12), billable = COALESCE(billable, ?13), \
-         delivered_at = CASE WHEN ?14 THEN COALESCE(delivered_at, ?7) ELSE delivered_at END \
+         delivered_at = CASE WHEN ?14 THEN COALESCE(delivered_at, ?7) ELSE delivered_at END, \
+         channel_user_id = COALESCE(channel_user_id, ?15) \
          WHERE umid = COALESCE( \
              (SELECT umid FROM messages WHERE channel_id = ?9 AND provider_message_id = ?1), \
              (SELECT umid FROM messages WHERE channel_id = ?9 AND umid = ?10)) \
@@ -229,6 +231,7 @@ async fn apply_receipt(
     .bind(pricing.map(|p| p.kind.as_str()))
     .bind(pricing.map(|p| p.billable))
     .bind(receipt.status.reached_user())
+    .bind(&receipt.channel_user_id)
     .fetch_optional(&mut **tx)
     .await
     .map_err(db)?;
@@ -312,6 +315,20 @@ impl MessageStore for SqliteStore {
     ) -> StoreResult<Vec<Message>> {
         let mut conn = self.reader.acquire().await.map_err(db)?;
         parley_store::log_rows::query_messages::<Sqlite>(&mut conn, filter, after, limit).await
+    }
+
+    async fn msisdn_for_channel_user(
+        &self,
+        account: &AccountId,
+        channel_user_id: &str,
+    ) -> StoreResult<Option<String>> {
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        parley_store::log_rows::msisdn_for_channel_user::<Sqlite>(
+            &mut conn,
+            account,
+            channel_user_id,
+        )
+        .await
     }
 
     async fn status_history(&self, umid: Umid) -> StoreResult<Vec<MessageStatus>> {

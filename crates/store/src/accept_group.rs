@@ -176,6 +176,7 @@ where
             .bind(s.at)?
             .bind(millis(m.created_at))?
             .bind(m.dlr_callback_url.clone())?
+            .bind(m.channel_user_id.clone())?
             .bind(m.batch.as_ref().map(|b| b.id.to_string()))?
             .bind(m.batch.as_ref().and_then(|b| b.client_batch_id.clone()))?
             .bind(m.scheduled_at.map(millis))?

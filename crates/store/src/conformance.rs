@@ -37,6 +37,7 @@ macro_rules! conformance_suite {
             a_receipt_dated_to_the_second_keeps_its_place_in_the_history,
             interrupted_dispatch_is_reconciled_by_umid,
             inbound_is_stored_once_and_opens_the_window,
+            a_business_scoped_user_id_finds_the_user_s_number_within_its_account,
             billable_messages_are_charged_once_on_reaching_the_user,
             a_timely_reply_to_a_referred_user_opens_a_free_entry_point,
             the_message_log_filters_and_pages_stably,
@@ -137,6 +138,7 @@ pub fn outbound(sandbox: &Sandbox, to: &str, cmid: Option<&str>, at: DateTime<Ut
         status: MessageStatus::new(MessageState::Queued, at),
         created_at: at,
         dlr_callback_url: None,
+        channel_user_id: None,
         pricing: None,
         batch: None,
         scheduled_at: None,
@@ -728,6 +730,7 @@ fn receipt(sandbox: &Sandbox, wamid: &str, umid: Option<Umid>, status: &MessageS
         umid,
         status: status.clone(),
         pricing: None,
+        channel_user_id: None,
     }
 }
 
@@ -915,6 +918,73 @@ pub async fn interrupted_dispatch_is_reconciled_by_umid<S: Store>(store: &S) {
         later.unwrap().status,
         read,
         "found by the attached wamid from now on"
+    );
+}
+
+/// WhatsApp's business-scoped ids come with inbound messages and receipts and with sends
+/// that name the user by one; a send by id finds the number through them, in the account
+/// that heard them only, the latest pairing first.
+pub async fn a_business_scoped_user_id_finds_the_user_s_number_within_its_account<S: Store>(
+    store: &S,
+) {
+    let sandbox = seeded(store).await;
+    let account = &sandbox.account.id;
+    let find =
+        |id: &'static str| async move { store.msisdn_for_channel_user(account, id).await.unwrap() };
+    assert_eq!(find("US.1").await, None);
+    let mut inbound = outbound(&sandbox, "+15551230001", None, t0());
+    inbound.direction = Direction::Inbound;
+    inbound.provider_message_id = Some("wamid.in1".into());
+    inbound.channel_user_id = Some("US.1".into());
+    inbound.status = MessageStatus::new(MessageState::Received, t0());
+    store.record_inbound(&inbound, false, None).await.unwrap();
+    assert_eq!(find("US.1").await.as_deref(), Some("+15551230001"));
+    let stored = store.message(inbound.umid).await.unwrap().unwrap();
+    assert_eq!(stored.channel_user_id.as_deref(), Some("US.1"));
+
+    // A receipt names the recipient of an outbound message; a later one does not undo it.
+    let outgoing = accept_one(store, outbound(&sandbox, "+15551230002", None, t0())).await;
+    claim(store, t0()).await;
+    store
+        .complete_dispatches(&[(outgoing.umid, sent("wamid.out", t0()))])
+        .await
+        .unwrap();
+    let mut delivered = receipt(
+        &sandbox,
+        "wamid.out",
+        None,
+        &MessageStatus::new(MessageState::Delivered, t0() + Duration::seconds(1))
+            .with_detail(StatusDetail::DeliveredToRecipient),
+    );
+    delivered.channel_user_id = Some("US.2".into());
+    let read = receipt(
+        &sandbox,
+        "wamid.out",
+        None,
+        &MessageStatus::new(MessageState::Read, t0() + Duration::seconds(2)),
+    );
+    store
+        .apply_receipts(&[delivered, read], &CountingPrices)
+        .await
+        .unwrap();
+    let stored = store.message(outgoing.umid).await.unwrap().unwrap();
+    assert_eq!(stored.channel_user_id.as_deref(), Some("US.2"));
+    assert_eq!(find("US.2").await.as_deref(), Some("+15551230002"));
+
+    // A send that named the user by id keeps it; the newest pairing wins (a user who
+    // changed number gets a new id from WhatsApp, but a stale pairing must not win).
+    let mut by_id = outbound(&sandbox, "+15551230003", None, t0() + Duration::seconds(5));
+    by_id.channel_user_id = Some("US.1".into());
+    accept_one(store, by_id).await;
+    assert_eq!(find("US.1").await.as_deref(), Some("+15551230003"));
+    let stranger = AccountId::parse("acct-2").unwrap();
+    assert_eq!(
+        store
+            .msisdn_for_channel_user(&stranger, "US.1")
+            .await
+            .unwrap(),
+        None,
+        "another account never heard of it"
     );
 }
 

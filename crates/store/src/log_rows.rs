@@ -8,6 +8,33 @@ use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
 use crate::accept_group::Statement;
 use crate::rows::{MESSAGE_COLUMNS, MessageRow, millis};
 use crate::{LogCursor, LogFilter, Message, StoreResult};
+use parley_types::AccountId;
+
+/// The number of the newest message of `account` with this business-scoped user id
+/// (`messages_channel_user` answers it).
+pub async fn msisdn_for_channel_user<DB>(
+    conn: &mut DB::Connection,
+    account: &AccountId,
+    channel_user_id: &str,
+) -> StoreResult<Option<String>>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> DB::Arguments<'a>: IntoArguments<'a, DB>,
+    for<'a> String: Encode<'a, DB> + Type<DB>,
+    for<'r> (String,): FromRow<'r, DB::Row>,
+{
+    let mut q = Statement::<DB>::new(
+        "SELECT msisdn FROM messages WHERE channel_user_id IS NOT NULL AND account_id = "
+            .to_owned(),
+    );
+    q.bind(account.to_string())?
+        .push(" AND channel_user_id = ")
+        .bind(channel_user_id.to_owned())?
+        .push(" ORDER BY created_at DESC LIMIT 1");
+    let rows = fetch_as!((String,), conn, q);
+    Ok(rows.into_iter().next().map(|(msisdn,)| msisdn))
+}
 
 pub async fn query_messages<DB>(
     conn: &mut DB::Connection,

@@ -111,6 +111,8 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     /// Where this message's delivery receipts go instead of the account's CADR webhook.
     pub dlr_callback_url: Option<String>,
+    /// WhatsApp's business-scoped id of the user (8x8's `channelUserId`), once known.
+    pub channel_user_id: Option<String>,
     /// What it costs, once the provider said (outbound only).
     pub pricing: Option<MessagePricing>,
     /// The batch it was sent in (outbound only).
@@ -281,6 +283,9 @@ pub struct Receipt {
     /// crash interrupted the dispatch), and the provider id is then attached to it.
     pub umid: Option<Umid>,
     pub status: MessageStatus,
+    /// The recipient's business-scoped id, when the provider gives it: kept on the
+    /// message if it has none yet.
+    pub channel_user_id: Option<String>,
 }
 
 /// A message template on a WhatsApp Business Account, as Parley keeps it: the definition

@@ -221,6 +221,7 @@ pub struct MessageRow {
     pub status: StatusRow,
     pub created_at: i64,
     pub dlr_callback_url: Option<String>,
+    pub channel_user_id: Option<String>,
     pub pricing_category: Option<String>,
     pub pricing_type: Option<String>,
     pub billable: Option<bool>,
@@ -237,7 +238,7 @@ macro_rules! inserted_message_columns {
         "umid, account_id, sub_account_id, channel_id, direction, msisdn, country, \
          content_type, content, client_message_id, reply_to, provider_message_id, user_name, \
          state, detail, error_code, error_message, provider_error_code, status_at, created_at, \
-         dlr_callback_url"
+         dlr_callback_url, channel_user_id"
     };
 }
 
@@ -291,6 +292,7 @@ impl MessageRow {
             status: self.status.into_model()?,
             created_at: from_millis(self.created_at)?,
             dlr_callback_url: self.dlr_callback_url,
+            channel_user_id: self.channel_user_id,
             pricing: match (self.pricing_category, self.billable) {
                 (Some(category), Some(billable)) => Some(MessagePricing {
                     category,

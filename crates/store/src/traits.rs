@@ -64,6 +64,13 @@ pub trait MessageStore: Send + Sync {
     ) -> StoreResult<Vec<Message>>;
     /// Every status the message went through, oldest first.
     async fn status_history(&self, umid: Umid) -> StoreResult<Vec<MessageStatus>>;
+    /// The number of the user WhatsApp knows to the account by `channel_user_id` (its
+    /// business-scoped id), from the newest message that paired the two.
+    async fn msisdn_for_channel_user(
+        &self,
+        account: &AccountId,
+        channel_user_id: &str,
+    ) -> StoreResult<Option<String>>;
     /// Stores an inbound message once (deduplicated on the provider id) and opens or
     /// refreshes the user's customer-service window in the same transaction. A `referred`
     /// user (from an ad or page button) may get a free entry point if answered in time.

@@ -198,6 +198,59 @@ async fn a_reused_client_message_id_repeats_a_retry_and_refuses_another_message(
     assert_eq!(sent.len(), 1, "sent once");
 }
 
+/// WhatsApp names each user to a business by a business-scoped id (BSUID) as well as the
+/// number: Parley passes it on in webhooks and message details, and takes it instead of
+/// the number, as 8x8's `user.channelUserId`.
+async fn a_user_is_known_by_whatsapp_s_business_scoped_id(app: TestApp) {
+    app.phone_sends(USER, json!({"type": "text", "content": {"text": "hi"}}))
+        .await;
+    app.settle().await;
+    let inbound = &app.conversation(USER).await[0];
+    let bsuid = inbound["user"]["channelUserId"]
+        .as_str()
+        .expect("the inbound message carries the user's id")
+        .to_owned();
+    assert!(bsuid.starts_with("US.") && bsuid.len() > 3, "{bsuid}");
+
+    let (status, sent) = app
+        .send(
+            json!({"user": {"channelUserId": bsuid}, "type": "text", "content": {"text": "by id"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert_eq!(sent["user"]["msisdn"], USER, "the number behind the id");
+    assert_eq!(sent["user"]["channelUserId"], bsuid.as_str());
+    app.settle().await;
+    let umid = sent["umid"].as_str().unwrap();
+    let details = app.details(umid).await;
+    assert_eq!(details["status"]["state"], "delivered");
+    assert_eq!(details["user"]["channelUserId"], bsuid.as_str());
+    let wamid = app.stored(umid).await.provider_message_id.unwrap();
+    assert!(
+        app.phone(USER)
+            .await
+            .iter()
+            .any(|m| m["id"] == wamid.as_str()),
+        "it reached the user"
+    );
+
+    // An id this account never heard from WhatsApp, or not an id at all: refused.
+    for (user, code) in [
+        (json!({"channelUserId": "US.13491208655302741918"}), 1005),
+        (json!({"channelUserId": "15551234567"}), 1005),
+        (json!({}), 3002),
+    ] {
+        let (status, answer) = app
+            .send(json!({"user": user, "type": "text", "content": {"text": "x"}}))
+            .await;
+        assert_eq!(
+            (status, answer["code"].clone()),
+            (StatusCode::BAD_REQUEST, json!(code)),
+            "{user}: {answer}"
+        );
+    }
+}
+
 async fn inbound_media_keeps_its_type_url_and_caption(app: TestApp) {
     let host = MediaHost::start().await;
     app.phone_sends(
@@ -328,5 +381,6 @@ crate::on_both_backends!(
     a_number_not_on_whatsapp_is_undelivered_with_the_mapped_code,
     a_reused_client_message_id_repeats_a_retry_and_refuses_another_message,
     inbound_media_keeps_its_type_url_and_caption,
+    a_user_is_known_by_whatsapp_s_business_scoped_id,
     mark_read_and_typing_reach_the_phone,
 );

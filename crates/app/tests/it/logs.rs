@@ -220,13 +220,14 @@ async fn exports_are_built_in_the_background_masked_unless_the_account_allows(ba
     assert!(export_status(&app, &clear).await.1.get("data").is_none());
     assert_eq!(app.housekeeping().await.export_files_removed, 2);
 
-    // `channelUserId` is the number's digits, as webhooks give it.
+    // `channelUserId` is the number's digits, as 8x8's v2 webhooks gave it, or WhatsApp's
+    // business-scoped id for a user the account heard of (see `conversation`).
     let (_, link) = built_export(&app, json!({"channelUserId": "6591234567", "limit": 1})).await;
     assert_eq!(download(&app, &link).await[1][msisdn], SG);
     for (refused, why) in [
         (
             json!({"channelUserId": "US.13491208655302741918"}),
-            "a BSUID",
+            "a business-scoped id this account never heard of",
         ),
         (
             json!({"channelUserId": "6591234567", "phoneNumber": "+6599999999"}),

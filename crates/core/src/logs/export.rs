@@ -106,7 +106,8 @@ impl LogExports {
         body: &Value,
     ) -> Result<ExportJob> {
         let now = self.clock.now();
-        let request = normalise(body, now, self.config.retention)?;
+        let body = self.with_channel_user_number(account, body).await?;
+        let request = normalise(&body, now, self.config.retention)?;
         let job = ExportJob {
             id: uuid::Uuid::now_v7(),
             account_id: account.clone(),
@@ -124,6 +125,35 @@ impl LogExports {
         };
         self.store.create_export(&job).await?;
         Ok(job)
+    }
+
+    /// The request with a business-scoped `channelUserId` (`US.1349…`) replaced by the
+    /// digits of the number it names in this account, which the log is filtered by.
+    async fn with_channel_user_number(&self, account: &AccountId, body: &Value) -> Result<Value> {
+        let mut body = body.clone();
+        let Some(id) = body
+            .get("channelUserId")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|id| crate::messages::request::is_channel_user_id(id))
+            .map(str::to_owned)
+        else {
+            return Ok(body);
+        };
+        let msisdn = self
+            .store
+            .msisdn_for_channel_user(account, &id)
+            .await?
+            .ok_or_else(|| {
+                Error::invalid(
+                    SyncCode::InvalidParameter,
+                    format!(
+                        "Invalid parameter(s): 'channelUserId' {id} is not a WhatsApp user this account has heard from"
+                    ),
+                )
+            })?;
+        body["channelUserId"] = Value::from(msisdn.trim_start_matches('+'));
+        Ok(body)
     }
 
     /// The job, if it is the subaccount's.
@@ -261,17 +291,16 @@ fn normalise(
     }))
 }
 
-/// The number behind a `channelUserId`. Parley's channel user ids are the number's
-/// digits (as 8x8's v2 gave them); WhatsApp's business-scoped ids (`US.1349…`) are not
-/// known to this release, and a filter by one is refused rather than ignored, which
-/// would export every user's messages.
+/// The number behind a `channelUserId`: the number's digits (as 8x8's v2 gave them), a
+/// business-scoped id having been replaced by them already. Anything else is refused
+/// rather than ignored, which would export every user's messages.
 fn channel_user(raw: Option<&str>) -> Result<Option<String>> {
     let Some(raw) = raw else { return Ok(None) };
     if !raw.trim().chars().all(|c| c.is_ascii_digit()) {
         return Err(Error::invalid(
             SyncCode::InvalidParameter,
-            "Invalid parameter(s): 'channelUserId' must be the digits of the user's number; \
-             business-scoped user ids are not supported by this Parley release",
+            "Invalid parameter(s): 'channelUserId' must be a WhatsApp business-scoped user id \
+             (US.1349…) or the digits of the user's number",
         ));
     }
     parse_msisdn("channelUserId", raw).map(Some)

@@ -14,6 +14,6 @@ pub use service::route;
 pub use accept::AcceptQueue;
 pub use batch::{BatchItem, BatchOutcome, BatchRequest, Rejection};
 pub use content::Content;
-pub use request::{SendRequest, TypingRequest};
+pub use request::{Recipient, SendRequest, TypingRequest};
 pub use service::{Hold, MessageService};
 pub use summary::content_summary;

@@ -17,9 +17,35 @@ pub const MAX_CLIENT_MESSAGE_ID_CHARS: usize = 50;
 /// would send something other than what was asked (e.g. SMS fallback that never happens).
 const NOT_YET_SUPPORTED: &[&str] = &["channels"];
 
+/// Who a send goes to: a number, or WhatsApp's business-scoped id for the user (8x8's
+/// `user.channelUserId`, e.g. `US.13491208655302741918`), which the account must have
+/// heard from WhatsApp before. With both, the number wins, as 8x8 documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    Number(Msisdn),
+    ChannelUser(String),
+}
+
+/// Most alphanumerics after a business-scoped id's country code (Meta: up to 128).
+const MAX_CHANNEL_USER_ID_CHARS: usize = 128;
+
+/// Whether `id` has the shape of a business-scoped user id: an upper-case ISO 3166 alpha-2
+/// code, a period, then alphanumerics (a parent id has `ENT.` in between).
+pub(crate) fn is_channel_user_id(id: &str) -> bool {
+    let Some((country, rest)) = id.split_once('.') else {
+        return false;
+    };
+    let rest = rest.strip_prefix("ENT.").unwrap_or(rest);
+    country.len() == 2
+        && country.chars().all(|c| c.is_ascii_uppercase())
+        && !rest.is_empty()
+        && rest.len() <= MAX_CHANNEL_USER_ID_CHARS
+        && rest.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SendRequest {
-    pub msisdn: Msisdn,
+    pub recipient: Recipient,
     pub content: Content,
     pub client_message_id: Option<String>,
     pub reply_to: Option<Umid>,
@@ -100,7 +126,7 @@ impl SendRequest {
         let body = as_object(body)?;
         let user = object(body, "user")?
             .ok_or_else(|| invalid(SyncCode::MissedUser, "Missed user: 'user' is required"))?;
-        let msisdn = parse_user(user)?;
+        let recipient = parse_user(user)?;
         let kind = string(body, "type", "type")?.ok_or_else(|| {
             invalid(
                 SyncCode::InvalidContentType,
@@ -177,7 +203,7 @@ impl SendRequest {
             )));
         }
         Ok(Self {
-            msisdn,
+            recipient,
             content,
             client_message_id,
             reply_to,
@@ -188,7 +214,7 @@ impl SendRequest {
     }
 }
 
-fn parse_user(user: &Map<String, Value>) -> Result<Msisdn> {
+fn parse_user(user: &Map<String, Value>) -> Result<Recipient> {
     let country = string(user, "country", "user.country")?;
     if let Some(c) = country
         && (c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic()))
@@ -199,23 +225,30 @@ fn parse_user(user: &Map<String, Value>) -> Result<Msisdn> {
         ));
     }
     let Some(raw) = string(user, "msisdn", "user.msisdn")? else {
-        let message = if user.contains_key("channelUserId") {
-            "Missed MSISDN: 'user.msisdn' is required; sending to a channelUserId alone is not supported by this Parley release yet"
-        } else {
-            "Missed MSISDN: 'user.msisdn' is required"
+        return match string(user, "channelUserId", "user.channelUserId")?.map(str::trim) {
+            Some(id) if is_channel_user_id(id) => Ok(Recipient::ChannelUser(id.to_owned())),
+            Some(_) => Err(invalid(
+                SyncCode::InvalidParameters,
+                "Invalid parameter(s): 'user.channelUserId' must be a WhatsApp business-scoped user id, e.g. US.13491208655302741918",
+            )),
+            None => Err(invalid(
+                SyncCode::MissedMsisdn,
+                "Missed MSISDN: 'user.msisdn' or 'user.channelUserId' is required",
+            )),
         };
-        return Err(invalid(SyncCode::MissedMsisdn, message));
     };
-    Msisdn::parse(raw, country).map_err(|e| match e {
-        MsisdnError::NotE164 => invalid(
-            SyncCode::InvalidMsisdn,
-            "Invalid MSISDN format (not E.164 international number): 'user.msisdn'",
-        ),
-        MsisdnError::InvalidCountry => invalid(
-            SyncCode::InvalidChatAppsCountry,
-            "Invalid country code: 'user.country' is not a known country",
-        ),
-    })
+    Msisdn::parse(raw, country)
+        .map(Recipient::Number)
+        .map_err(|e| match e {
+            MsisdnError::NotE164 => invalid(
+                SyncCode::InvalidMsisdn,
+                "Invalid MSISDN format (not E.164 international number): 'user.msisdn'",
+            ),
+            MsisdnError::InvalidCountry => invalid(
+                SyncCode::InvalidChatAppsCountry,
+                "Invalid country code: 'user.country' is not a known country",
+            ),
+        })
 }
 
 /// `POST …/events`: `{channel, type, umid}`.
@@ -264,6 +297,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn number(raw: &str) -> Recipient {
+        Recipient::Number(Msisdn::parse(raw, None).unwrap())
+    }
+
     fn code(body: Value) -> u32 {
         match SendRequest::parse(&body) {
             Err(Error::Invalid { code, .. }) => code.code(),
@@ -280,7 +317,7 @@ mod tests {
             "unknownExtra": {"ignored": true}
         }))
         .unwrap();
-        assert_eq!(req.msisdn.as_str(), "+6591234567");
+        assert_eq!(req.recipient, number("+6591234567"));
         assert_eq!(req.client_message_id.as_deref(), Some("c-1"));
         assert!(req.reply_to.is_some());
     }
@@ -317,7 +354,41 @@ mod tests {
             "user": {"msisdn": "91234567", "country": "SG"}, "type": "text", "content": {"text": "hi"}
         }))
         .unwrap();
-        assert_eq!(req.msisdn.as_str(), "+6591234567");
+        assert_eq!(req.recipient, number("+6591234567"));
+    }
+
+    #[test]
+    fn a_business_scoped_user_id_may_name_the_user() {
+        let to = |user: Value| {
+            SendRequest::parse(&json!({"user": user, "type": "text", "content": {"text": "hi"}}))
+                .map(|r| r.recipient)
+        };
+        assert_eq!(
+            to(json!({"channelUserId": "US.13491208655302741918"})).unwrap(),
+            Recipient::ChannelUser("US.13491208655302741918".into())
+        );
+        assert_eq!(
+            to(json!({"channelUserId": "US.ENT.11815799212886844830"})).unwrap(),
+            Recipient::ChannelUser("US.ENT.11815799212886844830".into())
+        );
+        assert_eq!(
+            to(json!({"msisdn": "+6591234567", "channelUserId": "US.1"})).unwrap(),
+            number("+6591234567"),
+            "the number wins"
+        );
+        for bad in ["15551234567", "us.1", "US.", "USA.1", "US.12-34"] {
+            assert_eq!(
+                code(
+                    json!({"user": {"channelUserId": bad}, "type": "text", "content": {"text": "hi"}})
+                ),
+                1005,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            code(json!({"user": {}, "type": "text", "content": {"text": "hi"}})),
+            3002
+        );
     }
 
     #[test]

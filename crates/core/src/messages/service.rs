@@ -15,7 +15,7 @@ use super::accept::AcceptQueue;
 use super::batch::{BatchItem, BatchOutcome, BatchRequest, Rejection};
 use super::content::Content;
 use super::idempotency::Intent;
-use super::request::{SendRequest, TypingRequest};
+use super::request::{Recipient, SendRequest, TypingRequest};
 use crate::cache::TtlCache;
 use crate::pricing::{WindowState, window_state};
 use crate::templates::TemplateService;
@@ -255,6 +255,7 @@ impl MessageService {
                 ));
             }
         }
+        let (msisdn, channel_user_id) = self.recipient(channel, request.recipient).await?;
         let content = self.with_template(channel.id, request.content).await?;
         let now = self.clock.now();
         let (scheduled_at, expires_at) = timing(request.scheduled, request.expiry, now)?;
@@ -264,8 +265,8 @@ impl MessageService {
             sub_account_id: sub.clone(),
             channel_id: channel.id,
             direction: Direction::Outbound,
-            country: request.msisdn.country(),
-            msisdn: request.msisdn.as_str().to_owned(),
+            country: msisdn.country(),
+            msisdn: msisdn.as_str().to_owned(),
             content_type: content.kind().label().to_owned(),
             content: content.to_json(),
             client_message_id: request.client_message_id,
@@ -275,11 +276,41 @@ impl MessageService {
             status: MessageStatus::new(MessageState::Queued, now),
             created_at: now,
             dlr_callback_url: request.dlr_callback_url,
+            channel_user_id,
             pricing: None,
             batch: batch.cloned(),
             scheduled_at,
             expires_at,
         })
+    }
+
+    /// The number a send goes to, and the business-scoped id it named the user by: an id
+    /// is WhatsApp's name for a user towards this account, learnt from its webhooks, so
+    /// it is found among the account's messages (the newest pairing).
+    async fn recipient(
+        &self,
+        channel: &Channel,
+        recipient: Recipient,
+    ) -> Result<(parley_types::Msisdn, Option<String>)> {
+        match recipient {
+            Recipient::Number(msisdn) => Ok((msisdn, None)),
+            Recipient::ChannelUser(id) => {
+                let found = self
+                    .store
+                    .msisdn_for_channel_user(&channel.account_id, &id)
+                    .await?
+                    .and_then(|raw| parley_types::Msisdn::parse(&raw, None).ok());
+                match found {
+                    Some(msisdn) => Ok((msisdn, Some(id))),
+                    None => Err(Error::invalid(
+                        SyncCode::InvalidParameters,
+                        format!(
+                            "Invalid parameter(s): 'user.channelUserId' {id} is not a WhatsApp user this account has heard from; send to 'user.msisdn' instead"
+                        ),
+                    )),
+                }
+            }
+        }
     }
 
     /// Cancels a message still waiting for its scheduled time; yields how many were

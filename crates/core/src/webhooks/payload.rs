@@ -36,19 +36,19 @@ pub fn body(event: &WebhookEvent, subject: &EventSubject) -> Value {
     }
 }
 
-/// The digits WhatsApp knows the user by (8x8's v3 `channelUserId`; Parley has no
-/// business-scoped user ids yet, so it repeats the number as v2 did).
-fn channel_user_id(msisdn: &str) -> String {
-    msisdn.trim_start_matches('+').to_owned()
+/// 8x8's v3 `channelUserId`: WhatsApp's business-scoped id for the user when WhatsApp
+/// gave one, else the number's digits, as v2 did.
+fn channel_user_id(message: &Message) -> String {
+    message
+        .channel_user_id
+        .clone()
+        .unwrap_or_else(|| message.msisdn.trim_start_matches('+').to_owned())
 }
 
 fn inbound(message: &Message) -> Value {
     let mut user = Map::new();
     user.insert("msisdn".into(), json!(message.msisdn));
-    user.insert(
-        "channelUserId".into(),
-        json!(channel_user_id(&message.msisdn)),
-    );
+    user.insert("channelUserId".into(), json!(channel_user_id(message)));
     if let Some(name) = &message.user_name {
         user.insert("name".into(), json!(name));
     }
@@ -78,7 +78,7 @@ fn receipt(message: &Message, status: &MessageStatus) -> Value {
     let on_phone = status.detail == Some(StatusDetail::DeliveredToRecipient);
     // Only receipts from the user's phone carry the user's WhatsApp id.
     if on_phone || status.state == MessageState::Read {
-        user["channelUserId"] = json!(channel_user_id(&message.msisdn));
+        user["channelUserId"] = json!(channel_user_id(message));
     }
     let mut payload = json!({
         "umid": message.umid,
