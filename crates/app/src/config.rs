@@ -181,6 +181,9 @@ pub struct SimulatorSection {
     pub webhook_url: String,
     /// The control API's bearer key; empty: `<data_dir>/simulator-token`, made once.
     pub control_token: String,
+    /// The SQLite file the simulator keeps its state in (relative: under `data_dir`);
+    /// empty: in memory only.
+    pub state_file: String,
     /// Whether the control API takes callers without credentials when Parley listens on
     /// loopback only.
     pub open_on_loopback: bool,
@@ -410,6 +413,14 @@ impl Config {
 
 const REDACTED: &str = "<redacted>";
 
+impl Config {
+    /// Where the simulator keeps its state, if anywhere.
+    pub fn simulator_state_file(&self) -> Option<PathBuf> {
+        let file = self.simulator.state_file.trim();
+        (!file.is_empty()).then(|| self.data_dir.join(file))
+    }
+}
+
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
@@ -459,6 +470,7 @@ impl fmt::Debug for SimulatorSection {
                 },
             )
             .field("open_on_loopback", &self.open_on_loopback)
+            .field("state_file", &self.state_file)
             .finish()
     }
 }

@@ -169,32 +169,41 @@ impl Platform {
             Arc::new(MetaAdapter::new(meta.clone()).context("building the Graph API client")?);
         // The simulator keeps simulated time even on a node whose own work is live: it
         // plays Meta for the other nodes of a cluster.
-        let simulator = config.has(Role::Simulator).then(|| {
-            let clock = simulated_clock.clone();
+        let simulator_config = config.has(Role::Simulator).then(|| {
             let sim = &config.simulator;
             let webhook_url = if sim.webhook_url.is_empty() {
                 format!("{self_url}/meta/webhook")
             } else {
                 sim.webhook_url.clone()
             };
-            Simulator::new(
-                SimulatorConfig {
-                    access_token: meta.access_token.clone(),
-                    app_secret: meta.app_secret.clone(),
-                    webhook_url,
-                    verify_token: meta.verify_token.clone(),
-                    schedule: DeliverySchedule {
-                        delivered_after: Duration::milliseconds(sim.delivered_after_ms as i64),
-                        read_after: Duration::milliseconds(sim.read_after_ms as i64),
-                        auto_read: sim.auto_read,
-                        seed: sim.seed,
-                        review_after: Duration::milliseconds(sim.review_after_ms as i64),
-                        statuses_per_webhook: sim.statuses_per_webhook.max(1),
-                    },
+            SimulatorConfig {
+                access_token: meta.access_token.clone(),
+                app_secret: meta.app_secret.clone(),
+                webhook_url,
+                verify_token: meta.verify_token.clone(),
+                schedule: DeliverySchedule {
+                    delivered_after: Duration::milliseconds(sim.delivered_after_ms as i64),
+                    read_after: Duration::milliseconds(sim.read_after_ms as i64),
+                    auto_read: sim.auto_read,
+                    seed: sim.seed,
+                    review_after: Duration::milliseconds(sim.review_after_ms as i64),
+                    statuses_per_webhook: sim.statuses_per_webhook.max(1),
                 },
-                clock,
-            )
+            }
         });
+        let simulator = match simulator_config {
+            None => None,
+            Some(sim_config) => {
+                let clock = simulated_clock.clone();
+                Some(match config.simulator_state_file() {
+                    Some(path) => Simulator::open(sim_config, clock, &path)
+                        .await
+                        .map_err(|e| anyhow::anyhow!(e))
+                        .context("opening the simulator's state file")?,
+                    None => Simulator::new(sim_config, clock),
+                })
+            }
+        };
         let storage = parley_media::MediaStorage::open(&config.media.storage, &config.data_dir)
             .context("opening the media storage")?;
         let public_url = if config.public_url.is_empty() {

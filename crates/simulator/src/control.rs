@@ -417,7 +417,7 @@ pub(crate) async fn phone_reads(
                 phone_number_id: phone_number_id.clone(),
                 recipient: wa_id.clone(),
                 callback_data,
-                status: "read",
+                status: "read".into(),
                 failure: None,
                 pricing,
             },

@@ -18,7 +18,7 @@ use crate::control::ControlError;
 use crate::state::Failure;
 use crate::{Inner, Simulator};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Faults {
     /// Share of sends that fail, 0–100.
@@ -173,7 +173,7 @@ impl FaultCode {
     pub fn failure(&self) -> Failure {
         Failure {
             code: self.code,
-            title: self.title,
+            title: self.title.into(),
             details: self.details.into(),
         }
     }

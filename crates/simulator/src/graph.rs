@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::faults::Delivery;
 use crate::interactive_send::{self, Refusal};
+use crate::persist::SendRecord;
 use crate::state::{AcceptedSend, Failure, PhoneMessage, Scheduled};
 use crate::template_send::{self, TemplateSend};
 use crate::wire::{
@@ -29,7 +30,7 @@ pub fn router() -> Router<Simulator> {
 pub(crate) struct GraphFailure {
     status: StatusCode,
     code: u32,
-    title: &'static str,
+    title: String,
     details: String,
     /// Graph's own wording and exception type where it is not `(#code) title`.
     message: Option<(String, &'static str)>,
@@ -38,13 +39,13 @@ pub(crate) struct GraphFailure {
 pub(crate) fn fail(
     status: StatusCode,
     code: u32,
-    title: &'static str,
+    title: impl Into<String>,
     details: impl Into<String>,
 ) -> GraphFailure {
     GraphFailure {
         status,
         code,
-        title,
+        title: title.into(),
         details: details.into(),
         message: None,
     }
@@ -387,159 +388,170 @@ async fn send(
     };
     let now = inner.clock.now();
     let wamid = new_wamid();
-    let mut state = inner.state();
-    let business = state
-        .business(phone_number_id)
-        .cloned()
-        .expect("checked by the handler");
-    if fetched.is_none() {
-        admit(&mut state, now)?;
-    }
-    let mut template_category = None;
-    let failure = if injected.is_some() {
-        injected
-    } else if wa_id.starts_with(NOT_ON_WHATSAPP_PREFIX) {
-        Some(Failure {
-            code: 131026,
-            title: "Message undeliverable",
-            details: "the recipient is not a WhatsApp user".into(),
-        })
-    } else if state.quality.blocked(phone_number_id, &wa_id) {
-        Some(Failure {
-            code: 131026,
-            title: "Message undeliverable",
-            details: "the recipient blocked this business number".into(),
-        })
-    } else if let Some(template_message) = &template_message {
-        // Templates may start a conversation: no window needed, only a sendable template.
-        let template = state.templates.iter().find(|t| {
-            t.waba_id == business.waba_id
-                && t.name == template_message.name
-                && t.language == template_message.language
-        });
-        match template {
-            None => Some(Failure {
-                code: 132001,
-                title: "Template name does not exist in the translation",
-                details: format!(
-                    "template {} ({}) does not exist",
-                    template_message.name, template_message.language
-                ),
-            }),
-            Some(template) => match template.send_failure(template_message) {
-                Some((code, title, details)) => Some(Failure {
-                    code,
-                    title,
-                    details,
-                }),
-                None => {
-                    message = template.bubble(template_message);
-                    template_category = Some(template.category.clone());
-                    None
-                }
-            },
+    // The state guard is scoped, not dropped: a guard merely dropped before an await
+    // still makes the future not `Send`.
+    let (seq, journaled) = {
+        let mut state = inner.state();
+        let business = state
+            .business(phone_number_id)
+            .cloned()
+            .expect("checked by the handler");
+        if fetched.is_none() {
+            admit(&mut state, now)?;
         }
-    } else if !state.windows.service_open(phone_number_id, &wa_id, now) {
-        Some(Failure {
+        let mut template_category = None;
+        let failure = if injected.is_some() {
+            injected
+        } else if wa_id.starts_with(NOT_ON_WHATSAPP_PREFIX) {
+            Some(Failure {
+                code: 131026,
+                title: "Message undeliverable".into(),
+                details: "the recipient is not a WhatsApp user".into(),
+            })
+        } else if state.quality.blocked(phone_number_id, &wa_id) {
+            Some(Failure {
+                code: 131026,
+                title: "Message undeliverable".into(),
+                details: "the recipient blocked this business number".into(),
+            })
+        } else if let Some(template_message) = &template_message {
+            // Templates may start a conversation: no window needed, only a sendable template.
+            let template = state.templates.iter().find(|t| {
+                t.waba_id == business.waba_id
+                    && t.name == template_message.name
+                    && t.language == template_message.language
+            });
+            match template {
+                None => Some(Failure {
+                    code: 132001,
+                    title: "Template name does not exist in the translation".into(),
+                    details: format!(
+                        "template {} ({}) does not exist",
+                        template_message.name, template_message.language
+                    ),
+                }),
+                Some(template) => match template.send_failure(template_message) {
+                    Some((code, title, details)) => Some(Failure {
+                        code,
+                        title: title.into(),
+                        details,
+                    }),
+                    None => {
+                        message = template.bubble(template_message);
+                        template_category = Some(template.category.clone());
+                        None
+                    }
+                },
+            }
+        } else if !state.windows.service_open(phone_number_id, &wa_id, now) {
+            Some(Failure {
             code: 131047,
-            title: "Re-engagement message",
+            title: "Re-engagement message".into(),
             details: "more than 24 hours have passed since the recipient last replied to the sender number".into(),
         })
-    } else {
-        None
-    };
-    // The media last: a message that fails for its media was never going to be sent.
-    let mut ready = None;
-    let (media_id, media_link) = match &wanted {
-        Some(Wanted {
-            source: Source::Id(id),
-            ..
-        }) => (Some(id.clone()), None),
-        Some(Wanted {
-            source: Source::Link(link),
-            ..
-        }) => (None, Some(link.clone())),
-        None => (None, None),
-    };
-    let failure = match (failure, wanted, fetched) {
-        (Some(failure), _, _) | (None, _, Some(Err(failure))) => Some(failure),
-        (None, _, Some(Ok(media))) => {
-            ready = Some(Ready::Fetched(Box::new(media)));
+        } else {
             None
-        }
-        (
-            None,
+        };
+        // The media last: a message that fails for its media was never going to be sent.
+        let mut ready = None;
+        let (media_id, media_link) = match &wanted {
             Some(Wanted {
-                kind: media_kind,
                 source: Source::Id(id),
-            }),
-            None,
-        ) => match state.media.sendable(&id, phone_number_id, media_kind, now) {
-            Ok(()) => {
-                ready = Some(Ready::Uploaded(id));
+                ..
+            }) => (Some(id.clone()), None),
+            Some(Wanted {
+                source: Source::Link(link),
+                ..
+            }) => (None, Some(link.clone())),
+            None => (None, None),
+        };
+        let failure = match (failure, wanted, fetched) {
+            (Some(failure), _, _) | (None, _, Some(Err(failure))) => Some(failure),
+            (None, _, Some(Ok(media))) => {
+                ready = Some(Ready::Fetched(Box::new(media)));
                 None
             }
-            Err(details) => Some(crate::media_api::upload_failure(details)),
-        },
-        (None, _, None) => None,
-    };
-    // A template that starts a conversation counts against the messaging limit.
-    let failure = match failure {
-        None if template_category.is_some() => state.template_reaches(&business, &wa_id, now).err(),
-        failure => failure,
-    };
-    if failure.is_none() {
-        state.messaged(&business, &wa_id, now);
-    }
-    let pricing = failure.is_none().then(|| {
-        state.windows.business_replied(phone_number_id, &wa_id, now);
-        state
-            .windows
-            .price(phone_number_id, &wa_id, template_category.as_deref(), now)
-    });
-    state.sends.push(AcceptedSend {
-        id: wamid.clone(),
-        phone_number_id: phone_number_id.to_owned(),
-        to: wa_id.clone(),
-        kind: kind.clone(),
-        callback_data: request.biz_opaque_callback_data.clone(),
-        media_id,
-        media_link,
-        at: now,
-        error_code: failure.as_ref().map(|f| f.code),
-        pricing: pricing.clone(),
-    });
-    let status = |status, failure: Option<Failure>| Scheduled::Status {
-        wamid: wamid.clone(),
-        phone_number_id: phone_number_id.to_owned(),
-        recipient: wa_id.clone(),
-        callback_data: request.biz_opaque_callback_data.clone(),
-        status,
-        pricing: failure.is_none().then(|| pricing.clone()).flatten(),
-        failure,
-    };
-    match failure {
-        // Like Meta, policy failures are accepted first and reported by a `failed` receipt.
-        Some(failure) => state.schedule(now, status("failed", Some(failure))),
-        None => {
-            if let Some(template_message) = template_message {
-                show_card_media(&mut state, &template_message);
-                state.template_sends.insert(wamid.clone(), template_message);
-            }
-            let media_id = ready.map(|ready| match ready {
-                Ready::Uploaded(id) => {
-                    if let Some(media) = state.media.get_mut(&id) {
-                        media.shown = true;
-                    }
-                    id
+            (
+                None,
+                Some(Wanted {
+                    kind: media_kind,
+                    source: Source::Id(id),
+                }),
+                None,
+            ) => match state.media.sendable(&id, phone_number_id, media_kind, now) {
+                Ok(()) => {
+                    ready = Some(Ready::Uploaded(id));
+                    None
                 }
-                Ready::Fetched(media) => state.media.insert_downloaded(*media, now),
-            });
-            state.push_bubble(
-                &wa_id,
-                PhoneMessage {
+                Err(details) => Some(crate::media_api::upload_failure(details)),
+            },
+            (None, _, None) => None,
+        };
+        // A template that starts a conversation counts against the messaging limit.
+        let failure = match failure {
+            None if template_category.is_some() => {
+                state.template_reaches(&business, &wa_id, now).err()
+            }
+            failure => failure,
+        };
+        if failure.is_none() {
+            state.messaged(&business, &wa_id, now);
+        }
+        // The business answering may open a free entry point, which the price reflects.
+        let pricing = failure.is_none().then(|| {
+            state.windows.business_replied(phone_number_id, &wa_id, now);
+            state
+                .windows
+                .price(phone_number_id, &wa_id, template_category.as_deref(), now)
+        });
+        let mut record = SendRecord {
+            to: wa_id.clone(),
+            accepted: AcceptedSend {
+                id: wamid.clone(),
+                phone_number_id: phone_number_id.to_owned(),
+                to: wa_id.clone(),
+                kind: kind.clone(),
+                callback_data: request.biz_opaque_callback_data.clone(),
+                media_id,
+                media_link,
+                at: now,
+                error_code: failure.as_ref().map(|f| f.code),
+                pricing: pricing.clone(),
+            },
+            bubble: None,
+            template: None,
+            receipts: Vec::new(),
+            replied: failure.is_none().then_some(now),
+        };
+        let status = |status: &str, failure: Option<Failure>| Scheduled::Status {
+            wamid: wamid.clone(),
+            phone_number_id: phone_number_id.to_owned(),
+            recipient: wa_id.clone(),
+            callback_data: request.biz_opaque_callback_data.clone(),
+            status: status.to_owned(),
+            pricing: failure.is_none().then(|| pricing.clone()).flatten(),
+            failure,
+        };
+        match failure {
+            // Like Meta, policy failures are accepted first and reported by a `failed` receipt.
+            Some(failure) => record.receipts.push((now, status("failed", Some(failure)))),
+            None => {
+                if let Some(template_message) = template_message {
+                    show_card_media(&mut state, &template_message);
+                    record.template = Some(template_message);
+                }
+                let media_id = ready.map(|ready| match ready {
+                    Ready::Uploaded(id) => {
+                        if let Some(media) = state.media.get_mut(&id) {
+                            media.shown = true;
+                        }
+                        id
+                    }
+                    Ready::Fetched(media) => state.media.insert_downloaded(*media, now),
+                });
+                record.bubble = Some(PhoneMessage {
                     id: wamid.clone(),
-                    direction: "from_business",
+                    direction: "from_business".into(),
                     business_number: business.display_number.clone(),
                     phone_number_id: phone_number_id.to_owned(),
                     kind,
@@ -549,24 +561,30 @@ async fn send(
                     context_id: request.context.as_ref().map(|c| c.message_id.clone()),
                     typing: false,
                     media_id,
-                },
-            );
-            // The business answered: any "typing…" it showed on this chat ends.
-            for bubble in &mut state.phone(&wa_id).messages {
-                bubble.typing = false;
-            }
-            let schedule = &inner.config.schedule;
-            let delivered_at = now + inner.jitter(schedule.delivered_after);
-            state.schedule(now, status("sent", None));
-            state.schedule(delivered_at, status("delivered", None));
-            if schedule.auto_read {
-                let read_at = delivered_at.max(now + inner.jitter(schedule.read_after));
-                state.schedule(read_at, status("read", None));
+                });
+                let schedule = &inner.config.schedule;
+                let delivered_at = now + inner.jitter(schedule.delivered_after);
+                record.receipts.push((now, status("sent", None)));
+                record
+                    .receipts
+                    .push((delivered_at, status("delivered", None)));
+                if schedule.auto_read {
+                    let read_at = delivered_at.max(now + inner.jitter(schedule.read_after));
+                    record.receipts.push((read_at, status("read", None)));
+                }
             }
         }
-    }
-    drop(state);
+        // Answered only once on disk: WhatsApp never forgets a send it acknowledged.
+        let journaled = inner.state_file.is_some().then(|| record.clone());
+        state.journal_seq += 1;
+        let seq = state.journal_seq;
+        state.apply_send(record);
+        (seq, journaled)
+    };
     inner.wake.notify_one();
+    if let (Some(file), Some(record)) = (&inner.state_file, journaled) {
+        file.journal(seq, &record).await;
+    }
     Ok(SendResponse {
         messaging_product: "whatsapp".into(),
         contacts: vec![if request.to.is_some() {

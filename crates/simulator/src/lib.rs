@@ -12,7 +12,9 @@
 //! size, 131053; user files over 100 MB arrive unsupported, 131052; `media`). A person
 //! can make sends fail or answer slowly on purpose (`faults`) and follow every change of
 //! the phones' chats and the templates as server-sent events (`events`).
-//! State lives in memory. The Graph wire types, the template and interactive readers and
+//! State is kept in memory and, when the simulator is opened on a state file (`persist`),
+//! on disk, so a restart keeps every template, chat, window, tier and pending receipt; a
+//! send is answered only once it is on disk. The Graph wire types, the template and interactive readers and
 //! the webhook signing are the simulator's own (`wire`, `template_send`,
 //! `interactive_send`), written from Meta's documents, never Parley's adapter's: a test
 //! double that shared its code would mirror the adapter's mistakes. Depends on neither
@@ -28,11 +30,13 @@ mod interactive_send;
 mod limits;
 mod media;
 mod media_api;
+mod persist;
 mod policy;
 mod pump;
 mod quality;
 mod reach;
 mod rules_api;
+mod saved;
 mod state;
 mod template_api;
 mod template_send;
@@ -44,12 +48,18 @@ mod windows;
 pub mod wire;
 
 use std::ops::{Deref, DerefMut};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration as StdDuration;
+use std::time::{Duration as StdDuration, Instant};
 
 use axum::Router;
+use axum::extract::Request;
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
 use chrono::Duration;
-use parley_types::AdjustableClock;
+use parley_types::{AdjustableClock, Clock};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::sync::{Notify, watch};
@@ -156,6 +166,12 @@ pub(crate) struct Inner {
     delivering: tokio::sync::Mutex<pump::Delivery>,
     /// Tells the console's event streams what changed.
     announcer: events::Announcer,
+    /// Where the state is kept across restarts; `None`: in memory only.
+    state_file: Option<persist::StateFile>,
+    /// The state changed since it was last saved.
+    dirty: AtomicBool,
+    /// One save at a time, so a later snapshot never lands before an earlier one.
+    saving: tokio::sync::Mutex<Option<Instant>>,
 }
 
 /// A handle to the simulator; cheap to clone.
@@ -164,8 +180,50 @@ pub struct Simulator {
     inner: Arc<Inner>,
 }
 
+/// How often the state is saved at most while sends change it (every other change is
+/// saved before it is answered).
+const SAVE_EVERY: StdDuration = StdDuration::from_secs(1);
+
 impl Simulator {
+    /// A simulator whose state lives in memory only.
     pub fn new(config: SimulatorConfig, clock: Arc<AdjustableClock>) -> Self {
+        Self::with_state(config, clock, state::State::default(), None)
+    }
+
+    /// A simulator that keeps its state in the SQLite file at `path` (created if
+    /// missing), starting from what the file holds.
+    pub async fn open(
+        config: SimulatorConfig,
+        clock: Arc<AdjustableClock>,
+        path: &Path,
+    ) -> Result<Self, String> {
+        let file = persist::StateFile::open(path).await?;
+        let state = file.load().await?;
+        let restored = state.is_some();
+        // Simulated time moved on before the restart (`POST /api/clock/advance`): resume
+        // from there rather than from the wall clock.
+        if let Some(saved_at) = state.as_ref().and_then(|s| s.saved_at) {
+            let behind = saved_at - clock.now();
+            if behind > Duration::zero() {
+                clock.advance(behind);
+            }
+        }
+        let sim = Self::with_state(config, clock, state.unwrap_or_default(), Some(file));
+        if restored {
+            tracing::info!(path = %path.display(), "the simulator picked up where it stopped");
+            // The replayed journal now lives in the snapshot.
+            sim.inner.dirty.store(true, Ordering::SeqCst);
+            sim.save().await;
+        }
+        Ok(sim)
+    }
+
+    fn with_state(
+        config: SimulatorConfig,
+        clock: Arc<AdjustableClock>,
+        state: state::State,
+        state_file: Option<persist::StateFile>,
+    ) -> Self {
         let rng = StdRng::seed_from_u64(config.schedule.seed);
         let http = reqwest::Client::builder()
             .timeout(StdDuration::from_secs(10))
@@ -175,14 +233,57 @@ impl Simulator {
             inner: Arc::new(Inner {
                 config,
                 clock,
-                state: Mutex::new(state::State::default()),
+                state: Mutex::new(state),
                 rng: Mutex::new(rng),
                 http,
                 wake: Notify::new(),
                 media_key: rand::random(),
                 delivering: tokio::sync::Mutex::new(pump::Delivery::default()),
                 announcer: events::Announcer::new(),
+                state_file,
+                dirty: AtomicBool::new(false),
+                saving: tokio::sync::Mutex::new(None),
             }),
+        }
+    }
+
+    /// Writes the state to its file, if it has one and it changed since the last save.
+    pub async fn save(&self) {
+        let Some(file) = &self.inner.state_file else {
+            return;
+        };
+        let mut last = self.inner.saving.lock().await;
+        if !self.inner.dirty.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let snapshot = {
+            let mut state = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.saved_at = Some(self.inner.clock.now());
+            serde_json::to_string(&*state)
+                .map(|json| (json, state.journal_seq, file.file_changes(&state)))
+        };
+        let saved = match snapshot {
+            Ok((json, seq, files)) => file.save(json, seq, files, self.inner.clock.now()).await,
+            Err(e) => Err(e.to_string()),
+        };
+        match saved {
+            Ok(()) => *last = Some(Instant::now()),
+            Err(e) => {
+                tracing::error!(error = %e, "the simulator's state was not saved; will retry");
+                self.inner.dirty.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Saves if the state changed and the last save is [`SAVE_EVERY`] old.
+    async fn save_if_due(&self) {
+        let due = self
+            .inner
+            .saving
+            .try_lock()
+            .is_ok_and(|last| last.is_none_or(|at| at.elapsed() >= SAVE_EVERY));
+        if due && self.inner.dirty.load(Ordering::SeqCst) {
+            self.save().await;
         }
     }
 
@@ -207,6 +308,10 @@ impl Simulator {
             .merge(answers::router())
             .merge(events::router())
             .merge(faults::router())
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                save_after_change,
+            ))
             .with_state(self.clone())
     }
 
@@ -215,10 +320,12 @@ impl Simulator {
         pump::run_once(&self.inner).await
     }
 
-    /// Delivers webhooks as they come due until `shutdown` turns true.
+    /// Delivers webhooks as they come due until `shutdown` turns true, saving the state as
+    /// it goes and once more at the end.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         while !*shutdown.borrow() {
             let report = self.run_once().await;
+            self.save_if_due().await;
             let pause = if report.blocked {
                 StdDuration::from_secs(1)
             } else {
@@ -230,6 +337,7 @@ impl Simulator {
                 _ = tokio::time::sleep(pause) => {}
             }
         }
+        self.save().await;
     }
 
     pub fn clock(&self) -> &AdjustableClock {
@@ -250,6 +358,7 @@ impl Simulator {
 pub(crate) struct StateGuard<'a> {
     state: MutexGuard<'a, state::State>,
     announcer: &'a events::Announcer,
+    dirty: &'a AtomicBool,
 }
 
 impl Deref for StateGuard<'_> {
@@ -262,6 +371,7 @@ impl Deref for StateGuard<'_> {
 
 impl DerefMut for StateGuard<'_> {
     fn deref_mut(&mut self) -> &mut state::State {
+        self.dirty.store(true, Ordering::SeqCst);
         &mut self.state
     }
 }
@@ -281,6 +391,7 @@ impl Inner {
             // A panic while holding the lock would leave plain data behind, still usable.
             state: self.state.lock().unwrap_or_else(|p| p.into_inner()),
             announcer: &self.announcer,
+            dirty: &self.dirty,
         }
     }
 
@@ -294,4 +405,26 @@ impl Inner {
             .random_range(0.8..1.2);
         Duration::milliseconds((base.num_milliseconds() as f64 * factor) as i64)
     }
+}
+
+/// Whether a request to the simulator's routes (as nested, without `/sim`) is a Graph
+/// send or mark-as-read: the journal keeps sends, every other change is saved whole.
+fn is_graph_send(path: &str) -> bool {
+    path.starts_with("/graph/") && path.ends_with("/messages")
+}
+
+/// Saves the state before answering a request that changed it (a phone writing, a
+/// template reviewed, a fault set): what a caller was told happened survives a crash.
+async fn save_after_change(
+    axum::extract::State(sim): axum::extract::State<Simulator>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let changes = !matches!(*request.method(), Method::GET | Method::HEAD)
+        && !is_graph_send(request.uri().path());
+    let response = next.run(request).await;
+    if changes && response.status().is_success() {
+        sim.save().await;
+    }
+    response
 }

@@ -16,7 +16,9 @@ use crate::reach::RollingUniques;
 use crate::state::Failure;
 
 /// A portfolio's messaging limit, as Meta names it in `phone_number_quality_update`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, serde::Deserialize,
+)]
 pub enum Tier {
     /// Where every new portfolio starts.
     #[default]
@@ -94,7 +96,7 @@ pub struct Upgrade {
     pub needs_green: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 struct Portfolio {
     tier: Tier,
     reach: RollingUniques<3>,
@@ -109,7 +111,7 @@ impl Default for Portfolio {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
 pub struct MessagingLimits {
     /// By WABA id, created at first use.
     portfolios: HashMap<String, Portfolio>,
@@ -168,7 +170,7 @@ impl MessagingLimits {
         {
             return Err(Failure {
                 code: 131048,
-                title: "Spam rate limit hit",
+                title: "Spam rate limit hit".into(),
                 details: format!(
                     "the business portfolio's messaging limit of {limit} unique users in 24 hours was reached"
                 ),

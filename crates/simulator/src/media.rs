@@ -27,7 +27,7 @@ pub const URL_LIFETIME: Duration = Duration::minutes(5);
 pub const FETCH_TIMEOUT: StdDuration = StdDuration::from_secs(20);
 
 /// Who may reach a file through the Graph API, until when.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Access {
     pub phone_number_id: String,
     pub until: DateTime<Utc>,
@@ -36,9 +36,12 @@ pub struct Access {
     pub from_user: bool,
 }
 
-#[derive(Debug, Clone)]
+/// A file and what is known of it. Saved state keeps the bytes apart (`persist` writes
+/// each file once), so they are not in its JSON.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StoredMedia {
     /// Empty when the file was too large to keep ([`StoredMedia::too_large`]).
+    #[serde(skip)]
     pub bytes: Bytes,
     pub mime: String,
     /// Hex SHA-256 of the bytes.
@@ -82,11 +85,13 @@ impl StoredMedia {
 /// How often, in simulator time, files nothing needs any more are dropped.
 const SWEEP_EVERY: Duration = Duration::hours(1);
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct MediaStore {
     items: HashMap<String, StoredMedia>,
     /// (sha256, mime) → id of a file downloaded for a send by link: a campaign that sends
     /// one link to many users keeps the file once.
+    #[serde(with = "crate::saved::entries")]
     downloaded: HashMap<(String, String), String>,
     last_sweep: Option<DateTime<Utc>>,
 }
@@ -123,6 +128,22 @@ impl MediaStore {
         let id = self.insert(media, now);
         self.downloaded.insert(key, id.clone());
         id
+    }
+
+    /// Every file's id and bytes (for saving).
+    pub fn files(&self) -> impl Iterator<Item = (&String, &Bytes)> {
+        self.items.iter().map(|(id, m)| (id, &m.bytes))
+    }
+
+    /// Gives a restored file its bytes back; `false` if no file has that id.
+    pub fn restore_bytes(&mut self, id: &str, bytes: Bytes) -> bool {
+        match self.items.get_mut(id) {
+            Some(media) => {
+                media.bytes = bytes;
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn get(&self, id: &str) -> Option<&StoredMedia> {

@@ -57,7 +57,7 @@ pub fn control_router() -> Router<Simulator> {
 pub(crate) fn upload_failure(details: impl Into<String>) -> Failure {
     Failure {
         code: 131053,
-        title: "Media upload error",
+        title: "Media upload error".into(),
         details: details.into(),
     }
 }

@@ -1,7 +1,9 @@
 //! Turns due events into signed webhooks and posts them to Parley: in order within each
 //! business account, several business accounts at once, as Meta does. A webhook that is
 //! not answered with 200 stays at the head of its account's queue and is tried again, as
-//! Meta retries; so nothing is dropped while Parley is down.
+//! Meta retries; so nothing is dropped while Parley is down. The queues are part of the
+//! state ([`crate::state::State::outbox`]), so a saved state holds every webhook not yet
+//! taken, and a webhook leaves its queue only once answered.
 
 use parley_types::Clock;
 use std::collections::{BTreeMap, VecDeque};
@@ -18,11 +20,13 @@ use chrono::{DateTime, Utc};
 use crate::Inner;
 use crate::state::{Business, Scheduled};
 
-/// Webhooks waiting to be posted: one queue per business account (WABA id), each posted
+/// Webhooks waiting to be posted, one queue per business account (WABA id), each posted
 /// in order.
+pub type Outbox = BTreeMap<String, VecDeque<String>>;
+
+/// Whether the callback passed Meta's handshake (once per process).
 #[derive(Debug, Default)]
 pub struct Delivery {
-    queues: BTreeMap<String, VecDeque<String>>,
     verified: bool,
 }
 
@@ -102,11 +106,11 @@ fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Busi
             pricing,
         } => {
             let business = state.business(&phone_number_id)?.clone();
-            state.tick(&wamid, status);
+            state.tick(&wamid, &status);
             let failed = failure.is_some();
             let wire = StatusWire {
                 id: wamid,
-                status: status.into(),
+                status,
                 timestamp: now.timestamp().to_string(),
                 recipient_user_id: crate::users::bsuid(&business.waba_id, &recipient),
                 recipient_id: recipient,
@@ -114,8 +118,8 @@ fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Busi
                 errors: failure
                     .map(|f| WebhookError {
                         code: f.code,
-                        title: f.title.into(),
-                        message: Some(f.title.into()),
+                        message: Some(f.title.clone()),
+                        title: f.title,
                         error_data: Some(ErrorData {
                             messaging_product: None,
                             details: f.details,
@@ -290,19 +294,23 @@ async fn post(inner: &Inner, body: &str) -> Result<(), String> {
     }
 }
 
-/// Posts `queue` from its head until it is empty or a post fails; yields how many went
-/// and whether one failed.
-async fn post_in_order(inner: &Inner, queue: &mut VecDeque<String>) -> (usize, bool) {
+/// Posts `queue` (a copy of an account's queue) from its head until it is empty or a post
+/// fails, taking each answered webhook off the account's queue in the state; yields how
+/// many went and whether one failed.
+async fn post_in_order(inner: &Inner, account: &str, queue: VecDeque<String>) -> (usize, bool) {
     let mut delivered = 0;
-    while let Some(body) = queue.front() {
-        match post(inner, body).await {
-            Ok(()) => {
-                queue.pop_front();
-                delivered += 1;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, pending = queue.len(), "webhook delivery failed; will retry");
-                return (delivered, true);
+    let pending = queue.len();
+    for body in queue {
+        if let Err(e) = post(inner, &body).await {
+            tracing::warn!(error = %e, pending = pending - delivered, "webhook delivery failed; will retry");
+            return (delivered, true);
+        }
+        delivered += 1;
+        let mut state = inner.state();
+        if let Some(queue) = state.outbox.get_mut(account) {
+            queue.pop_front();
+            if queue.is_empty() {
+                state.outbox.remove(account);
             }
         }
     }
@@ -324,11 +332,16 @@ pub async fn run_once(inner: &Inner) -> PumpReport {
                 .filter_map(|event| part_for(inner, event, now)),
         );
     }
-    for (account, body) in webhooks(parts, inner.config.schedule.statuses_per_webhook) {
-        delivery.queues.entry(account).or_default().push_back(body);
-    }
+    let queues = {
+        let mut state = inner.state();
+        for (account, body) in webhooks(parts, inner.config.schedule.statuses_per_webhook) {
+            state.outbox.entry(account).or_default().push_back(body);
+        }
+        // Posted from a copy: the state keeps each webhook until it is answered.
+        state.outbox.clone()
+    };
     let mut report = PumpReport::default();
-    if !delivery.queues.is_empty() && !delivery.verified {
+    if !queues.is_empty() && !delivery.verified {
         match verify(inner).await {
             Ok(()) => delivery.verified = true,
             Err(e) => {
@@ -338,23 +351,15 @@ pub async fn run_once(inner: &Inner) -> PumpReport {
         }
     }
     if delivery.verified {
-        // The queues travel into the posts and come back with what is left of them.
-        let queues = std::mem::take(&mut delivery.queues);
         let mut posting = futures::stream::iter(queues)
-            .map(|(account, mut queue)| async move {
-                let (delivered, failed) = post_in_order(inner, &mut queue).await;
-                (account, queue, delivered, failed)
-            })
+            .map(|(account, queue)| async move { post_in_order(inner, &account, queue).await })
             .buffer_unordered(ACCOUNTS_IN_FLIGHT);
-        while let Some((account, queue, delivered, failed)) = posting.next().await {
+        while let Some((delivered, failed)) = posting.next().await {
             report.delivered += delivered;
             report.blocked |= failed;
-            if !queue.is_empty() {
-                delivery.queues.insert(account, queue);
-            }
         }
     }
-    report.pending = delivery.queues.values().map(VecDeque::len).sum();
+    report.pending = inner.state().outbox.values().map(VecDeque::len).sum();
     report
 }
 

@@ -19,7 +19,7 @@ pub const FEEDBACK_WINDOW: Duration = Duration::days(7);
 pub const RED_FROM_PERCENT: usize = 5;
 pub const YELLOW_FROM_PERCENT: usize = 2;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Rating {
     #[default]
@@ -44,7 +44,7 @@ impl Rating {
 /// A rating that moved: (before, now).
 pub type Change = (Rating, Rating);
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 struct Number {
     recipients: RollingUniques<1>,
     /// When each negative feedback came, oldest first.
@@ -80,7 +80,7 @@ impl Number {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
 pub struct Quality {
     /// By phone-number id, created at first use.
     numbers: HashMap<String, Number>,

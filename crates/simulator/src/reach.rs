@@ -8,6 +8,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 #[derive(Debug)]
 pub struct RollingUniques<const N: usize> {
@@ -99,6 +100,52 @@ impl<const N: usize> RollingUniques<N> {
     }
 }
 
+/// [`RollingUniques`] as saved: the windows in milliseconds, the per-window arrays as lists
+/// (serde has no arrays of a generic length).
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    windows_ms: Vec<i64>,
+    events: VecDeque<(DateTime<Utc>, String)>,
+    first: u64,
+    starts: Vec<u64>,
+    counts: Vec<usize>,
+    latest: HashMap<String, u64>,
+}
+
+impl<const N: usize> Serialize for RollingUniques<N> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Saved {
+            windows_ms: self.windows.iter().map(|w| w.num_milliseconds()).collect(),
+            events: self.events.clone(),
+            first: self.first,
+            starts: self.starts.to_vec(),
+            counts: self.counts.to_vec(),
+            latest: self.latest.clone(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de, const N: usize> Deserialize<'de> for RollingUniques<N> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let saved = Saved::deserialize(d)?;
+        let wrong = || serde::de::Error::custom(format!("expected {N} windows"));
+        let windows: Vec<Duration> = saved
+            .windows_ms
+            .into_iter()
+            .map(Duration::milliseconds)
+            .collect();
+        Ok(Self {
+            windows: windows.try_into().map_err(|_| wrong())?,
+            events: saved.events,
+            first: saved.first,
+            starts: saved.starts.try_into().map_err(|_| wrong())?,
+            counts: saved.counts.try_into().map_err(|_| wrong())?,
+            latest: saved.latest,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +186,19 @@ mod tests {
         let later = t0() + Duration::hours(20) + Duration::days(7);
         assert_eq!(r.counts(later), [0, 0]);
         assert!(r.latest.is_empty() && r.events.is_empty(), "all forgotten");
+    }
+
+    #[test]
+    fn a_saved_counter_counts_on_where_it_stopped() {
+        let mut r = day_and_week();
+        r.record("1", t0());
+        r.record("2", t0() + Duration::hours(30));
+        let json = serde_json::to_string(&r).unwrap();
+        let mut back: RollingUniques<2> = serde_json::from_str(&json).unwrap();
+        let later = t0() + Duration::hours(31);
+        assert_eq!(back.counts(later), r.counts(later));
+        assert_eq!(back.counts(later), [1, 2]);
+        assert!(serde_json::from_str::<RollingUniques<3>>(&json).is_err());
     }
 
     #[test]

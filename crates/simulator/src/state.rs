@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::wire::{InboundWire, PricingWire};
@@ -16,7 +16,7 @@ use crate::quality::Quality;
 use crate::throughput::Throughput;
 use crate::windows::Windows;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Business {
     pub phone_number_id: String,
@@ -28,12 +28,12 @@ pub struct Business {
 }
 
 /// One bubble in a phone's chat, as the phone sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PhoneMessage {
     pub id: String,
     /// `from_business` or `from_user`.
-    pub direction: &'static str,
+    pub direction: String,
     pub business_number: String,
     pub phone_number_id: String,
     #[serde(rename = "type")]
@@ -44,18 +44,18 @@ pub struct PhoneMessage {
     /// (blue ticks from the business) for the user's.
     pub status: String,
     pub timestamp: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_id: Option<String>,
     /// Set while the business shows "typing…" in answer to this message.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub typing: bool,
     /// The file the bubble shows (its own, or its template's header), served by the
     /// control API at `/api/media/{id}`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Phone {
     pub msisdn: String,
@@ -64,7 +64,7 @@ pub struct Phone {
 }
 
 /// A send the Graph API accepted, whatever became of it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AcceptedSend {
     pub id: String,
@@ -74,10 +74,10 @@ pub struct AcceptedSend {
     pub kind: String,
     pub callback_data: Option<String>,
     /// The uploaded media the send named by id (its own or its template header's).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// The URL the send named instead, for the simulator to download.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_link: Option<String>,
     pub at: DateTime<Utc>,
     /// Meta's error code when the send failed after acceptance.
@@ -86,21 +86,21 @@ pub struct AcceptedSend {
     pub pricing: Option<PricingWire>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Failure {
     pub code: u32,
-    pub title: &'static str,
+    pub title: String,
     pub details: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Scheduled {
     Status {
         wamid: String,
         phone_number_id: String,
         recipient: String,
         callback_data: Option<String>,
-        status: &'static str,
+        status: String,
         failure: Option<Failure>,
         /// What the message costs; `None` on failures.
         pricing: Option<PricingWire>,
@@ -126,7 +126,9 @@ pub enum Scheduled {
     },
 }
 
-#[derive(Debug, Default)]
+/// Everything the simulated WhatsApp knows; written whole to its state file (`persist`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct State {
     pub businesses: Vec<Business>,
     /// By wa_id (E.164 digits).
@@ -141,6 +143,7 @@ pub struct State {
     pub quality: Quality,
     pub sends: Vec<AcceptedSend>,
     /// Events waiting for their time, kept in (due, seq) order.
+    #[serde(with = "crate::saved::ordered_entries")]
     pub timeline: BTreeMap<(DateTime<Utc>, u64), Scheduled>,
     next_seq: u64,
     /// wamid → the wa_id whose chat holds it.
@@ -154,7 +157,15 @@ pub struct State {
     pub media: crate::media::MediaStore,
     /// Failures and latency the control API asked the Graph API to add to sends.
     pub faults: crate::faults::Faults,
+    /// Webhooks built and not yet answered by the callback, per business account.
+    pub outbox: crate::pump::Outbox,
+    /// Sends written to the state file's journal (each send's number in it).
+    pub journal_seq: u64,
+    /// The simulated time when the state was saved: a restart resumes from it, so time
+    /// (windows, receipts due) never runs backwards across restarts.
+    pub saved_at: Option<DateTime<Utc>>,
     /// What changed since the lock was taken, announced when it is released.
+    #[serde(skip)]
     pub changes: crate::events::Changes,
 }
 
@@ -283,6 +294,31 @@ impl State {
             .collect()
     }
 
+    /// What an accepted send changes, live and when the journal is replayed
+    /// (`persist`): the send on record, the template for taps on its buttons, the bubble
+    /// on the phone (ending any "typing…" the business showed), its receipts, and the
+    /// business's answer (which may open a free entry point; doing it twice is once).
+    pub fn apply_send(&mut self, record: crate::persist::SendRecord) {
+        let wamid = record.accepted.id.clone();
+        if let Some(at) = record.replied {
+            self.windows
+                .business_replied(&record.accepted.phone_number_id, &record.to, at);
+        }
+        if let Some(template) = record.template {
+            self.template_sends.insert(wamid, template);
+        }
+        if let Some(bubble) = record.bubble {
+            for earlier in &mut self.phone(&record.to).messages {
+                earlier.typing = false;
+            }
+            self.push_bubble(&record.to, bubble);
+        }
+        for (due, receipt) in record.receipts {
+            self.schedule(due, receipt);
+        }
+        self.sends.push(record.accepted);
+    }
+
     /// Adds a bubble to a phone's chat.
     pub fn push_bubble(&mut self, wa_id: &str, bubble: PhoneMessage) {
         self.owners.insert(bubble.id.clone(), wa_id.to_owned());
@@ -306,7 +342,7 @@ impl State {
         }
         let bubble = PhoneMessage {
             id: wire.id.clone(),
-            direction: "from_user",
+            direction: "from_user".into(),
             business_number: business.display_number.clone(),
             phone_number_id: business.phone_number_id.clone(),
             kind: wire.kind.clone(),

@@ -105,6 +105,11 @@ pub(crate) async fn list(
         .filter(|t| query.name.as_ref().is_none_or(|n| &t.name == n))
         .map(|t| {
             let mut item = serde_json::to_value(t).expect("templates serialise");
+            // The simulator's own bookkeeping, not Graph's fields.
+            if let Some(fields) = item.as_object_mut() {
+                fields.remove("pauses");
+                fields.remove("quality_at");
+            }
             item["quality_score"] =
                 json!({ "score": t.quality_score, "date": t.quality_at.timestamp() });
             item

@@ -32,7 +32,7 @@ const PROMOTIONAL: &[&str] = &[
 /// business), as Graph reports it in a list's `summary.message_template_limit`.
 pub const LIVE_TEMPLATE_LIMIT: usize = 250;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub struct SimTemplate {
     pub id: String,
@@ -43,7 +43,6 @@ pub struct SimTemplate {
     pub status: String,
     pub quality_score: String,
     /// When the quality score was last rated (Graph lists it as `quality_score.date`).
-    #[serde(skip)]
     pub quality_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected_reason: Option<String>,
@@ -54,7 +53,7 @@ pub struct SimTemplate {
     pub components: Vec<Value>,
     pub created_at: DateTime<Utc>,
     /// How often it has been paused (the third pause disables it).
-    #[serde(skip)]
+    #[serde(default)]
     pub pauses: u32,
 }
 

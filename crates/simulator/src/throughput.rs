@@ -20,7 +20,7 @@ pub const DEFAULT_PAIR_INTERVAL: Duration = Duration::seconds(6);
 const PAIRS_BEFORE_PRUNING: usize = 10_000;
 
 /// The limits in force, as the control API shows and sets them.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PairRate {
     pub burst: u32,
@@ -36,12 +36,16 @@ impl Default for PairRate {
     }
 }
 
-#[derive(Debug, Default)]
+/// The settings are kept across restarts; the buckets start full again, as after a pause.
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Throughput {
     /// Messages per second per business number, where it differs from the default.
     rates: HashMap<String, u32>,
+    #[serde(skip)]
     numbers: HashMap<String, TokenBucket>,
     pair_rate: PairRate,
+    #[serde(skip)]
     pairs: HashMap<(String, String), TokenBucket>,
 }
 
@@ -88,7 +92,7 @@ impl Throughput {
         if number.whole_tokens(now) == 0 {
             return Err(Failure {
                 code: 130429,
-                title: "Rate limit hit",
+                title: "Rate limit hit".into(),
                 details: format!(
                     "Cloud API message throughput has been reached: this number sends at most {rate} messages per second"
                 ),
@@ -108,7 +112,7 @@ impl Throughput {
         if pair.take(now).is_err() {
             return Err(Failure {
                 code: 131056,
-                title: "(Business Account, Consumer Account) pair rate limit hit",
+                title: "(Business Account, Consumer Account) pair rate limit hit".into(),
                 details: "Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time".into(),
             });
         }

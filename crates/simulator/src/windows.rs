@@ -16,14 +16,17 @@ fn pair(phone_number_id: &str, wa_id: &str) -> Pair {
     (phone_number_id.to_owned(), wa_id.to_owned())
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Windows {
     /// When each user last wrote to each business number.
+    #[serde(with = "crate::saved::entries")]
     last_inbound: HashMap<Pair, DateTime<Utc>>,
     /// Users whose latest arrival came from a click-to-WhatsApp ad or page button, and
     /// when: a reply within [`FREE_ENTRY_REPLY_WITHIN`] opens a free entry point.
+    #[serde(with = "crate::saved::entries")]
     referred: HashMap<Pair, DateTime<Utc>>,
     /// Free entry points that are (or were) open, until when.
+    #[serde(with = "crate::saved::entries")]
     free_entry_until: HashMap<Pair, DateTime<Utc>>,
 }
 

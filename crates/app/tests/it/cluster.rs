@@ -349,6 +349,8 @@ async fn three_nodes_share_the_work_and_one_killed_loses_nothing_and_sends_nothi
         ("PARLEY_ROLES", "simulator"),
         ("PARLEY_SIMULATOR__WEBHOOK_URL", hook_target.as_str()),
         ("PARLEY_SIMULATOR__AUTO_READ", "false"),
+        // The simulator node is never killed here: its state file would only cost time.
+        ("PARLEY_SIMULATOR__STATE_FILE", ""),
     ]);
     let _simulator = node_on(sim_port, &url, dirs[2].path(), &[], &sim_env).await;
     let graph = format!("{sim}/sim/graph");

@@ -18,6 +18,7 @@ mod opt_out;
 mod pacing;
 mod process;
 mod rate_limits;
+mod restart;
 mod rules;
 mod template_fixtures;
 mod templates;

@@ -2,8 +2,8 @@
 //! JSON leniently, checked against WhatsApp's limits with an error that names the field,
 //! and written back in 8x8's shape for storage and message details.
 //!
-//! The limits themselves live in [`parley_channels::interactive`], shared with the
-//! simulator; this module maps a broken one to 8x8's codes.
+//! The limits themselves live in [`parley_channels::interactive`] (the simulator checks
+//! Meta's limits with its own code); this module maps a broken one to 8x8's codes.
 
 mod json;
 mod parse;
