@@ -16,6 +16,10 @@ const USER: &str = "+15551234567";
 /// The sandbox on `data`, receipts held back a minute of simulated time (so they are
 /// still pending when the server stops) and read receipts off.
 async fn sandbox(data: &Path) -> Server {
+    sandbox_with(data, &[]).await
+}
+
+async fn sandbox_with(data: &Path, env: &[(&str, &str)]) -> Server {
     let port = free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
     command
@@ -24,7 +28,8 @@ async fn sandbox(data: &Path) -> Server {
         .arg(data)
         .env("PARLEY_SIMULATOR__DELIVERED_AFTER_MS", "60000")
         .env("PARLEY_SIMULATOR__AUTO_READ", "false")
-        .env("PARLEY_SIMULATOR__REVIEW_AFTER_MS", "3600000");
+        .env("PARLEY_SIMULATOR__REVIEW_AFTER_MS", "3600000")
+        .envs(env.iter().copied());
     spawn_ready(command, port).await
 }
 
@@ -231,4 +236,121 @@ async fn a_restarted_sandbox_keeps_its_templates_chats_windows_and_pending_recei
     client.advance(90).await;
     client.reaches(&unsaved, true).await;
     client.reaches(&template, true).await;
+}
+
+/// The crash test against the simulated WhatsApp itself: users write, the business
+/// answers in a stream of sends, the process is killed in the middle of it. After the
+/// restart every accepted message ends delivered to the phone: none is forgotten by the
+/// simulator (no 1031, no 1022 for a user who wrote), none is stuck at `sent`.
+#[tokio::test]
+async fn a_sandbox_killed_mid_stream_settles_every_message_after_restart() {
+    const USERS: usize = 20;
+    // Interrupted hand-offs are taken over quickly; what WhatsApp took is settled by its
+    // receipts, the rest is sent again.
+    let fast = [
+        ("PARLEY_DISPATCH__LEASE_SECONDS", "2"),
+        ("PARLEY_DISPATCH__UNCONFIRMED_GRACE_SECONDS", "2"),
+        ("PARLEY_DISPATCH__THROUGHPUT_PER_NUMBER", "1000"),
+        ("PARLEY_API__RATE_LIMIT_PER_SUBACCOUNT", "1000000"),
+        ("PARLEY_API__RATE_LIMIT_PER_IP", "1000000"),
+    ];
+    let data = tempfile::tempdir().unwrap();
+    let mut first = sandbox_with(data.path(), &fast).await;
+    let client = Client::new(&first, data.path());
+    client
+        .sim(
+            "POST",
+            &format!("/businesses/{}/limits", client.channel),
+            json!({"throughput": 1000}),
+        )
+        .await;
+    let users: Vec<String> = (0..USERS).map(|n| format!("+1555200{n:04}")).collect();
+    for user in &users {
+        client
+            .sim(
+                "POST",
+                &format!("/phones/{user}/messages"),
+                json!({"type": "text", "content": {"text": "hi"}}),
+            )
+            .await;
+    }
+    // Sends go on while the process is killed; those answered 200 were accepted.
+    let accepted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sender = {
+        let (accepted, http, base, key, sub) = (
+            accepted.clone(),
+            client.http.clone(),
+            client.base.clone(),
+            client.key.clone(),
+            client.sub.clone(),
+        );
+        let users = users.clone();
+        tokio::spawn(async move {
+            for n in 0..2_000 {
+                let body = json!({"user": {"msisdn": users[n % USERS]}, "type": "text",
+                                  "content": {"text": format!("update {n}")}});
+                let sent = http
+                    .post(format!("{base}/api/v1/subaccounts/{sub}/messages"))
+                    .bearer_auth(&key)
+                    .json(&body)
+                    .send()
+                    .await;
+                let Ok(response) = sent else { return };
+                if response.status() != 200 {
+                    return;
+                }
+                let answer: Value = response.json().await.unwrap();
+                accepted
+                    .lock()
+                    .unwrap()
+                    .push(answer["umid"].as_str().unwrap().to_owned());
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while accepted.lock().unwrap().len() < 150 {
+        assert!(Instant::now() < deadline, "sends were not accepted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    kill(&mut first);
+    let _ = sender.await;
+    let accepted = accepted.lock().unwrap().clone();
+    assert!(accepted.len() >= 150);
+
+    let second = sandbox_with(data.path(), &fast).await;
+    let client = Client::new(&second, data.path());
+    // Lease and grace run out in real time; then the held-back receipts are due.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    client.advance(90).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut pending = accepted.clone();
+    while !pending.is_empty() {
+        let mut still = Vec::new();
+        for umid in pending {
+            let (_, details) = client
+                .call(
+                    "GET",
+                    &format!("/api/v1/subaccounts/{}/messages/{umid}", client.sub),
+                    None,
+                )
+                .await;
+            let status = details["data"][0]["status"].clone();
+            assert_ne!(status["state"], "undelivered", "{umid}: {status}");
+            if status["detail"] != "delivered_to_recipient" {
+                still.push(umid);
+            }
+        }
+        pending = still;
+        if pending.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} messages never reached the phone",
+            pending.len(),
+            accepted.len()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        client.advance(90).await;
+    }
 }
