@@ -5,6 +5,9 @@ import { expect, test as base, type APIRequestContext, type Browser, type Locato
 
 export const ENV_KEY = 'PARLEY_E2E';
 
+/** The simulator's Graph API token in the sandbox (`simulator.access_token`, crates/app/defaults.toml). */
+const GRAPH_ACCESS_TOKEN = 'parley-sandbox-access-token';
+
 export interface ParleyEnv {
   url: string;
   apiKey: string;
@@ -59,12 +62,48 @@ export class Customer {
     return this.call('POST', `/api/v1/subaccounts/${this.env.subAccountId}/messages`, message);
   }
 
-  /** The simulated user writes to the business (opens the 24-hour window). */
-  phoneWrites(msisdn: string, text: string): Promise<unknown> {
+  /** The simulated user writes to the business (opens the 24-hour window): the phone's bubble. */
+  phoneWrites(msisdn: string, text: string): Promise<{ id: string }> {
     return this.call('POST', `/sim/api/phones/${encodeURIComponent(msisdn)}/messages`, {
       type: 'text',
       content: { text },
     });
+  }
+
+  /** The simulator's id of the sandbox's business number (Graph's `phone_number_id`). */
+  async phoneNumberId(): Promise<string> {
+    const { businesses } = await this.call<{ businesses: { phoneNumberId: string; displayNumber: string; alias?: string | null }[] }>(
+      'GET',
+      '/sim/api/businesses',
+    );
+    const business =
+      businesses.find((b) => b.alias === this.env.channelId) ??
+      businesses.find((b) => b.displayNumber === this.env.businessNumber) ??
+      businesses[0];
+    if (!business) throw new Error('the simulator has no business number');
+    return business.phoneNumberId;
+  }
+
+  /**
+   * The business reacts to the message `messageId` (a wamid in the chat of `msisdn`) with
+   * `emoji`, or takes its reaction back with `''`: sent the way a business's own code sends
+   * it to Meta, through the simulator's Graph API. The reaction's wamid.
+   */
+  async businessReacts(msisdn: string, messageId: string, emoji: string): Promise<string> {
+    const response = await this.request.post(`${this.env.url}/sim/graph/v23.0/${await this.phoneNumberId()}/messages`, {
+      headers: { Authorization: `Bearer ${GRAPH_ACCESS_TOKEN}` },
+      data: {
+        messaging_product: 'whatsapp',
+        to: msisdn.replace(/\D/g, ''),
+        type: 'reaction',
+        reaction: { message_id: messageId, emoji },
+      },
+    });
+    const text = await response.text();
+    expect(response.ok(), `the reaction was refused: ${text}`).toBe(true);
+    const id = (JSON.parse(text) as { messages?: { id: string }[] }).messages?.[0]?.id;
+    if (!id) throw new Error(`the reaction's answer has no message id: ${text}`);
+    return id;
   }
 
   async templateStatus(name: string): Promise<string | undefined> {

@@ -26,6 +26,8 @@ export interface BubbleProps {
   tail?: boolean;
   /** Whether buttons can be pressed at all (the preview and the log only show them). */
   interactive?: boolean;
+  /** Emojis the parties reacted with, shown on the bubble's lower edge as WhatsApp does. */
+  reactions?: readonly { emoji: string; label: string }[];
 }
 
 const TICK_LABEL: Record<Ticks, string> = {
@@ -293,7 +295,20 @@ function Meta({ time, ticks }: { time?: string; ticks?: Ticks }) {
   );
 }
 
-export function Bubble({ model, side, time, ticks, quoted, actions, tail = true, interactive = true }: BubbleProps) {
+function Reactions({ reactions }: { reactions: readonly { emoji: string; label: string }[] }) {
+  if (!reactions.length) return null;
+  return (
+    <div className="bubble-reactions" data-testid="reactions">
+      {reactions.map((r) => (
+        <span key={r.label} role="img" aria-label={r.label} title={r.label}>
+          {r.emoji}
+        </span>
+      ))}
+    </div>
+  );
+}
+
+export function Bubble({ model, side, time, ticks, quoted, actions, tail = true, interactive = true, reactions }: BubbleProps) {
   const cls = `bubble bubble-${side}${tail ? ' bubble-tail' : ''}`;
   const quote = quoted ? (
     <div className="bubble-quote">
@@ -394,9 +409,10 @@ export function Bubble({ model, side, time, ticks, quoted, actions, tail = true,
   }
   return (
     <div className={`bubble-row bubble-row-${side}`}>
-      <div className={cls + extraClass}>
+      <div className={cls + extraClass + (reactions?.length ? ' bubble-reacted' : '')}>
         {quote}
         {inner}
+        {reactions ? <Reactions reactions={reactions} /> : null}
       </div>
       {after}
     </div>

@@ -76,10 +76,17 @@ function Facts({ record, search }: { record: MessageRecord; search: string }) {
     ['Subaccount', record.subAccountId],
     ['Channel', `${record.channel}${record.channelId ? ` · ${record.channelId}` : ''}`],
     ['User', record.user.msisdn],
+  ];
+  // WhatsApp's business-scoped id of the user, when WhatsApp gave one (a send may name the
+  // user by it alone).
+  if (record.user.channelUserId) {
+    rows.push(['WhatsApp user id', <code key="c" data-testid="channel-user-id">{record.user.channelUserId}</code>]);
+  }
+  rows.push(
     ['Country', record.country ?? '—'],
     ['Content type', record.contentType],
     ['Created', formatDateTime(record.createdAt)],
-  ];
+  );
   if (record.replyToUmid) {
     rows.push([
       'In reply to',

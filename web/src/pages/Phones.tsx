@@ -8,6 +8,7 @@ import { simApi, templatesApi, type PhoneSend, type Tap } from '../api/endpoints
 import type { PhoneMessage, PhoneSummary, TemplateComponent } from '../api/types';
 import { Bubble, type Ticks } from '../chat/Bubble';
 import { phoneBubble, snippet, templateKey, type ButtonModel, type ListModel } from '../chat/model';
+import { chatItems } from '../chat/reactions';
 import { Menu } from '../components/Menu';
 import { Sheet } from '../components/Sheet';
 import { Toast, useToast } from '../components/Toast';
@@ -447,6 +448,7 @@ function PhoneView({ msisdn, summary, onPhonesChanged }: { msisdn: string; summa
   };
 
   const byId = useMemo(() => new Map(messages.map((m) => [m.id, m])), [messages]);
+  const items = useMemo(() => chatItems(messages), [messages]);
 
   let lastDay = '';
   return (
@@ -482,13 +484,40 @@ function PhoneView({ msisdn, summary, onPhonesChanged }: { msisdn: string; summa
         <div className="wa-chat" ref={scroller} role="log" aria-label="Messages" aria-live="polite">
           <div className="wa-encryption">Messages to this business are simulated by Parley. Nothing leaves this machine.</div>
           {chat.error ? <ErrorBanner error={chat.error} /> : null}
-          {messages.map((m, i) => {
+          {items.map((item, i) => {
+            const m = item.message;
             const day = dayLabel(m.timestamp);
             const showDay = day !== lastDay;
             lastDay = day;
+            const dayLine = showDay ? (
+              <div className="wa-day">
+                <span>{day}</span>
+              </div>
+            ) : null;
+            if (item.kind === 'reaction') {
+              const { mark } = item;
+              const who = mark.from === 'business' ? 'Business' : 'You';
+              return (
+                <div key={m.id} className="wa-item" data-testid="reaction-line" data-direction={m.direction}>
+                  {dayLine}
+                  <div className={`wa-system${item.failed ? ' wa-system-failed' : ''}`}>
+                    <span>
+                      {!mark.emoji ? (
+                        `${who} took back a reaction: not delivered`
+                      ) : (
+                        <>
+                          {who} reacted <span className="emoji">{mark.emoji}</span>
+                          {item.failed ? ': not delivered' : ' to a message'}
+                        </>
+                      )}
+                    </span>
+                  </div>
+                </div>
+              );
+            }
             const side = m.direction === 'from_business' ? 'in' : 'out';
-            const previous = messages[i - 1];
-            const tail = showDay || previous?.direction !== m.direction;
+            const previous = items[i - 1];
+            const tail = showDay || previous?.kind !== 'message' || previous.message.direction !== m.direction;
             const quotedMessage = m.contextId ? byId.get(m.contextId) : undefined;
             const quoted = quotedMessage
               ? {
@@ -499,11 +528,7 @@ function PhoneView({ msisdn, summary, onPhonesChanged }: { msisdn: string; summa
             const model = phoneBubble(m, { templates: definitions });
             return (
               <div key={m.id} className="wa-item" data-testid="bubble" data-type={m.type} data-direction={m.direction}>
-                {showDay ? (
-                  <div className="wa-day">
-                    <span>{day}</span>
-                  </div>
-                ) : null}
+                {dayLine}
                 <Bubble
                   model={model}
                   side={side}
@@ -511,6 +536,7 @@ function PhoneView({ msisdn, summary, onPhonesChanged }: { msisdn: string; summa
                   time={formatTime(m.timestamp)}
                   ticks={ticksOf(m)}
                   quoted={quoted}
+                  reactions={item.reactions}
                   actions={{
                     onButton: (b) => void onButton(m)(b),
                     onOpenList: (list) => setDialog({ kind: 'list', messageId: m.id, list }),
