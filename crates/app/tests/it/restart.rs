@@ -200,6 +200,15 @@ async fn a_restarted_sandbox_keeps_its_templates_chats_windows_and_pending_recei
             json!({"type": "text", "content": {"text": "hi"}}),
         )
         .await;
+    // The number's limits as the simulated Meta set them: an upgraded tier, a throughput.
+    let limits_path = format!("/businesses/{}/limits", client.channel);
+    client
+        .sim(
+            "POST",
+            &limits_path,
+            json!({"messagingLimit": "TIER_10K", "throughput": 250}),
+        )
+        .await;
     let before = client.text("before the restart").await;
     client.reaches(&before, false).await;
 
@@ -214,6 +223,10 @@ async fn a_restarted_sandbox_keeps_its_templates_chats_windows_and_pending_recei
         chat["messages"].as_array().unwrap().len() >= 2,
         "the chat is still there: {chat}"
     );
+    let limits = client.sim("GET", &limits_path, Value::Null).await;
+    assert_eq!(limits["messagingLimit"], "TIER_10K", "{limits}");
+    assert_eq!(limits["throughput"], 250, "{limits}");
+    assert!(limits["reach"]["last24h"].as_u64().is_some(), "{limits}");
     let template = client.template().await;
     let after = client.text("after the restart").await;
     client.reaches(&template, false).await;
