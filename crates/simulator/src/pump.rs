@@ -322,22 +322,26 @@ pub async fn run_once(inner: &Inner) -> PumpReport {
     let now = inner.clock.now();
     let mut parts = Vec::new();
     // Handling an event may make others due at once (a review reports its outcome).
+    // Looked at before taken: taking changes the state, which then has to be saved.
     for _ in 0..3 {
-        let due = inner.state().take_due(now);
-        if due.is_empty() {
+        if !inner.state().has_due(now) {
             break;
         }
+        let due = inner.state().take_due(now);
         parts.extend(
             due.into_iter()
                 .filter_map(|event| part_for(inner, event, now)),
         );
     }
-    let queues = {
+    let bodies = webhooks(parts, inner.config.schedule.statuses_per_webhook);
+    // Posted from a copy: the state keeps each webhook until it is answered.
+    let queues = if bodies.is_empty() {
+        inner.state().outbox.clone()
+    } else {
         let mut state = inner.state();
-        for (account, body) in webhooks(parts, inner.config.schedule.statuses_per_webhook) {
+        for (account, body) in bodies {
             state.outbox.entry(account).or_default().push_back(body);
         }
-        // Posted from a copy: the state keeps each webhook until it is answered.
         state.outbox.clone()
     };
     let mut report = PumpReport::default();

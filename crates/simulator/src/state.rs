@@ -16,7 +16,7 @@ use crate::quality::Quality;
 use crate::throughput::Throughput;
 use crate::windows::Windows;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Business {
     pub phone_number_id: String,
@@ -284,6 +284,13 @@ impl State {
     pub fn schedule(&mut self, due: DateTime<Utc>, event: Scheduled) {
         self.next_seq += 1;
         self.timeline.insert((due, self.next_seq), event);
+    }
+
+    /// Whether an event is due at `now`.
+    pub fn has_due(&self, now: DateTime<Utc>) -> bool {
+        self.timeline
+            .first_key_value()
+            .is_some_and(|((due, _), _)| *due <= now)
     }
 
     /// Removes and returns the events due at `now`, oldest first.
