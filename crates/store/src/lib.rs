@@ -1,10 +1,13 @@
-//! Storage as use cases: the traits every backend implements (`TenantStore`,
-//! `ApiKeyStore`, `MessageStore`, `DispatchStore`), the row models they speak in, the
-//! closed [`StoreError`] set, and (feature `conformance`) the one suite that every backend
-//! must pass.
+//! Storage as use cases: the traits every backend implements (tenants, keys, messages,
+//! dispatch, contacts, templates, webhooks, files and exports, the console; `Store` is
+//! all of them),
+//! the row models they speak in, the closed [`StoreError`] set, and (feature
+//! `conformance`) the one suite that every backend must pass.
 //!
 //! Trait methods name what the domain needs ("accept these outbound messages", "claim
-//! due dispatch work"), never tables. No SQL dialect, driver or HTTP type appears here.
+//! due dispatch work"), never tables. The traits and models carry no SQL; the SQL both
+//! dialects share sits behind the `sql-rows` feature (`*_rows.rs`, generic over sqlx's
+//! `Database`), used by the backend crates only (issue 23 moves it out of this crate).
 
 mod console;
 mod error;
