@@ -3,7 +3,8 @@
 //! call a core service and map the result; every 8x8 error leaves through [`ApiError`] as
 //! the documented envelope.
 //!
-//! Depends on `core` services and `channel-meta` webhook parsing; knows no storage backend.
+//! Depends on `core` services and the `channels` contracts; knows no storage backend and
+//! no provider's wire (`/meta/webhook` reads through a [`parley_channels::WebhookIntake`]).
 
 mod auth;
 mod console;
@@ -51,13 +52,6 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 /// Largest batch body: 10,000 messages of up to about 3 KB each.
 pub const MAX_BATCH_BODY: usize = 32 * 1024 * 1024;
 
-/// How Meta's webhooks to us are authenticated.
-#[derive(Debug, Clone)]
-pub struct MetaWebhookConfig {
-    pub app_secret: String,
-    pub verify_token: String,
-}
-
 #[derive(Clone)]
 pub struct AppState {
     pub store: SharedStore,
@@ -79,7 +73,8 @@ pub struct AppState {
     pub export_wake: Arc<tokio::sync::Notify>,
     /// The per-subaccount and per-IP request limits.
     pub limits: Arc<rate_limit::RateLimits>,
-    pub meta: Arc<MetaWebhookConfig>,
+    /// How Meta's webhooks to `/meta/webhook` are authenticated and read.
+    pub meta: Arc<dyn parley_channels::WebhookIntake>,
     pub metrics: Option<PrometheusHandle>,
     /// Served at `/openapi.json`: [`openapi::document`] plus the app's other surfaces.
     pub openapi: Arc<utoipa::openapi::OpenApi>,

@@ -8,7 +8,6 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use parley_channel_meta::{signature, webhook};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -31,12 +30,12 @@ pub struct Handshake {
 #[utoipa::path(get, path = "/meta/webhook", tag = "Meta webhooks",
     responses((status = 200, description = "the challenge, echoed"), (status = 403, description = "wrong token")))]
 pub async fn verify(State(state): State<AppState>, Query(hs): Query<Handshake>) -> Response {
-    let token_ok = hs.verify_token.as_deref() == Some(state.meta.verify_token.as_str());
-    match (hs.mode.as_deref(), hs.challenge) {
-        (Some("subscribe"), Some(challenge)) if token_ok => {
-            (StatusCode::OK, challenge).into_response()
-        }
-        _ => StatusCode::FORBIDDEN.into_response(),
+    let answer = state
+        .meta
+        .handshake(hs.mode.as_deref(), hs.verify_token.as_deref(), hs.challenge);
+    match answer {
+        Some(challenge) => (StatusCode::OK, challenge).into_response(),
+        None => StatusCode::FORBIDDEN.into_response(),
     }
 }
 
@@ -45,15 +44,14 @@ pub async fn verify(State(state): State<AppState>, Query(hs): Query<Handshake>) 
     responses((status = 200, description = "stored"), (status = 401, description = "bad signature"),
               (status = 500, description = "not stored; retry")))]
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let signed = headers
-        .get(signature::HEADER)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|sig| signature::verify(&state.meta.app_secret, &body, sig));
-    if !signed {
+    let signature = headers
+        .get(state.meta.signature_header())
+        .and_then(|v| v.to_str().ok());
+    if !state.meta.authentic(&body, signature) {
         tracing::warn!("meta webhook with a missing or wrong signature rejected");
         return StatusCode::UNAUTHORIZED;
     }
-    let events = match webhook::parse(&body) {
+    let events = match state.meta.read(&body) {
         Ok(events) => events,
         Err(e) => {
             // Retrying cannot fix a body we cannot read: acknowledge and log it.

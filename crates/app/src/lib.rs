@@ -19,9 +19,9 @@ use std::time::Duration as StdDuration;
 
 use anyhow::Context;
 use chrono::Duration;
+use parley_api::AppState;
 use parley_api::rate_limit::{RateLimitConfig, RateLimits};
-use parley_api::{AppState, MetaWebhookConfig};
-use parley_channel_meta::{MetaAdapter, MetaConfig};
+use parley_channel_meta::{MetaAdapter, MetaConfig, MetaIntake};
 use parley_channels::ChannelAdapter;
 use parley_core::console::ConsoleService;
 use parley_core::contacts::{ContactService, OptOutKeywords};
@@ -352,7 +352,7 @@ impl Platform {
                 clock.clone(),
             )),
             webhooks: Arc::new(WebhookService::new(store.clone(), clock.clone(), targets)),
-            meta: Arc::new(MetaWebhookConfig {
+            meta: Arc::new(MetaIntake {
                 app_secret: meta.app_secret,
                 verify_token: meta.verify_token,
             }),

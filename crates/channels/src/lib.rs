@@ -126,6 +126,26 @@ pub struct MediaUpload {
     pub body: futures::stream::BoxStream<'static, Result<bytes::Bytes, String>>,
 }
 
+/// How a provider's webhooks come into Parley: its subscription handshake, how a posted
+/// body is shown to be the provider's, and how it is read. The HTTP edge serves the route
+/// and knows nothing of the provider's wire.
+pub trait WebhookIntake: Send + Sync {
+    /// The header that carries the body's signature.
+    fn signature_header(&self) -> &'static str;
+    /// Whether `signature` (the header's value) proves `body` came from the provider.
+    fn authentic(&self, body: &[u8], signature: Option<&str>) -> bool;
+    /// The answer to a subscription handshake with these query parameters (`mode`, the
+    /// token, the challenge), or `None` to refuse it.
+    fn handshake(
+        &self,
+        mode: Option<&str>,
+        token: Option<&str>,
+        challenge: Option<String>,
+    ) -> Option<String>;
+    /// The events in an authenticated body; `Err` names what could not be read.
+    fn read(&self, body: &[u8]) -> Result<Vec<ChannelEvent>, String>;
+}
+
 #[async_trait]
 pub trait ChannelAdapter: Send + Sync {
     async fn send(&self, route: &ChannelRoute, message: &OutboundMessage) -> SendOutcome;
