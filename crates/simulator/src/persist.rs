@@ -110,6 +110,7 @@ impl StateFile {
             .fetch_optional(&self.pool)
             .await
             .map_err(failed("reading the simulator's state"))?;
+        let saved = row.is_some();
         let (mut state, saved_seq) = match row {
             Some(row) => {
                 let json: String = row.get(0);
@@ -125,7 +126,7 @@ impl StateFile {
             .fetch_all(&self.pool)
             .await
             .map_err(failed("reading the simulator's journal"))?;
-        if row_is_none_and_empty(saved_seq, &records) {
+        if !saved && records.is_empty() {
             return Ok(None);
         }
         for row in records {
@@ -243,10 +244,6 @@ impl StateFile {
     }
 }
 
-fn row_is_none_and_empty(saved_seq: i64, records: &[sqlx::sqlite::SqliteRow]) -> bool {
-    saved_seq == 0 && records.is_empty()
-}
-
 /// Media bytes to bring the file up to date with.
 pub struct FileChanges {
     added: Vec<(String, Bytes)>,
@@ -330,6 +327,15 @@ mod tests {
             file.load().await.unwrap().is_none(),
             "a new file holds nothing"
         );
+        // A state without any send yet (a template, a phone that wrote) is a state too.
+        let mut quiet = State::default();
+        quiet.phone("15551234567");
+        let changes = file.file_changes(&quiet);
+        file.save(serde_json::to_string(&quiet).unwrap(), 0, changes, now())
+            .await
+            .unwrap();
+        let loaded = file.load().await.unwrap().expect("saved before any send");
+        assert_eq!(loaded.known_users().collect::<Vec<_>>(), ["15551234567"]);
         let mut state = State::default();
         let pdf = Bytes::from_static(b"%PDF-1.4 a receipt");
         let media = StoredMedia::new(pdf.clone(), "application/pdf", Some("r.pdf".into()), now());

@@ -171,30 +171,32 @@ class Record:
     def statuses_for(self, wamid: str) -> list[MessageStatus]:
         return [t for t in self.typed() if isinstance(t, MessageStatus) and t.id == wamid]
 
-    def raw_statuses_for(self, wamid: str) -> list[dict]:
+    def raw_values(self) -> list[dict]:
+        """The `value` of every change of every webhook pywa processed, in order."""
         with self.lock:
             raws = [p.raw for p in self.processed]
-        found = []
-        for raw in raws:
-            for entry in raw.get("entry", []):
-                for change in entry.get("changes", []):
-                    for status in change.get("value", {}).get("statuses", []) or []:
-                        if status.get("id") == wamid:
-                            found.append(status)
-        return found
+        return [
+            change.get("value", {})
+            for raw in raws
+            for entry in raw.get("entry", [])
+            for change in entry.get("changes", [])
+        ]
+
+    def raw_statuses_for(self, wamid: str) -> list[dict]:
+        return [
+            status
+            for value in self.raw_values()
+            for status in value.get("statuses", []) or []
+            if status.get("id") == wamid
+        ]
 
     def raw_messages_for(self, wamid: str) -> list[dict]:
-        with self.lock:
-            raws = [p.raw for p in self.processed]
-        found = []
-        for raw in raws:
-            for entry in raw.get("entry", []):
-                for change in entry.get("changes", []):
-                    value = change.get("value", {})
-                    for message in value.get("messages", []) or []:
-                        if message.get("id") == wamid:
-                            found.append(value)
-        return found
+        """The whole `value` of each webhook carrying message `wamid`."""
+        return [
+            value
+            for value in self.raw_values()
+            if any(m.get("id") == wamid for m in value.get("messages", []) or [])
+        ]
 
     def webhook_posts(self) -> list[Post]:
         with self.lock:
