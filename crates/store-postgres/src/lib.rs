@@ -10,6 +10,7 @@
 mod console;
 mod contacts;
 mod dispatch;
+mod events;
 mod files;
 mod messages;
 mod notify;

@@ -4,14 +4,15 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parley_store::accept_group::{Statement, outcomes, stored_by_client_id};
+use parley_store::event_rows::message_events;
 use parley_store::pricing_rows::ops as pricing_ops;
 use parley_store::rows::{
     MESSAGE_COLUMNS, MESSAGE_INSERT_COLUMNS, MessageRow, OUTBOUND_INSERT_COLUMNS, StatusColumns,
     StatusRow, millis,
 };
 use parley_store::{
-    AcceptOutcome, ConversationWindow, InboundOutcome, Message, MessageStatus, MessageStore,
-    OptChange, PriceList, Receipt, ReceiptPricing, StoreError, StoreResult, UsageRow,
+    AcceptOutcome, ConversationWindow, EventKind, InboundOutcome, Message, MessageStatus,
+    MessageStore, OptChange, PriceList, Receipt, ReceiptPricing, StoreError, StoreResult, UsageRow,
 };
 use parley_types::{AccountId, ChannelId, Umid};
 use sqlx::postgres::PgArguments;
@@ -34,12 +35,18 @@ fn insert_sql(conflict: &str, follow_up: &str) -> String {
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
                     $17, $18, $19, $20, $21, $22, $23) \
             ON CONFLICT {conflict} DO NOTHING \
-            RETURNING umid, channel_id, msisdn, created_at, {STATUS_COLUMNS}), \
+            RETURNING umid, account_id, sub_account_id, channel_id, msisdn, created_at, \
+                {STATUS_COLUMNS}), \
          history AS ( \
             INSERT INTO message_statuses (umid, {STATUS_COLUMNS}) \
-            SELECT umid, {STATUS_COLUMNS} FROM inserted), \
+            SELECT umid, {STATUS_COLUMNS} FROM inserted RETURNING id, umid, status_at), \
+         received AS ({}), \
          {follow_up} \
-         SELECT COUNT(*) FROM inserted"
+         SELECT COUNT(*) FROM inserted",
+        message_events(
+            EventKind::MessageReceived,
+            "FROM history s JOIN inserted m ON m.umid = s.umid"
+        )
     )
 }
 
@@ -71,13 +78,19 @@ static ACCEPT_FOLLOW_UP: LazyLock<String> = LazyLock::new(|| {
         "::text[]) WITH ORDINALITY AS g(umid, pos) ON g.umid = inserted.umid), \
          history AS ( \
             INSERT INTO message_statuses (umid, {STATUS_COLUMNS}) \
-            SELECT umid, {STATUS_COLUMNS} FROM ordered ORDER BY pos), \
+            SELECT umid, {STATUS_COLUMNS} FROM ordered ORDER BY pos \
+            RETURNING id, umid, status_at), \
+         accepted AS ({} ORDER BY s.id), \
          now_due AS (SELECT *, created_at AS ready FROM ordered WHERE scheduled_at IS NULL), \
          {}, \
          later AS ( \
             INSERT INTO scheduled_messages (umid, due_at) \
             SELECT umid, scheduled_at FROM ordered WHERE scheduled_at IS NOT NULL) \
          SELECT umid FROM inserted",
+        message_events(
+            EventKind::MessageAccepted,
+            "FROM history s JOIN ordered m ON m.umid = s.umid"
+        ),
         enqueue_sql("now_due")
     )
 });
@@ -97,7 +110,8 @@ static ACCEPT: LazyLock<String> = LazyLock::new(|| {
                 $27::int[]) \
             ON CONFLICT (sub_account_id, client_message_id) \
                 WHERE client_message_id IS NOT NULL DO NOTHING \
-            RETURNING umid, channel_id, msisdn, created_at, scheduled_at, {STATUS_COLUMNS}), \
+            RETURNING umid, account_id, sub_account_id, channel_id, msisdn, created_at, \
+                scheduled_at, {STATUS_COLUMNS}), \
          ordered AS (SELECT inserted.*, g.pos FROM inserted \
             JOIN unnest($1{}",
         ACCEPT_FOLLOW_UP.as_str()
@@ -264,8 +278,13 @@ fn advance_sql(target: &str, extra: &str) -> String {
             RETURNING {MESSAGE_COLUMNS}), \
          history AS ( \
             INSERT INTO message_statuses (umid, {STATUS_COLUMNS}) \
-            SELECT umid, {STATUS_COLUMNS} FROM moved) \
-         SELECT {MESSAGE_COLUMNS} FROM moved"
+            SELECT umid, {STATUS_COLUMNS} FROM moved RETURNING id, umid, status_at), \
+         moved_event AS ({}) \
+         SELECT {MESSAGE_COLUMNS} FROM moved",
+        message_events(
+            EventKind::MessageStatus,
+            "FROM history s JOIN moved m ON m.umid = s.umid"
+        )
     )
 }
 

@@ -4,8 +4,9 @@
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
+use parley_store::event_rows::message_events;
 use parley_store::rows::{StatusColumns, millis};
-use parley_store::{MessageStatus, Scheduled, StoreResult};
+use parley_store::{EventKind, MessageStatus, Scheduled, StoreResult};
 use parley_types::SubAccountId;
 
 use crate::messages::enqueue_sql;
@@ -43,12 +44,19 @@ fn cancel_sql(column: &str) -> String {
             UPDATE messages m SET state = $3, detail = $4, error_code = $5, \
                 error_message = $6, provider_error_code = $7, status_at = $8, \
                 status_rank = $9 \
-            FROM cancelled WHERE m.umid = cancelled.umid RETURNING m.umid), \
+            FROM cancelled WHERE m.umid = cancelled.umid \
+            RETURNING m.umid, m.account_id, m.sub_account_id, m.channel_id, m.msisdn), \
          history AS ( \
             INSERT INTO message_statuses (umid, state, detail, error_code, error_message, \
                 provider_error_code, status_at) \
-            SELECT umid, $3, $4, $5, $6, $7, $8 FROM moved ORDER BY umid) \
-         SELECT COUNT(*) FROM moved"
+            SELECT umid, $3, $4, $5, $6, $7, $8 FROM moved ORDER BY umid \
+            RETURNING id, umid, status_at), \
+         moved_event AS ({} ORDER BY s.id) \
+         SELECT COUNT(*) FROM moved",
+        message_events(
+            EventKind::MessageStatus,
+            "FROM history s JOIN moved m ON m.umid = s.umid"
+        )
     )
 }
 

@@ -214,3 +214,67 @@ async fn a_message_queued_on_one_node_wakes_the_others() {
     stop.send(true).unwrap();
     relay.await.unwrap().unwrap();
 }
+
+/// Appends a business event in a transaction of its own that stays open: its `seq` is
+/// drawn but not visible.
+async fn open_append(url: &str) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO events (kind, account_id, conversation, subject, at) \
+         VALUES ('business.updated', 'acct-1', 'b:1000', '1000', 0)",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx
+}
+
+async fn business_update(store: &PostgresStore) {
+    use parley_store::WebhookStore;
+    store
+        .record_business_event(&parley_store::BusinessEvent {
+            account_id: sandbox().account.id,
+            waba_id: "1000".into(),
+            event_type: "account_update".into(),
+            details: serde_json::json!({}),
+            at: t0(),
+        })
+        .await
+        .unwrap();
+}
+
+fn seqs(read: &parley_store::EventRead) -> Vec<i64> {
+    read.events.iter().map(|e| e.seq).collect()
+}
+
+#[tokio::test]
+async fn a_reader_waits_at_a_number_still_being_committed_and_passes_a_rolled_back_one() {
+    use parley_store::EventStore;
+    let (cluster, url) = fresh_database();
+    let store = node(&url).await;
+    store.bootstrap_sandbox(&sandbox()).await.unwrap();
+    business_update(&store).await;
+    let in_flight = open_append(&url).await;
+    business_update(&store).await;
+
+    let read = store.read_events(0, None, 100).await.unwrap();
+    assert_eq!(seqs(&read), [1], "seq 3 is visible but 2 may still come");
+    let watch = read.watch.expect("the gap is watched");
+    let again = store.read_events(1, Some(watch), 100).await.unwrap();
+    assert!(again.events.is_empty(), "still in flight: {again:?}");
+
+    in_flight.commit().await.unwrap();
+    let read = store.read_events(1, again.watch, 100).await.unwrap();
+    assert_eq!(seqs(&read), [2, 3], "committed late, read in order");
+    assert_eq!(read.watch, None);
+
+    let rolled_back = open_append(&url).await;
+    business_update(&store).await;
+    let read = store.read_events(3, None, 100).await.unwrap();
+    assert!(read.events.is_empty());
+    rolled_back.rollback().await.unwrap();
+    let read = store.read_events(3, read.watch, 100).await.unwrap();
+    assert_eq!(seqs(&read), [5], "a rolled back number is passed once nothing can fill it");
+    drop(cluster);
+}

@@ -7,6 +7,7 @@
 mod console;
 mod contacts;
 mod dispatch;
+mod events;
 mod files;
 mod messages;
 mod scheduled;

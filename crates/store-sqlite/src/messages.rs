@@ -1,17 +1,19 @@
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parley_store::accept_group::{
     Statement, insert_messages, outcomes, stored_by_client_id, umid_json,
 };
+use parley_store::event_rows::message_events;
 use parley_store::pricing_rows::ops as pricing_ops;
 use parley_store::rows::{
     MESSAGE_COLUMNS, MESSAGE_INSERT_COLUMNS, MessageRow, StatusColumns, StatusRow, millis,
 };
 use parley_store::{
-    AcceptOutcome, ConversationWindow, InboundOutcome, Message, MessageStatus, MessageStore,
-    OptChange, PriceList, Receipt, StoreError, StoreResult, UsageRow,
+    AcceptOutcome, ConversationWindow, EventKind, InboundOutcome, Message, MessageStatus,
+    MessageStore, OptChange, PriceList, Receipt, StoreError, StoreResult, UsageRow,
 };
 use parley_types::{AccountId, ChannelId, Umid};
 use sqlx::{Sqlite, SqliteConnection, Transaction};
@@ -35,8 +37,9 @@ pub(crate) async fn message_on(conn: &mut SqliteConnection, umid: &str) -> Store
 /// `scheduled_messages` instead) and lanes, each derived from the rows that were inserted
 /// (a duplicate's umid is not in `messages`). Every `?` is the group's umids as a JSON
 /// array.
-const ACCEPT_FOLLOW_UP: &str = "\
-    INSERT INTO message_statuses \
+static ACCEPT_FOLLOW_UP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO message_statuses \
         (umid, state, detail, error_code, error_message, provider_error_code, status_at) \
     SELECT m.umid, m.state, m.detail, m.error_code, m.error_message, m.provider_error_code, \
         m.status_at \
@@ -47,7 +50,15 @@ const ACCEPT_FOLLOW_UP: &str = "\
     WHERE m.scheduled_at IS NULL ORDER BY g.key; \
     INSERT INTO scheduled_messages (umid, due_at) \
     SELECT m.umid, m.scheduled_at \
-    FROM json_each(?) g JOIN messages m ON m.umid = g.value WHERE m.scheduled_at IS NOT NULL; ";
+    FROM json_each(?) g JOIN messages m ON m.umid = g.value WHERE m.scheduled_at IS NOT NULL; \
+    {}; ",
+        message_events(
+            EventKind::MessageAccepted,
+            "FROM json_each(?) g JOIN messages m ON m.umid = g.value \
+             JOIN message_statuses s ON s.umid = g.value ORDER BY g.key"
+        )
+    )
+});
 
 /// Gives the lanes of newly queued messages (the `?`: their umids as a JSON array) a head
 /// if they have none, that is if none of their messages was queued before.
@@ -77,7 +88,7 @@ fn accept_command<'q>(
     insert_messages(&mut query, chunk)?;
     query.push(" RETURNING umid; ");
     let group = umid_json(chunk)?;
-    for (i, part) in [ACCEPT_FOLLOW_UP, ENQUEUE_LANES]
+    for (i, part) in [ACCEPT_FOLLOW_UP.as_str(), ENQUEUE_LANES]
         .concat()
         .split('?')
         .enumerate()
@@ -125,13 +136,27 @@ async fn insert_message(tx: &mut Transaction<'_, Sqlite>, m: &Message) -> StoreR
     .execute(&mut **tx)
     .await
     .map_err(db)?;
-    insert_history(tx, &m.umid.to_string(), &s).await
+    insert_history(tx, &m.umid.to_string(), &s, EventKind::MessageReceived).await
 }
 
+/// Appends the message event of `kind` for the history row just inserted.
+static HISTORY_EVENT: LazyLock<[String; 2]> = LazyLock::new(|| {
+    [EventKind::MessageReceived, EventKind::MessageStatus].map(|kind| {
+        message_events(
+            kind,
+            "FROM message_statuses s JOIN messages m ON m.umid = s.umid \
+             WHERE s.id = last_insert_rowid()",
+        )
+    })
+});
+
+/// Records the step in the message's history and appends its event (`kind`:
+/// `MessageReceived` or `MessageStatus`).
 pub(crate) async fn insert_history(
     tx: &mut Transaction<'_, Sqlite>,
     umid: &str,
     s: &StatusColumns,
+    kind: EventKind,
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO message_statuses \
@@ -148,6 +173,8 @@ pub(crate) async fn insert_history(
     .execute(&mut **tx)
     .await
     .map_err(db)?;
+    let event = &HISTORY_EVENT[usize::from(kind == EventKind::MessageStatus)];
+    sqlx::query(event).execute(&mut **tx).await.map_err(db)?;
     Ok(())
 }
 
@@ -187,7 +214,7 @@ pub(crate) async fn advance_status(
         return Ok(false);
     };
     s.at = at;
-    insert_history(tx, umid, &s).await?;
+    insert_history(tx, umid, &s, EventKind::MessageStatus).await?;
     Ok(true)
 }
 
@@ -238,7 +265,7 @@ async fn apply_receipt(
     let Some(moved) = moved else { return Ok(None) };
     // WhatsApp dates a receipt to the second; the step keeps its place after the last one.
     s.at = moved.status.status_at;
-    insert_history(tx, &moved.umid, &s).await?;
+    insert_history(tx, &moved.umid, &s, EventKind::MessageStatus).await?;
     let moved = moved.into_model()?;
     pricing_ops::charge::<Sqlite>(&mut **tx, moved, prices)
         .await

@@ -1,9 +1,12 @@
 //! Scheduled messages: releasing them into the dispatch queue when due, and cancelling
 //! them while they wait.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
+use parley_store::event_rows::message_events;
 use parley_store::rows::{StatusColumns, millis};
-use parley_store::{MessageStatus, Scheduled, StoreError, StoreResult};
+use parley_store::{EventKind, MessageStatus, Scheduled, StoreError, StoreResult};
 use parley_types::SubAccountId;
 
 use crate::messages::ENQUEUE_LANES;
@@ -12,6 +15,26 @@ use crate::{SqliteStore, db};
 fn json_list(umids: &[String]) -> StoreResult<String> {
     serde_json::to_string(umids).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
+
+/// Moves the messages `?1` (a JSON array of umids) to the status `?2..?8`, with their
+/// history entries and events.
+static CANCEL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE messages SET state = ?2, detail = ?3, error_code = ?4, error_message = ?5, \
+            provider_error_code = ?6, status_at = ?7, status_rank = ?8 \
+         WHERE umid IN (SELECT value FROM json_each(?1)); \
+         INSERT INTO message_statuses \
+            (umid, state, detail, error_code, error_message, provider_error_code, status_at) \
+         SELECT value, ?2, ?3, ?4, ?5, ?6, ?7 FROM json_each(?1) ORDER BY key; {}",
+        message_events(
+            EventKind::MessageStatus,
+            "FROM json_each(?1) g JOIN messages m ON m.umid = g.value \
+             JOIN message_statuses s ON s.id = \
+                (SELECT MAX(id) FROM message_statuses WHERE umid = g.value) \
+             ORDER BY g.key"
+        )
+    )
+});
 
 impl SqliteStore {
     pub(crate) async fn release_due(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
@@ -78,25 +101,18 @@ impl SqliteStore {
         }
         let list = json_list(&cancelled)?;
         let s = StatusColumns::from(status);
-        sqlx::query(
-            "UPDATE messages SET state = ?2, detail = ?3, error_code = ?4, error_message = ?5, \
-                provider_error_code = ?6, status_at = ?7, status_rank = ?8 \
-             WHERE umid IN (SELECT value FROM json_each(?1)); \
-             INSERT INTO message_statuses \
-                (umid, state, detail, error_code, error_message, provider_error_code, status_at) \
-             SELECT value, ?2, ?3, ?4, ?5, ?6, ?7 FROM json_each(?1) ORDER BY key",
-        )
-        .bind(&list)
-        .bind(s.state)
-        .bind(s.detail)
-        .bind(s.error_code)
-        .bind(&s.error_message)
-        .bind(&s.provider_error_code)
-        .bind(s.at)
-        .bind(s.rank)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        sqlx::query(&CANCEL)
+            .bind(&list)
+            .bind(s.state)
+            .bind(s.detail)
+            .bind(s.error_code)
+            .bind(&s.error_message)
+            .bind(&s.provider_error_code)
+            .bind(s.at)
+            .bind(s.rank)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(cancelled.len() as u64)
     }

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::*;
 
 pub use crate::conformance_console::*;
+pub use crate::conformance_events::*;
 pub use crate::conformance_files::*;
 
 #[macro_export]
@@ -54,7 +55,10 @@ macro_rules! conformance_suite {
             webhooks_are_replaced_and_deleted_by_key,
             endpoint_health_is_replaced_per_account_and_url,
             console_users_are_unique_by_email_and_kept_whole,
-            console_sessions_end_on_expiry_sign_out_disable_and_delete
+            console_sessions_end_on_expiry_sign_out_disable_and_delete,
+            every_change_appends_its_event_in_the_same_write,
+            a_consumer_is_worked_by_one_owner_and_counts_once,
+            events_are_kept_until_every_live_consumer_passed_them
         );
     };
     (@tests $factory:path; $($name:ident),*) => {
@@ -156,7 +160,7 @@ pub(crate) async fn accept_one<S: Store>(store: &S, m: Message) -> Message {
         .clone()
 }
 
-async fn claim<S: Store>(store: &S, now: DateTime<Utc>) -> Vec<Umid> {
+pub(crate) async fn claim<S: Store>(store: &S, now: DateTime<Utc>) -> Vec<Umid> {
     store
         .claim_dispatch(now, now + Duration::seconds(30), 100, &[])
         .await
@@ -166,7 +170,7 @@ async fn claim<S: Store>(store: &S, now: DateTime<Utc>) -> Vec<Umid> {
         .collect()
 }
 
-fn sent(wamid: &str, at: DateTime<Utc>) -> DispatchResult {
+pub(crate) fn sent(wamid: &str, at: DateTime<Utc>) -> DispatchResult {
     DispatchResult::Sent {
         provider_message_id: wamid.into(),
         status: MessageStatus::new(MessageState::Sent, at),
@@ -277,7 +281,7 @@ pub async fn a_group_larger_than_one_statement_is_accepted_whole<S: Store>(store
     assert_eq!(store.dispatch_backlog().await.unwrap(), 2500);
 }
 
-fn scheduled(
+pub(crate) fn scheduled(
     sandbox: &Sandbox,
     to: &str,
     due: DateTime<Utc>,
@@ -723,7 +727,12 @@ pub async fn batched_dispatch_records_every_result<S: Store>(store: &S) {
     );
 }
 
-fn receipt(sandbox: &Sandbox, wamid: &str, umid: Option<Umid>, status: &MessageStatus) -> Receipt {
+pub(crate) fn receipt(
+    sandbox: &Sandbox,
+    wamid: &str,
+    umid: Option<Umid>,
+    status: &MessageStatus,
+) -> Receipt {
     Receipt {
         channel: sandbox.channel.id,
         provider_message_id: wamid.into(),
@@ -736,7 +745,7 @@ fn receipt(sandbox: &Sandbox, wamid: &str, umid: Option<Umid>, status: &MessageS
 
 /// Prices that show what the store asked: the `nth` message of the month costs `nth`
 /// millionths, in tier `nth / 2`.
-struct CountingPrices;
+pub(crate) struct CountingPrices;
 
 impl PriceList for CountingPrices {
     fn price(&self, _category: &str, _calling_code: &str, nth: u64) -> Price {
@@ -1259,7 +1268,12 @@ pub async fn tenants_are_created_apart<S: Store>(store: &S) {
     );
 }
 
-fn template(sandbox: &Sandbox, name: &str, language: &str, at: DateTime<Utc>) -> Template {
+pub(crate) fn template(
+    sandbox: &Sandbox,
+    name: &str,
+    language: &str,
+    at: DateTime<Utc>,
+) -> Template {
     Template {
         id: uuid::Uuid::new_v4(),
         account_id: sandbox.account.id.clone(),
@@ -1279,13 +1293,13 @@ fn template(sandbox: &Sandbox, name: &str, language: &str, at: DateTime<Utc>) ->
     }
 }
 
-const LIMITS: TemplateLimits = TemplateLimits {
+pub(crate) const LIMITS: TemplateLimits = TemplateLimits {
     max_templates: 3,
     max_created_per_hour: 4,
     name_blocked_for: Duration::days(30),
 };
 
-fn created(outcome: CreateTemplateOutcome) -> Template {
+pub(crate) fn created(outcome: CreateTemplateOutcome) -> Template {
     match outcome {
         CreateTemplateOutcome::Created(t) => t,
         other => panic!("expected the template to be created, got {other:?}"),

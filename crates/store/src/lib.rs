@@ -11,6 +11,7 @@
 
 mod console;
 mod error;
+mod events;
 mod files;
 mod models;
 mod status;
@@ -22,10 +23,13 @@ pub mod conformance;
 #[cfg(feature = "conformance")]
 mod conformance_console;
 #[cfg(feature = "conformance")]
+mod conformance_events;
+#[cfg(feature = "conformance")]
 mod conformance_files;
 
 pub use console::*;
 pub use error::{StoreError, StoreResult};
+pub use events::*;
 pub use files::*;
 pub use models::*;
 pub use status::{MessageState, MessageStatus, StatusDetail};
@@ -78,6 +82,8 @@ pub mod accept_group;
 pub mod console_rows;
 #[cfg(feature = "sql-rows")]
 pub mod contact_rows;
+#[cfg(feature = "sql-rows")]
+pub mod event_rows;
 #[cfg(feature = "sql-rows")]
 pub mod file_rows;
 #[cfg(feature = "sql-rows")]

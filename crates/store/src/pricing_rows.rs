@@ -195,6 +195,8 @@ pub mod ops {
         for<'a> DB::Arguments<'a>: IntoArguments<'a, DB>,
         for<'a> String: Encode<'a, DB> + Type<DB>,
         for<'a> i64: Encode<'a, DB> + Type<DB>,
+        for<'a> Option<String>: Encode<'a, DB> + Type<DB>,
+        for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
         i64: for<'r> sqlx::Decode<'r, DB>,
         (i64,): for<'r> FromRow<'r, DB::Row>,
     {
@@ -220,6 +222,18 @@ pub mod ops {
             .push(" WHERE umid = ")
             .bind(message.umid.to_string())?;
         execute!(conn, q);
+        let event = crate::event_rows::NewEvent {
+            kind: crate::EventKind::MessageCharged,
+            account_id: message.account_id.as_str(),
+            sub_account_id: Some(message.sub_account_id.as_str()),
+            channel_id: Some(message.channel_id.to_string()),
+            conversation: format!("m:{}:{}", message.channel_id, message.msisdn),
+            subject: message.umid.to_string(),
+            source_id: None,
+            payload: Some(crate::event_rows::charge_payload(&category, price.micros)),
+            at,
+        };
+        execute!(conn, crate::event_rows::append::<DB>(&event)?);
         if let Some(pricing) = message.pricing.as_mut() {
             pricing.cost_micros = Some(price.micros);
         }

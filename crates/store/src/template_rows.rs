@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, Type};
 
+use crate::EventKind;
 use crate::accept_group::Statement;
+use crate::event_rows::NewEvent;
 use crate::rows::{from_millis, millis};
 use crate::{
     CreateTemplateOutcome, StoreError, StoreResult, Template, TemplateHistoryEntry, TemplateLimits,
@@ -261,7 +263,7 @@ where
         .bind(template.quality.clone())?
         .push(", ")
         .bind(template.category.clone())?
-        .push(")");
+        .push(") RETURNING id");
     Ok(q)
 }
 
@@ -473,6 +475,7 @@ pub mod ops {
         for<'a> Option<String>: Encode<'a, DB> + Type<DB>,
         for<'a> i64: Encode<'a, DB> + Type<DB>,
         for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
+        for<'r> (i64,): FromRow<'r, DB::Row>,
     {
         let (sql, args) = creation_facts::<DB>(template, now)?.parts();
         let facts: CreationFacts = sqlx::query_as_with(&sql, args)
@@ -494,11 +497,44 @@ pub mod ops {
             return Ok(refusal);
         }
         execute!(conn, insert_template::<DB>(template)?);
-        execute!(
-            conn,
-            insert_history::<DB>(template, &StatusNote::default(), now)?
-        );
+        record_history::<DB>(conn, template, &StatusNote::default(), now).await?;
         Ok(CreateTemplateOutcome::Created(template.clone()))
+    }
+
+    /// Appends the template's state to its history and reports the change as a
+    /// `template.changed` event.
+    async fn record_history<DB>(
+        conn: &mut DB::Connection,
+        template: &Template,
+        note: &StatusNote,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>
+    where
+        DB: Database,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+        for<'a> String: Encode<'a, DB> + Type<DB>,
+        for<'a> Option<String>: Encode<'a, DB> + Type<DB>,
+        for<'a> i64: Encode<'a, DB> + Type<DB>,
+        for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
+        for<'r> (i64,): FromRow<'r, DB::Row>,
+    {
+        let (id,) = fetch_as!((i64,), conn, insert_history::<DB>(template, note, at)?)
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("template history insert".into()))?;
+        let event = NewEvent {
+            kind: EventKind::TemplateChanged,
+            account_id: template.account_id.as_str(),
+            sub_account_id: None,
+            channel_id: Some(template.channel_id.to_string()),
+            conversation: format!("t:{}", template.id),
+            subject: template.id.to_string(),
+            source_id: Some(id),
+            payload: None,
+            at,
+        };
+        execute!(conn, crate::event_rows::append::<DB>(&event)?);
+        Ok(())
     }
 
     pub async fn discard<DB>(conn: &mut DB::Connection, id: uuid::Uuid) -> StoreResult<()>
@@ -531,6 +567,7 @@ pub mod ops {
         for<'a> Option<String>: Encode<'a, DB> + Type<DB>,
         for<'a> i64: Encode<'a, DB> + Type<DB>,
         for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
+        for<'r> (i64,): FromRow<'r, DB::Row>,
     {
         let live = fetch!(
             TemplateRow,
@@ -547,10 +584,7 @@ pub mod ops {
         for template in live {
             let template = deleted(template, at);
             execute!(conn, save_state::<DB>(&template)?);
-            execute!(
-                conn,
-                insert_history::<DB>(&template, &StatusNote::default(), at)?
-            );
+            record_history::<DB>(conn, &template, &StatusNote::default(), at).await?;
             gone.push(template);
         }
         Ok(gone)
@@ -572,6 +606,7 @@ pub mod ops {
         for<'a> Option<String>: Encode<'a, DB> + Type<DB>,
         for<'a> i64: Encode<'a, DB> + Type<DB>,
         for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
+        for<'r> (i64,): FromRow<'r, DB::Row>,
     {
         let (waba_id, name, language) = key;
         let found = fetch!(
@@ -597,7 +632,7 @@ pub mod ops {
                 TemplateUpdate::Status { note, .. } => note.clone(),
                 _ => StatusNote::default(),
             };
-            execute!(conn, insert_history::<DB>(&template, &note, at)?);
+            record_history::<DB>(conn, &template, &note, at).await?;
         }
         Ok(Some((template, changed)))
     }

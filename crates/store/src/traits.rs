@@ -1,12 +1,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use parley_types::{AccountId, ApiKeyId, ChannelId, ConsoleUserId, SubAccountId, Umid};
 
 use crate::console::*;
 
 use crate::error::StoreResult;
+use crate::events::*;
 use crate::files::*;
 use crate::models::*;
 use crate::status::MessageStatus;
@@ -420,10 +421,68 @@ pub trait ConsoleStore: Send + Sync {
     async fn delete_expired_console_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 }
 
+/// The domain event log (see [`crate::EventKind`]). Events are appended by the other
+/// traits' writes, in the same transaction; this trait reads them back and keeps the
+/// consumers' checkpoints and counters.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Events after `after`, in order, at most `limit`, stopping before any number that may
+    /// still be committed (pass back the previous read's `watch`).
+    async fn read_events(
+        &self,
+        after: i64,
+        watch: Option<GapWatch>,
+        limit: u32,
+    ) -> StoreResult<EventRead>;
+    /// The last event's `seq` (0 for an empty log).
+    async fn event_head(&self) -> StoreResult<i64>;
+    /// Takes or renews the lease on consumer `name` for `owner` until `lease_until`,
+    /// registering it at `start` if new. Yields its checkpoint, or `None` while another
+    /// owner's lease runs.
+    async fn claim_consumer(
+        &self,
+        name: &str,
+        owner: &str,
+        start: ConsumerStart,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Option<i64>>;
+    /// Moves the checkpoint of `name` to `position` and adds `counters`, in one
+    /// transaction, if `owner` still holds the lease (which is renewed). Yields whether it
+    /// did; if not, nothing changed.
+    async fn advance_consumer(
+        &self,
+        name: &str,
+        owner: &str,
+        position: i64,
+        counters: &[Counter],
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn release_consumer(&self, name: &str, owner: &str) -> StoreResult<()>;
+    async fn consumers(&self) -> StoreResult<Vec<ConsumerState>>;
+    /// Deletes up to `limit` events older than `before` that every consumer active since
+    /// `live_since` has passed. Yields how many.
+    async fn prune_events(
+        &self,
+        before: DateTime<Utc>,
+        live_since: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<u64>;
+    /// The account's counters for the UTC days in `[from, to)`.
+    async fn counters(
+        &self,
+        account: &AccountId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<Counter>>;
+}
+
 /// A whole backend.
 #[async_trait]
 pub trait Store:
-    TenantStore
+    EventStore
+    + TenantStore
     + ApiKeyStore
     + MessageStore
     + DispatchStore

@@ -277,7 +277,7 @@ pub mod statements {
             .bind(event.details.to_string())?
             .push(", ")
             .bind(millis(event.at))?
-            .push(")");
+            .push(") RETURNING id");
         Ok(q)
     }
 
@@ -739,8 +739,25 @@ pub mod ops {
         for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
         for<'a> String: Encode<'a, DB> + Type<DB>,
         for<'a> i64: Encode<'a, DB> + Type<DB>,
+        for<'a> Option<String>: Encode<'a, DB> + Type<DB>,
+        for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
+        for<'r> (i64,): FromRow<'r, DB::Row>,
     {
-        execute!(conn, insert_business_event::<DB>(event)?);
+        let (id,) = fetch_as!((i64,), conn, insert_business_event::<DB>(event)?)
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("business event insert".into()))?;
+        let event = crate::event_rows::NewEvent {
+            kind: crate::EventKind::BusinessUpdated,
+            account_id: event.account_id.as_str(),
+            sub_account_id: None,
+            channel_id: None,
+            conversation: format!("b:{}", event.waba_id),
+            subject: event.waba_id.clone(),
+            source_id: Some(id),
+            payload: None,
+            at: event.at,
+        };
+        execute!(conn, crate::event_rows::append::<DB>(&event)?);
         Ok(())
     }
 
