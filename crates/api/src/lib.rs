@@ -80,6 +80,8 @@ pub struct AppState {
     pub openapi: Arc<utoipa::openapi::OpenApi>,
     /// Who may use the simulator's control API.
     pub simulator_access: Arc<SimulatorAccess>,
+    /// The console's live view (`/console/api/events`), fed by the event consumer.
+    pub live: Arc<parley_core::events::LiveUpdates>,
 }
 
 /// The 8x8 Chat Apps routes, relative to a product base URL.

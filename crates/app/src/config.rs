@@ -39,6 +39,15 @@ pub struct Config {
     pub opt_out: OptOutSection,
     pub media: MediaSection,
     pub logs: LogsSection,
+    pub events: EventsSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EventsSection {
+    pub retention_days: u32,
+    pub batch: u32,
+    pub lease_seconds: u32,
+    pub paused: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -26,6 +26,7 @@ use parley_channels::ChannelAdapter;
 use parley_core::console::ConsoleService;
 use parley_core::contacts::{ContactService, OptOutKeywords};
 use parley_core::dispatch::{DispatchConfig, Dispatcher, PacingConfig};
+use parley_core::events::{Consumer, EventRunner, LiveUpdates, RunnerConfig, UsageCounters};
 use parley_core::housekeeping::Housekeeper;
 use parley_core::inbound::{InboundMedia, InboundService};
 use parley_core::keys::KeyService;
@@ -110,6 +111,8 @@ pub struct Platform {
     pub webhooks: Arc<WebhookDeliverer>,
     /// Builds log exports and removes expired files.
     pub housekeeper: Arc<Housekeeper>,
+    /// Hands the domain events to this node's consumers.
+    pub events: Arc<EventRunner>,
     /// The embedded WhatsApp simulator, unless Parley talks to Meta.
     pub simulator: Option<Simulator>,
     pub clock: SharedClock,
@@ -305,10 +308,14 @@ impl Platform {
         let console = ConsoleService::new(store.clone(), clock.clone());
         let housekeeper = Arc::new(Housekeeper::new(
             store.clone(),
+            clock.clone(),
             files.clone(),
             ExportRunner::new(exports.clone()),
             console.clone(),
+            Duration::days(i64::from(config.events.retention_days)),
         ));
+        let live = Arc::new(LiveUpdates::default());
+        let events = Arc::new(event_runner(&config, &store, &clock, &live));
         let state = AppState {
             store: store.clone(),
             messages: MessageService::new(
@@ -359,6 +366,7 @@ impl Platform {
             metrics: telemetry::metrics_handle(),
             openapi: Arc::new(openapi),
             simulator_access,
+            live,
         };
         let platform = Self {
             config,
@@ -368,6 +376,7 @@ impl Platform {
             dispatch_wake,
             webhooks,
             housekeeper,
+            events,
             simulator,
             clock,
             adjustable_clock,
@@ -415,6 +424,9 @@ impl Platform {
                 )));
             }
         }
+        if self.config.has(Role::Workers) || self.config.has(Role::Api) {
+            workers.push(tokio::spawn(self.events.clone().run(stopped.clone())));
+        }
         if let Some(simulator) = self.simulator.clone() {
             if self.state.simulator_access.open {
                 tracing::info!(
@@ -442,8 +454,10 @@ impl Platform {
         // Open event streams (a console tab) never end by themselves: close them as soon as
         // shutdown begins, or the graceful shutdown would wait for them forever.
         let simulator = self.simulator.clone();
+        let live = self.state.live.clone();
         let shutdown = async move {
             shutdown.await;
+            live.close();
             if let Some(simulator) = simulator {
                 simulator.close_events();
             }
@@ -463,6 +477,46 @@ impl Platform {
         tracing::info!("parley stopped");
         served
     }
+}
+
+/// The node's event consumers: the usage counters where workers run (one node at a time
+/// works them, under a lease), the console's live view where the console is served; less
+/// those the configuration pauses.
+fn event_runner(
+    config: &Config,
+    store: &SharedStore,
+    clock: &SharedClock,
+    live: &Arc<LiveUpdates>,
+) -> EventRunner {
+    let mut runner_config = RunnerConfig::new(node_name(config));
+    runner_config.batch = config.events.batch.max(1);
+    runner_config.lease = Duration::seconds(i64::from(config.events.lease_seconds));
+    let mut consumers: Vec<Arc<dyn Consumer>> = Vec::new();
+    if config.has(Role::Workers) {
+        consumers.push(Arc::new(UsageCounters));
+    }
+    if config.has(Role::Api) {
+        consumers.push(live.clone());
+    }
+    consumers
+        .into_iter()
+        .filter(|c| !config.events.paused.iter().any(|name| name == c.name()))
+        .fold(
+            EventRunner::new(store.clone(), clock.clone(), runner_config),
+            EventRunner::with,
+        )
+}
+
+/// This node as the owner of leases: its host and listen address, so a node restarted
+/// after a crash takes its own leases back at once while other nodes stay apart.
+fn node_name(config: &Config) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{host}/{}", config.listen)
 }
 
 /// Wakes this node's dispatcher whenever any node queues messages (PostgreSQL's

@@ -1,11 +1,13 @@
 //! The background work besides dispatch and webhooks: building queued log exports,
-//! removing expired hosted files, export files and console sessions, and keeping the database's planner
-//! statistics fresh.
+//! removing expired hosted files, export files, console sessions and consumed events, and
+//! keeping the database's planner statistics fresh.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
+use chrono::Duration;
 use parley_store::SharedStore;
+use parley_types::SharedClock;
 use tokio::sync::{Notify, watch};
 
 use crate::Result;
@@ -15,12 +17,17 @@ use crate::media::FileHosting;
 
 /// How many files one cleaning round removes at most.
 const CLEAN_BATCH: u32 = 500;
+/// How many events one pruning statement removes at most.
+const PRUNE_BATCH: u32 = 10_000;
 
 pub struct Housekeeper {
     store: SharedStore,
+    clock: SharedClock,
     files: FileHosting,
     exports: ExportRunner,
     console: ConsoleService,
+    /// How long events are kept after every consumer read them.
+    event_retention: Duration,
     /// Rung when an export is queued.
     pub wake: Arc<Notify>,
 }
@@ -32,20 +39,25 @@ pub struct HousekeepingReport {
     pub files_removed: usize,
     pub export_files_removed: usize,
     pub sessions_removed: u64,
+    pub events_pruned: u64,
 }
 
 impl Housekeeper {
     pub fn new(
         store: SharedStore,
+        clock: SharedClock,
         files: FileHosting,
         exports: ExportRunner,
         console: ConsoleService,
+        event_retention: Duration,
     ) -> Self {
         Self {
             store,
+            clock,
             files,
             exports,
             console,
+            event_retention,
             wake: Arc::new(Notify::new()),
         }
     }
@@ -60,8 +72,22 @@ impl Housekeeper {
         report.files_removed = self.files.clean_once(CLEAN_BATCH).await?;
         report.export_files_removed = self.exports.clean_once(CLEAN_BATCH).await?;
         report.sessions_removed = self.console.remove_expired_sessions().await?;
+        report.events_pruned = self.prune_events().await?;
         self.store.refresh_statistics().await?;
         Ok(report)
+    }
+
+    /// Deletes events older than the retention that every consumer seen within it has read.
+    async fn prune_events(&self) -> Result<u64> {
+        let cutoff = self.clock.now() - self.event_retention;
+        let mut pruned = 0;
+        loop {
+            let batch = self.store.prune_events(cutoff, cutoff, PRUNE_BATCH).await?;
+            pruned += batch;
+            if batch < u64::from(PRUNE_BATCH) {
+                return Ok(pruned);
+            }
+        }
     }
 
     /// Runs rounds when woken, and at least every 30 seconds, until `shutdown`.

@@ -12,6 +12,7 @@ pub mod console;
 pub mod contacts;
 pub mod dispatch;
 mod error;
+pub mod events;
 pub mod housekeeping;
 pub mod inbound;
 mod input;

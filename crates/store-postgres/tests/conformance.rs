@@ -275,6 +275,10 @@ async fn a_reader_waits_at_a_number_still_being_committed_and_passes_a_rolled_ba
     assert!(read.events.is_empty());
     rolled_back.rollback().await.unwrap();
     let read = store.read_events(3, read.watch, 100).await.unwrap();
-    assert_eq!(seqs(&read), [5], "a rolled back number is passed once nothing can fill it");
+    assert_eq!(
+        seqs(&read),
+        [5],
+        "a rolled back number is passed once nothing can fill it"
+    );
     drop(cluster);
 }

@@ -3,6 +3,7 @@
 //! the session cookie standing in for a bearer key ([`session::guard`]).
 
 mod assets;
+mod live;
 pub mod rules;
 pub mod session;
 
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/console/api/keys", get(keys).post(create_key))
         .route("/console/api/keys/{id}", delete(revoke_key))
+        .route("/console/api/events", get(live::events))
         .route_layer(axum::middleware::from_fn_with_state(state, session::guard));
     Router::new()
         .route("/console/api/session", post(sign_in))

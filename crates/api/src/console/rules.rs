@@ -53,6 +53,7 @@ const RULES: &[(&str, &str, Rule)] = &[
     (GET, "/console/api/keys", Rule::Needs(KeysManage)),
     (POST, "/console/api/keys", Rule::Needs(KeysManage)),
     (DELETE, "/console/api/keys/{id}", Rule::Needs(KeysManage)),
+    (GET, "/console/api/events", Rule::Needs(LogsRead)),
     // Messages.
     (
         POST,

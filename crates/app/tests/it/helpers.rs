@@ -36,6 +36,8 @@ pub struct TestApp {
     pub webhooks: Arc<parley_core::webhooks::WebhookDeliverer>,
     pub files: parley_core::media::FileHosting,
     housekeeper: Arc<parley_core::housekeeping::Housekeeper>,
+    /// The node's event consumers (usage counters, the console's live view).
+    pub events: Arc<parley_core::events::EventRunner>,
     simulator: Simulator,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -110,6 +112,8 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
         .console_admin
         .expect("a fresh database gets a console admin");
     platform.register_channels().await.expect("register");
+    // The console's live view starts where the log stands now, as a serving node's does.
+    platform.events.run_once().await.expect("event consumers");
     let router = platform.router();
     let (stop, stopped) = oneshot::channel::<()>();
     let limits = platform.config.http.limits();
@@ -135,6 +139,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
         webhooks: platform.webhooks.clone(),
         files: platform.state.files.clone(),
         housekeeper: platform.housekeeper.clone(),
+        events: platform.events.clone(),
         simulator: platform.simulator.clone().expect("simulator mode"),
         stop: Some(stop),
         server: Some(server),
@@ -381,7 +386,9 @@ impl TestApp {
             let pumped = self.simulator.run_once().await;
             assert!(!pumped.blocked, "webhook delivery to parley failed");
             let delivered = self.webhooks.run_once().await.expect("webhook round");
-            if dispatched.is_idle() && pumped.delivered == 0 && delivered.is_idle() {
+            let consumed = self.events.run_once().await.expect("event consumers");
+            if dispatched.is_idle() && pumped.delivered == 0 && delivered.is_idle() && consumed == 0
+            {
                 return;
             }
         }

@@ -7,6 +7,8 @@ mod connections;
 mod console;
 mod conversation;
 mod errors;
+mod events;
+mod events_crash;
 mod files;
 mod helpers;
 mod interactive;
