@@ -40,6 +40,13 @@ pub struct Config {
     pub media: MediaSection,
     pub logs: LogsSection,
     pub events: EventsSection,
+    pub jobs: JobsSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobsSection {
+    pub timer_batch: u32,
+    pub lease_seconds: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -38,6 +38,7 @@ use parley_core::templates::TemplateService;
 use parley_core::webhooks::health::HealthConfig;
 use parley_core::webhooks::targets::TargetPolicy;
 use parley_core::webhooks::{DeliveryConfig, WebhookDeliverer, WebhookService};
+use parley_jobs::{JobWorker, WorkerConfig};
 use parley_simulator::{Business, DeliverySchedule, Simulator, SimulatorConfig};
 use parley_store::SharedStore;
 use parley_store_postgres::PostgresStore;
@@ -113,6 +114,8 @@ pub struct Platform {
     pub housekeeper: Arc<Housekeeper>,
     /// Hands the domain events to this node's consumers.
     pub events: Arc<EventRunner>,
+    /// Fires due timers and runs due jobs.
+    pub jobs: Arc<JobWorker>,
     /// The embedded WhatsApp simulator, unless Parley talks to Meta.
     pub simulator: Option<Simulator>,
     pub clock: SharedClock,
@@ -316,6 +319,7 @@ impl Platform {
         ));
         let live = Arc::new(LiveUpdates::default());
         let events = Arc::new(event_runner(&config, &store, &clock, &live));
+        let jobs = Arc::new(job_worker(&config, &store, &clock));
         let state = AppState {
             store: store.clone(),
             messages: MessageService::new(
@@ -377,6 +381,7 @@ impl Platform {
             webhooks,
             housekeeper,
             events,
+            jobs,
             simulator,
             clock,
             adjustable_clock,
@@ -416,6 +421,7 @@ impl Platform {
             workers.push(tokio::spawn(self.dispatcher.clone().run(stopped.clone())));
             workers.push(tokio::spawn(self.webhooks.clone().run(stopped.clone())));
             workers.push(tokio::spawn(self.housekeeper.clone().run(stopped.clone())));
+            workers.push(tokio::spawn(self.jobs.clone().run(stopped.clone())));
             if let Some(url) = self.config.postgres() {
                 workers.push(tokio::spawn(wake_on_new_work(
                     url.to_owned(),
@@ -505,6 +511,14 @@ fn event_runner(
             EventRunner::new(store.clone(), clock.clone(), runner_config),
             EventRunner::with,
         )
+}
+
+/// The node's timers and jobs (no work queue has a handler yet: timers only).
+fn job_worker(config: &Config, store: &SharedStore, clock: &SharedClock) -> JobWorker {
+    let mut worker_config = WorkerConfig::new(node_name(config));
+    worker_config.timer_batch = config.jobs.timer_batch.max(1);
+    worker_config.lease = Duration::seconds(i64::from(config.jobs.lease_seconds));
+    JobWorker::new(store.clone(), clock.clone(), worker_config)
 }
 
 /// This node as the owner of leases: its host and listen address, so a node restarted

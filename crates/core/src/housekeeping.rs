@@ -77,7 +77,8 @@ impl Housekeeper {
         Ok(report)
     }
 
-    /// Deletes events older than the retention that every consumer seen within it has read.
+    /// Deletes events older than the retention that every consumer seen within it has read,
+    /// and jobs that finished before it (a timer's event finds its job until then).
     async fn prune_events(&self) -> Result<u64> {
         let cutoff = self.clock.now() - self.event_retention;
         let mut pruned = 0;
@@ -85,9 +86,11 @@ impl Housekeeper {
             let batch = self.store.prune_events(cutoff, cutoff, PRUNE_BATCH).await?;
             pruned += batch;
             if batch < u64::from(PRUNE_BATCH) {
-                return Ok(pruned);
+                break;
             }
         }
+        while self.store.prune_jobs(cutoff, PRUNE_BATCH).await? == u64::from(PRUNE_BATCH) {}
+        Ok(pruned)
     }
 
     /// Runs rounds when woken, and at least every 30 seconds, until `shutdown`.

@@ -214,6 +214,7 @@ mod tests {
             at: Utc.timestamp_millis_opt(0).unwrap(),
             message: None,
             charge: None,
+            timer: None,
         }
     }
 

@@ -12,6 +12,7 @@ mod contacts;
 mod dispatch;
 mod events;
 mod files;
+mod jobs;
 mod messages;
 mod notify;
 mod scheduled;

@@ -9,6 +9,7 @@ mod contacts;
 mod dispatch;
 mod events;
 mod files;
+mod jobs;
 mod messages;
 mod scheduled;
 mod templates;

@@ -11,6 +11,7 @@ use crate::*;
 pub use crate::conformance_console::*;
 pub use crate::conformance_events::*;
 pub use crate::conformance_files::*;
+pub use crate::conformance_jobs::*;
 
 #[macro_export]
 macro_rules! conformance_suite {
@@ -58,7 +59,9 @@ macro_rules! conformance_suite {
             console_sessions_end_on_expiry_sign_out_disable_and_delete,
             every_change_appends_its_event_in_the_same_write,
             a_consumer_is_worked_by_one_owner_and_counts_once,
-            events_are_kept_until_every_live_consumer_passed_them
+            events_are_kept_until_every_live_consumer_passed_them,
+            timers_fire_once_as_events_in_due_order,
+            work_jobs_are_leased_retried_dead_lettered_and_redriven
         );
     };
     (@tests $factory:path; $($name:ident),*) => {

@@ -13,7 +13,7 @@ use crate::accept_group::Statement;
 use crate::rows::{StatusRow, account_id, from_millis, millis, sub_account_id};
 use crate::{
     ConsumerState, Counter, CounterKey, Direction, EventCharge, EventKind, EventMessage,
-    StoreError, StoreResult, StoredEvent,
+    EventTimer, StoreError, StoreResult, StoredEvent,
 };
 
 /// The columns an appended event fills.
@@ -88,7 +88,7 @@ const REACHED: &str =
 /// entry. `extra` adds columns (PostgreSQL's snapshot bounds).
 pub fn read_sql(extra: &str, after: &str, limit: &str) -> String {
     format!(
-        "SELECT e.seq, e.kind, e.account_id, e.sub_account_id, e.channel_id, e.conversation, \
+        "SELECT e.seq, e.kind, e.account_id, e.source_id, e.sub_account_id, e.channel_id, e.conversation, \
             e.subject, e.payload, e.at, m.direction, m.msisdn, m.country, m.content_type, \
             COALESCE(s.state, m.state) AS state, \
             CASE WHEN s.id IS NULL THEN m.detail ELSE s.detail END AS detail, \
@@ -98,11 +98,13 @@ pub fn read_sql(extra: &str, after: &str, limit: &str) -> String {
             CASE WHEN s.id IS NULL THEN m.provider_error_code ELSE s.provider_error_code END \
                 AS provider_error_code, \
             COALESCE(s.status_at, m.status_at) AS status_at, \
+            j.queue AS timer_queue, j.payload AS timer_payload, \
             CASE WHEN s.id = (SELECT MIN(f.id) FROM message_statuses f \
                 WHERE f.umid = s.umid AND {REACHED}) THEN 1 ELSE 0 END AS first_reach {extra} \
          FROM events e \
          LEFT JOIN message_statuses s ON e.kind IN {WITH_HISTORY} AND s.id = e.source_id \
          LEFT JOIN messages m ON e.kind LIKE 'message.%' AND m.umid = e.subject \
+         LEFT JOIN jobs j ON e.kind = 'timer.fired' AND j.id = e.source_id \
          WHERE e.seq > {after} ORDER BY e.seq LIMIT {limit}"
     )
 }
@@ -129,6 +131,9 @@ pub struct EventRow {
     pub provider_error_code: Option<String>,
     pub status_at: Option<i64>,
     pub first_reach: i32,
+    pub timer_queue: Option<String>,
+    pub timer_payload: Option<String>,
+    pub source_id: Option<i64>,
 }
 
 impl EventRow {
@@ -168,6 +173,16 @@ impl EventRow {
             }
             _ => None,
         };
+        let timer = match (kind, self.timer_queue, self.source_id) {
+            (EventKind::TimerFired, Some(queue), Some(job_id)) => Some(EventTimer {
+                job_id,
+                queue,
+                key: self.subject.clone(),
+                payload: serde_json::from_str(self.timer_payload.as_deref().unwrap_or("null"))
+                    .map_err(|_| corrupt("timer payload"))?,
+            }),
+            _ => None,
+        };
         Ok(StoredEvent {
             seq: self.seq,
             kind,
@@ -187,6 +202,7 @@ impl EventRow {
             at: from_millis(self.at)?,
             message,
             charge,
+            timer,
         })
     }
 }

@@ -22,16 +22,19 @@ pub enum EventKind {
     TemplateChanged,
     /// The provider reported a change to a business account or number.
     BusinessUpdated,
+    /// A timer scheduled with `crates/jobs` came due (`timer` says which).
+    TimerFired,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::MessageAccepted,
         Self::MessageReceived,
         Self::MessageStatus,
         Self::MessageCharged,
         Self::TemplateChanged,
         Self::BusinessUpdated,
+        Self::TimerFired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +45,7 @@ impl EventKind {
             Self::MessageCharged => "message.charged",
             Self::TemplateChanged => "template.changed",
             Self::BusinessUpdated => "business.updated",
+            Self::TimerFired => "timer.fired",
         }
     }
 
@@ -80,6 +84,17 @@ pub struct StoredEvent {
     pub message: Option<EventMessage>,
     /// For `message.charged`: the charge.
     pub charge: Option<EventCharge>,
+    /// For `timer.fired`: the timer.
+    pub timer: Option<EventTimer>,
+}
+
+/// The timer a `timer.fired` event reports (its `subject` is the timer's key).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventTimer {
+    pub job_id: i64,
+    pub queue: String,
+    pub key: String,
+    pub payload: serde_json::Value,
 }
 
 /// The message a message event is about, as it is now, and the status the event reported

@@ -13,6 +13,7 @@ mod console;
 mod error;
 mod events;
 mod files;
+mod jobs;
 mod models;
 mod status;
 mod traits;
@@ -26,11 +27,14 @@ mod conformance_console;
 mod conformance_events;
 #[cfg(feature = "conformance")]
 mod conformance_files;
+#[cfg(feature = "conformance")]
+mod conformance_jobs;
 
 pub use console::*;
 pub use error::{StoreError, StoreResult};
 pub use events::*;
 pub use files::*;
+pub use jobs::*;
 pub use models::*;
 pub use status::{MessageState, MessageStatus, StatusDetail};
 pub use traits::*;
@@ -86,6 +90,8 @@ pub mod contact_rows;
 pub mod event_rows;
 #[cfg(feature = "sql-rows")]
 pub mod file_rows;
+#[cfg(feature = "sql-rows")]
+pub mod job_rows;
 #[cfg(feature = "sql-rows")]
 pub mod log_rows;
 #[cfg(feature = "sql-rows")]

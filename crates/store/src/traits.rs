@@ -9,6 +9,7 @@ use crate::console::*;
 use crate::error::StoreResult;
 use crate::events::*;
 use crate::files::*;
+use crate::jobs::*;
 use crate::models::*;
 use crate::status::MessageStatus;
 use crate::webhooks::*;
@@ -478,10 +479,59 @@ pub trait EventStore: Send + Sync {
     ) -> StoreResult<Vec<Counter>>;
 }
 
+/// Durable jobs and timers (`crates/jobs`).
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Schedules the jobs whose key is new to their queue (the rest change nothing);
+    /// yields how many were new.
+    async fn schedule_jobs(&self, jobs: &[NewJob], now: DateTime<Utc>) -> StoreResult<u64>;
+    /// Cancels the pending job of `queue` with `key`; yields whether one was pending.
+    async fn cancel_job(&self, queue: &str, key: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    async fn job(&self, queue: &str, key: &str) -> StoreResult<Option<Job>>;
+    /// Jobs in `state` (of `queue`, if given), oldest due first.
+    async fn jobs_in_state(
+        &self,
+        queue: Option<&str>,
+        state: JobState,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>>;
+    /// Fires up to `limit` timers due at `now`, oldest first: each is marked fired and
+    /// reported as a `timer.fired` event in one transaction, so across nodes and crashes
+    /// every timer fires exactly once. Yields how many fired.
+    async fn fire_due_timers(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<u64>;
+    /// Claims up to `limit` work jobs of `queues` that are due, or whose lease ran out,
+    /// for `owner` until `lease_until` (counting an attempt each).
+    async fn claim_jobs(
+        &self,
+        queues: &[String],
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>>;
+    /// Yields whether `owner` still held the job.
+    async fn complete_job(&self, id: i64, owner: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Records a failed attempt: pending again at `retry_at`, or dead without one. Yields
+    /// whether `owner` still held the job.
+    async fn fail_job(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// A dead job is tried again from `now`; yields whether it was dead.
+    async fn redrive_job(&self, id: i64, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Deletes up to `limit` jobs that finished before `before`; yields how many.
+    async fn prune_jobs(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64>;
+}
+
 /// A whole backend.
 #[async_trait]
 pub trait Store:
     EventStore
+    + JobStore
     + TenantStore
     + ApiKeyStore
     + MessageStore

@@ -103,7 +103,7 @@ async fn a_node_refuses_an_unmigrated_database_until_parley_migrate_has_run() {
 // ---------------------------------------------------------------------------------------
 // Three nodes, 50,000 messages, one node killed and restarted.
 
-const SECRETS: [(&str, &str); 3] = [
+pub(crate) const SECRETS: [(&str, &str); 3] = [
     ("PARLEY_META__ACCESS_TOKEN", "cluster-token"),
     ("PARLEY_META__APP_SECRET", "cluster-secret"),
     ("PARLEY_META__VERIFY_TOKEN", "cluster-verify"),

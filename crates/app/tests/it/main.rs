@@ -24,5 +24,6 @@ mod restart;
 mod rules;
 mod template_fixtures;
 mod templates;
+mod timers_crash;
 mod webhook_crash;
 mod webhooks;
