@@ -78,7 +78,7 @@ pub async fn send(
 ) -> Result<Json<Value>, ApiError> {
     let message = state
         .messages
-        .send(&caller.account_id, &path.sub_account_id, &body)
+        .send_8x8(&caller.account_id, &path.sub_account_id, &body)
         .await?;
     Ok(Json(dto::send_response(&message)))
 }

@@ -379,6 +379,7 @@ impl InboundService {
             batch: None,
             scheduled_at: None,
             expires_at: None,
+            origin: None,
         };
         let referred = inbound.referral.is_some();
         // Only what the user typed: a button's label is not the user saying STOP.

@@ -12,7 +12,8 @@ use parley_store::rows::{
 };
 use parley_store::{
     AcceptOutcome, ConversationWindow, EventKind, InboundOutcome, Message, MessageStatus,
-    MessageStore, OptChange, PriceList, Receipt, ReceiptPricing, StoreError, StoreResult, UsageRow,
+    MessageStore, OptChange, Origin, PriceList, Receipt, ReceiptPricing, StoreError, StoreResult,
+    UsageRow,
 };
 use parley_types::{AccountId, ChannelId, Umid};
 use sqlx::postgres::PgArguments;
@@ -107,7 +108,7 @@ static ACCEPT: LazyLock<String> = LazyLock::new(|| {
                 $12::text[], $13::text[], $14::text[], $15::text[], $16::bigint[], \
                 $17::text[], $18::text[], $19::bigint[], $20::bigint[], $21::text[], \
                 $22::text[], $23::text[], $24::text[], $25::bigint[], $26::bigint[], \
-                $27::int[]) \
+                $27::text[], $28::text[], $29::int[]) \
             ON CONFLICT (sub_account_id, client_message_id) \
                 WHERE client_message_id IS NOT NULL DO NOTHING \
             RETURNING umid, account_id, sub_account_id, channel_id, msisdn, created_at, \
@@ -147,6 +148,8 @@ struct AcceptColumns {
     client_batch_id: Vec<Option<String>>,
     scheduled_at: Vec<Option<i64>>,
     expires_at: Vec<Option<i64>>,
+    origin: Vec<Option<&'static str>>,
+    origin_ref: Vec<Option<String>>,
     status_rank: Vec<i32>,
 }
 
@@ -182,6 +185,9 @@ impl AcceptColumns {
                 .push(m.batch.as_ref().and_then(|b| b.client_batch_id.clone()));
             c.scheduled_at.push(m.scheduled_at.map(millis));
             c.expires_at.push(m.expires_at.map(millis));
+            c.origin.push(m.origin.as_ref().map(Origin::kind));
+            c.origin_ref
+                .push(m.origin.as_ref().and_then(Origin::reference));
             c.status_rank.push(s.rank);
         }
         c
@@ -520,6 +526,8 @@ impl PostgresStore {
             .bind(columns.client_batch_id)
             .bind(columns.scheduled_at)
             .bind(columns.expires_at)
+            .bind(columns.origin)
+            .bind(columns.origin_ref)
             .bind(columns.status_rank)
             .fetch_all(&self.pool)
             .await

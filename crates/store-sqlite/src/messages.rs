@@ -72,7 +72,7 @@ pub(crate) const ENQUEUE_LANES: &str = "\
     SET head_umid = COALESCE(dispatch_lanes.head_umid, excluded.head_umid), \
         ready_at = COALESCE(dispatch_lanes.ready_at, excluded.ready_at); ";
 
-/// Most messages one statement inserts: each binds 26 values, and SQLite takes at most
+/// Most messages one statement inserts: each binds 29 values, and SQLite takes at most
 /// 32,766 per statement. Larger groups (batches) are inserted chunk by chunk, in one
 /// transaction.
 const ACCEPT_CHUNK: usize = 1000;
@@ -139,13 +139,19 @@ async fn insert_message(tx: &mut Transaction<'_, Sqlite>, m: &Message) -> StoreR
     insert_history(tx, &m.umid.to_string(), &s, EventKind::MessageReceived).await
 }
 
-/// Appends the message event of `kind` for the history row just inserted.
-static HISTORY_EVENT: LazyLock<[String; 2]> = LazyLock::new(|| {
+/// A history row (`?1`–`?7`) and the message event of its kind for it, in one call: the
+/// history insert, then the event read from the row just inserted.
+static HISTORY_WITH_EVENT: LazyLock<[String; 2]> = LazyLock::new(|| {
     [EventKind::MessageReceived, EventKind::MessageStatus].map(|kind| {
-        message_events(
-            kind,
-            "FROM message_statuses s JOIN messages m ON m.umid = s.umid \
-             WHERE s.id = last_insert_rowid()",
+        format!(
+            "INSERT INTO message_statuses \
+                (umid, state, detail, error_code, error_message, provider_error_code, status_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7); {}",
+            message_events(
+                kind,
+                "FROM message_statuses s JOIN messages m ON m.umid = s.umid \
+                 WHERE s.id = last_insert_rowid()",
+            )
         )
     })
 });
@@ -158,23 +164,18 @@ pub(crate) async fn insert_history(
     s: &StatusColumns,
     kind: EventKind,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO message_statuses \
-         (umid, state, detail, error_code, error_message, provider_error_code, status_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(umid)
-    .bind(s.state)
-    .bind(s.detail)
-    .bind(s.error_code)
-    .bind(&s.error_message)
-    .bind(&s.provider_error_code)
-    .bind(s.at)
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?;
-    let event = &HISTORY_EVENT[usize::from(kind == EventKind::MessageStatus)];
-    sqlx::query(event).execute(&mut **tx).await.map_err(db)?;
+    let sql = &HISTORY_WITH_EVENT[usize::from(kind == EventKind::MessageStatus)];
+    sqlx::query(sql)
+        .bind(umid)
+        .bind(s.state)
+        .bind(s.detail)
+        .bind(s.error_code)
+        .bind(&s.error_message)
+        .bind(&s.provider_error_code)
+        .bind(s.at)
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
     Ok(())
 }
 

@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{Arguments, Database, Encode, Type};
 
 use crate::rows::{MESSAGE_COLUMNS, MessageRow, OUTBOUND_INSERT_COLUMNS, StatusColumns, millis};
-use crate::{AcceptOutcome, Message, StoreError, StoreResult};
+use crate::{AcceptOutcome, Message, Origin, StoreError, StoreResult};
 
 /// The outcome of each message, in order, given the umids that were inserted and the
 /// stored messages that the others repeat the `clientMessageId` of.
@@ -181,6 +181,8 @@ where
             .bind(m.batch.as_ref().and_then(|b| b.client_batch_id.clone()))?
             .bind(m.scheduled_at.map(millis))?
             .bind(m.expires_at.map(millis))?
+            .bind(m.origin.as_ref().map(|o| o.kind().to_owned()))?
+            .bind(m.origin.as_ref().and_then(Origin::reference))?
             .bind(s.rank)?;
         Ok(())
     })?;

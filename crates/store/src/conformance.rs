@@ -61,7 +61,8 @@ macro_rules! conformance_suite {
             a_consumer_is_worked_by_one_owner_and_counts_once,
             events_are_kept_until_every_live_consumer_passed_them,
             timers_fire_once_as_events_in_due_order,
-            work_jobs_are_leased_retried_dead_lettered_and_redriven
+            work_jobs_are_leased_retried_dead_lettered_and_redriven,
+            the_origin_is_kept_with_the_message
         );
     };
     (@tests $factory:path; $($name:ident),*) => {
@@ -150,6 +151,7 @@ pub fn outbound(sandbox: &Sandbox, to: &str, cmid: Option<&str>, at: DateTime<Ut
         batch: None,
         scheduled_at: None,
         expires_at: None,
+        origin: Some(Origin::Api),
     }
 }
 
@@ -1013,6 +1015,7 @@ pub async fn inbound_is_stored_once_and_opens_the_window<S: Store>(store: &S) {
     assert!(last_inbound().await.is_none());
     let mut inbound = outbound(&sandbox, user, None, t0());
     inbound.direction = Direction::Inbound;
+    inbound.origin = None;
     inbound.provider_message_id = Some("wamid.in1".into());
     inbound.user_name = Some("Jane".into());
     inbound.status = MessageStatus::new(MessageState::Received, t0());
@@ -1055,6 +1058,7 @@ pub(crate) fn inbound_from(
 ) -> Message {
     let mut inbound = outbound(sandbox, user, None, at);
     inbound.direction = Direction::Inbound;
+    inbound.origin = None;
     inbound.provider_message_id = Some(wamid.into());
     inbound.status = MessageStatus::new(MessageState::Received, at);
     inbound
@@ -1888,4 +1892,29 @@ pub async fn endpoint_health_is_replaced_per_account_and_url<S: Store>(store: &S
         store.endpoint_health(&sb.account.id).await.unwrap(),
         vec![health]
     );
+}
+
+pub async fn the_origin_is_kept_with_the_message<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let origins = [
+        Origin::Campaign {
+            campaign: "spring".into(),
+        },
+        Origin::Automation {
+            instance: "i-7".into(),
+            step: "ask".into(),
+        },
+        Origin::Agent {
+            agent: "ana".into(),
+            ticket: "t-9".into(),
+        },
+        Origin::Batch,
+    ];
+    for (i, origin) in origins.into_iter().enumerate() {
+        let mut message = outbound(&sandbox, &format!("+1555123000{i}"), None, t0());
+        message.origin = Some(origin.clone());
+        let umid = accept_one(store, message).await.umid;
+        let stored = store.message(umid).await.unwrap().unwrap();
+        assert_eq!(stored.origin, Some(origin));
+    }
 }

@@ -182,7 +182,9 @@ pub mod ops {
         q.bind(error.to_owned())?;
         match retry_at {
             Some(at) => q.push(", state = 'pending', due_at = ").bind(millis(at))?,
-            None => q.push(", state = 'dead', finished_at = ").bind(millis(now))?,
+            None => q
+                .push(", state = 'dead', finished_at = ")
+                .bind(millis(now))?,
         };
         held(&mut q, id, owner)?;
         Ok(!fetch_as!((i64,), conn, q).is_empty())

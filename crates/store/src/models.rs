@@ -121,6 +121,72 @@ pub struct Message {
     pub scheduled_at: Option<DateTime<Utc>>,
     /// It is dropped (undelivered, "Expired") if not handed to WhatsApp by then.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Who sent it (outbound only; `None` for messages accepted before origins existed).
+    pub origin: Option<Origin>,
+}
+
+/// Who sent an outbound message, with what of theirs: kept with the message, so logs,
+/// reports and webhooks can say so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Origin {
+    /// `POST …/messages`.
+    Api,
+    /// `POST …/messages/batch` (the message's `batch` says which).
+    Batch,
+    Campaign {
+        campaign: String,
+    },
+    /// A workflow instance's step.
+    Automation {
+        instance: String,
+        step: String,
+    },
+    /// An agent answering a ticket.
+    Agent {
+        agent: String,
+        ticket: String,
+    },
+}
+
+impl Origin {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Batch => "batch",
+            Self::Campaign { .. } => "campaign",
+            Self::Automation { .. } => "automation",
+            Self::Agent { .. } => "agent",
+        }
+    }
+
+    /// What of the sender's it came from, as stored (`instance/step`, `agent/ticket`).
+    pub fn reference(&self) -> Option<String> {
+        match self {
+            Self::Api | Self::Batch => None,
+            Self::Campaign { campaign } => Some(campaign.clone()),
+            Self::Automation { instance, step } => Some(format!("{instance}/{step}")),
+            Self::Agent { agent, ticket } => Some(format!("{agent}/{ticket}")),
+        }
+    }
+
+    /// The origin as stored; `None` for an unknown kind or a reference that does not fit.
+    pub fn from_stored(kind: &str, reference: Option<&str>) -> Option<Self> {
+        let pair = || {
+            let (a, b) = reference?.split_once('/')?;
+            Some((a.to_owned(), b.to_owned()))
+        };
+        match kind {
+            "api" => Some(Self::Api),
+            "batch" => Some(Self::Batch),
+            "campaign" => Some(Self::Campaign {
+                campaign: reference?.to_owned(),
+            }),
+            "automation" => pair().map(|(instance, step)| Self::Automation { instance, step }),
+            "agent" => pair().map(|(agent, ticket)| Self::Agent { agent, ticket }),
+            _ => None,
+        }
+    }
 }
 
 /// A message's batch (`POST …/messages/batch`): Parley's id and the sender's own.

@@ -6,7 +6,7 @@ use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
 
 use crate::{
     Account, ApiKey, BatchRef, Channel, Direction, Message, MessagePricing, MessageState,
-    MessageStatus, StatusDetail, StoreError, StoreResult, SubAccount,
+    MessageStatus, Origin, StatusDetail, StoreError, StoreResult, SubAccount,
 };
 
 /// Maps a driver error into the store's closed set. A broken constraint is the caller's
@@ -230,6 +230,8 @@ pub struct MessageRow {
     pub client_batch_id: Option<String>,
     pub scheduled_at: Option<i64>,
     pub expires_at: Option<i64>,
+    pub origin: Option<String>,
+    pub origin_ref: Option<String>,
 }
 
 /// The columns a message is stored with when accepted or received.
@@ -245,7 +247,7 @@ macro_rules! inserted_message_columns {
 /// What only an accepted (outbound) message may carry: its batch and its timing.
 macro_rules! outbound_message_columns {
     () => {
-        "batch_id, client_batch_id, scheduled_at, expires_at"
+        "batch_id, client_batch_id, scheduled_at, expires_at, origin, origin_ref"
     };
 }
 
@@ -314,6 +316,10 @@ impl MessageRow {
                 .transpose()?,
             scheduled_at: self.scheduled_at.map(from_millis).transpose()?,
             expires_at: self.expires_at.map(from_millis).transpose()?,
+            origin: self
+                .origin
+                .as_deref()
+                .and_then(|kind| Origin::from_stored(kind, self.origin_ref.as_deref())),
         })
     }
 }

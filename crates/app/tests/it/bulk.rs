@@ -112,6 +112,11 @@ async fn a_batch_of_ten_thousand_with_a_few_broken_messages(backend: Backend) {
     assert_eq!(details["batchId"], answer["batchId"]);
     assert_eq!(details["clientBatchId"], "spring-2026");
     assert_eq!(details["content"], "Your order A-0 shipped.");
+    assert_eq!(
+        app.stored(first).await.origin,
+        Some(parley_store::Origin::Batch),
+        "who sent it is kept with it"
+    );
 
     // Sending the same batch again (a client retry) queues nothing twice: each message with
     // a clientMessageId answers with the first copy.

@@ -39,7 +39,8 @@ impl RunnerConfig {
 /// A consumer and what this process remembers of its place.
 struct Registered {
     consumer: Arc<dyn Consumer>,
-    /// A local consumer's position (`None` until the first round reads the head).
+    /// A local consumer's position (`None` until the first round reads the head); for a
+    /// durable one, where it stood when this node last looked (to skip idle rounds).
     local: Mutex<Option<i64>>,
     /// A gap the last read stopped at (see `parley_store::GapWatch`).
     watch: Mutex<Option<GapWatch>>,
@@ -96,53 +97,72 @@ impl EventRunner {
     }
 
     async fn drain(&self, registered: &Registered) -> Result<usize> {
-        let mut handed = 0;
-        loop {
-            let moved = match registered.consumer.checkpoint() {
-                Checkpoint::Durable(start) => self.durable_round(registered, start).await?,
-                Checkpoint::Local => self.local_round(registered).await?,
-            };
-            if moved == 0 {
-                return Ok(handed);
+        let handed = match registered.consumer.checkpoint() {
+            Checkpoint::Durable(start) => self.drain_durable(registered, start).await?,
+            Checkpoint::Local => {
+                let mut handed = 0;
+                loop {
+                    let moved = self.local_round(registered).await?;
+                    if moved == 0 {
+                        break handed;
+                    }
+                    handed += moved;
+                }
             }
-            handed += moved;
-            metrics::counter!("parley_events_consumed_total", "consumer" => registered.consumer.name().to_owned())
-                .increment(moved as u64);
+        };
+        if handed > 0 {
+            let consumer = registered.consumer.name().to_owned();
+            metrics::counter!("parley_events_consumed_total", "consumer" => consumer)
+                .increment(handed as u64);
         }
+        Ok(handed)
     }
 
-    /// One batch for a durable consumer, if this node holds (or can take) its lease.
-    async fn durable_round(
+    /// Every batch there is for a durable consumer, if this node holds (or can take) its
+    /// lease. The lease is taken once and renewed by each step forward; nothing is written
+    /// while the log has nothing past the consumer's last known place.
+    async fn drain_durable(
         &self,
         registered: &Registered,
         start: parley_store::ConsumerStart,
     ) -> Result<usize> {
+        let mut known = registered.local.lock().await;
+        if let Some(position) = *known
+            && position >= self.store.event_head().await?
+        {
+            return Ok(0);
+        }
         let name = registered.consumer.name();
         let owner = &self.config.owner;
         let now = self.clock.now();
-        let lease_until = now + self.config.lease;
-        let Some(position) = self
+        let claimed = self
             .store
-            .claim_consumer(name, owner, start, now, lease_until)
-            .await?
-        else {
-            return Ok(0);
-        };
-        let Some((events, last)) = self.read(registered, position).await? else {
-            return Ok(0);
-        };
-        let counters = registered.consumer.handle(&events).await?;
-        let now = self.clock.now();
-        let moved = self
-            .store
-            .advance_consumer(name, owner, last, &counters, now, now + self.config.lease)
+            .claim_consumer(name, owner, start, now, now + self.config.lease)
             .await?;
-        if !moved {
-            // Another node took over meanwhile; it will hand these events over again.
-            tracing::warn!(consumer = name, "lost the lease while handling events");
+        let Some(mut position) = claimed else {
+            // Another node works it (or a dead one's lease has not run out): try again next
+            // round, whatever the log holds.
+            *known = None;
             return Ok(0);
+        };
+        let mut handed = 0;
+        while let Some((events, last)) = self.read(registered, position).await? {
+            let counters = registered.consumer.handle(&events).await?;
+            let now = self.clock.now();
+            let moved = self
+                .store
+                .advance_consumer(name, owner, last, &counters, now, now + self.config.lease)
+                .await?;
+            if !moved {
+                // Another node took over meanwhile; it will hand these events over again.
+                tracing::warn!(consumer = name, "lost the lease while handling events");
+                break;
+            }
+            position = last;
+            handed += events.len();
         }
-        Ok(events.len())
+        *known = Some(position);
+        Ok(handed)
     }
 
     async fn local_round(&self, registered: &Registered) -> Result<usize> {

@@ -3,6 +3,7 @@
 
 mod accept;
 pub mod batch;
+mod command;
 pub mod content;
 mod idempotency;
 pub mod request;
@@ -13,6 +14,7 @@ pub use service::route;
 
 pub use accept::AcceptQueue;
 pub use batch::{BatchItem, BatchOutcome, BatchRequest, Rejection};
+pub use command::SendCommand;
 pub use content::Content;
 pub use request::{Recipient, SendRequest, TypingRequest};
 pub use service::{Hold, MessageService};

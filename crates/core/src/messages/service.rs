@@ -3,8 +3,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use parley_channels::{ChannelAdapter, ChannelRoute};
 use parley_store::{
-    AcceptOutcome, BatchRef, Channel, Direction, Message, MessageState, MessageStatus, Scheduled,
-    SharedStore, StoreError,
+    AcceptOutcome, BatchRef, Channel, Direction, Message, MessageState, MessageStatus, Origin,
+    Scheduled, SharedStore, StoreError,
 };
 use parley_types::codes::{DR_CANCELLED, SyncCode};
 use parley_types::{AccountId, ChannelId, SharedClock, SubAccountId, Umid};
@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 
 use super::accept::AcceptQueue;
 use super::batch::{BatchItem, BatchOutcome, BatchRequest, Rejection};
+use super::command::SendCommand;
 use super::content::Content;
 use super::idempotency::Intent;
 use super::request::{Recipient, SendRequest, TypingRequest};
@@ -27,8 +28,9 @@ pub const TYPING_WINDOW: Duration = Duration::hours(2);
 /// Most messages one listing returns.
 pub const MAX_RECENT: u32 = 100;
 
-/// `MessageService::send` is the one entry to the send pipeline: the API, and later
-/// batches, campaigns, automations and agents, all go through it.
+/// `MessageService::send` (and `send_many`, `send_batch`) is the one entry to the send
+/// pipeline: the API, batches, and later campaigns, automations and agents, all go through
+/// it with a typed [`SendCommand`] that says who is sending.
 #[derive(Clone)]
 pub struct MessageService {
     store: SharedStore,
@@ -129,14 +131,11 @@ impl MessageService {
     /// Validates and durably accepts a message; it is `queued` once this returns.
     /// Re-sending a `clientMessageId` the subaccount already used returns the first message
     /// when the request is the same, and is refused (1005) when it asks for another.
-    pub async fn send(
-        &self,
-        account: &AccountId,
-        sub: &SubAccountId,
-        body: &Value,
-    ) -> Result<Message> {
-        let channel = self.channel_of(account, sub).await?;
-        let message = self.prepare(&channel, body, None).await?;
+    pub async fn send(&self, account: &AccountId, command: SendCommand) -> Result<Message> {
+        let channel = self.channel_for(account, &command).await?;
+        let message = self
+            .prepare(&channel, command.message, None, command.origin)
+            .await?;
         let intent = Intent::of(&message);
         match self.accept.accept(message).await? {
             AcceptOutcome::Accepted(m) => {
@@ -153,6 +152,41 @@ impl MessageService {
         }
     }
 
+    /// [`Self::send`] of 8x8's JSON from the API: the subaccount is checked before the body
+    /// is read, so a stranger's subaccount is refused whatever the body says.
+    pub async fn send_8x8(
+        &self,
+        account: &AccountId,
+        sub: &SubAccountId,
+        body: &Value,
+    ) -> Result<Message> {
+        self.channel_of(account, sub).await?;
+        self.send(
+            account,
+            SendCommand::from_8x8(sub.clone(), body, Origin::Api)?,
+        )
+        .await
+    }
+
+    /// Accepts many messages in one transaction (a campaign's next recipients): each is
+    /// checked on its own, and comes back accepted (or as the message first accepted under
+    /// its `clientMessageId`) or with the error that refused it.
+    pub async fn send_many(
+        &self,
+        account: &AccountId,
+        commands: Vec<SendCommand>,
+    ) -> Result<Vec<Result<Message>>> {
+        let mut prepared = Vec::with_capacity(commands.len());
+        for command in commands {
+            let channel = self.channel_for(account, &command).await?;
+            prepared.push(
+                self.prepare(&channel, command.message, None, command.origin)
+                    .await,
+            );
+        }
+        self.accept_many(prepared).await
+    }
+
     /// Validates every message of a batch on its own and accepts the valid ones together,
     /// in one transaction; the invalid ones come back rejected with their code.
     pub async fn send_batch(
@@ -167,68 +201,36 @@ impl MessageService {
             id: uuid::Uuid::now_v7(),
             client_batch_id: request.client_batch_id,
         };
-        let mut items = Vec::with_capacity(request.messages.len());
-        let mut valid = Vec::with_capacity(request.messages.len());
-        let mut intents = Vec::with_capacity(request.messages.len());
+        let mut prepared = Vec::with_capacity(request.messages.len());
         for item in &request.messages {
-            match self.prepare(&channel, item, Some(&batch)).await {
+            prepared.push(match SendRequest::parse(item) {
                 Ok(message) => {
-                    items.push(None);
-                    intents.push((items.len() - 1, Intent::of(&message)));
-                    valid.push(message);
+                    self.prepare(&channel, message, Some(&batch), Origin::Batch)
+                        .await
                 }
-                Err(Error::Invalid { code, message }) => {
-                    items.push(Some(Rejection::of(item, code, message, self.clock.now())));
-                }
-                Err(Error::NotImplemented(message)) => {
-                    let code = SyncCode::NotImplemented;
-                    items.push(Some(Rejection::of(item, code, message, self.clock.now())));
-                }
-                Err(other) => return Err(other),
-            }
+                Err(e) => Err(e),
+            });
         }
-        let outcomes = self.store.accept_outbound(&valid).await?;
-        if outcomes.len() != valid.len() {
-            return Err(Error::Store(StoreError::Corrupt(
-                "a stored message went missing".into(),
-            )));
-        }
-        let mut fresh = 0;
         let now = self.clock.now();
-        let mut items: Vec<Option<BatchItem>> = items
+        let items = self
+            .accept_many(prepared)
+            .await?
             .into_iter()
-            .map(|rejected| rejected.map(BatchItem::Rejected))
-            .collect();
-        for ((index, intent), outcome) in intents.into_iter().zip(outcomes) {
-            let accepted =
-                match (outcome, intent) {
-                    (AcceptOutcome::Accepted(m), _) => {
-                        fresh += 1;
-                        BatchItem::Accepted(Box::new(m))
-                    }
-                    (AcceptOutcome::Duplicate(m), Some(intent)) => match intent.check(&m, now) {
-                        Ok(()) => BatchItem::Accepted(Box::new(m)),
-                        Err(Error::Invalid { code, message }) => BatchItem::Rejected(
-                            Rejection::of(&request.messages[index], code, message, now),
-                        ),
-                        Err(other) => return Err(other),
-                    },
-                    (AcceptOutcome::Duplicate(m), None) => BatchItem::Accepted(Box::new(m)),
-                };
-            items[index] = Some(accepted);
-        }
-        let items = items
-            .into_iter()
-            .map(|item| {
-                item.ok_or_else(|| {
-                    Error::Store(StoreError::Corrupt("a stored message went missing".into()))
-                })
+            .zip(&request.messages)
+            .map(|(outcome, item)| match outcome {
+                Ok(message) => Ok(BatchItem::Accepted(Box::new(message))),
+                Err(Error::Invalid { code, message }) => {
+                    Ok(BatchItem::Rejected(Rejection::of(item, code, message, now)))
+                }
+                Err(Error::NotImplemented(message)) => Ok(BatchItem::Rejected(Rejection::of(
+                    item,
+                    SyncCode::NotImplemented,
+                    message,
+                    now,
+                ))),
+                Err(other) => Err(other),
             })
             .collect::<Result<Vec<_>>>()?;
-        if fresh > 0 {
-            metrics::counter!("parley_messages_accepted_total").increment(fresh as u64);
-            self.dispatch_wake.notify_one();
-        }
         Ok(BatchOutcome {
             batch,
             items,
@@ -236,15 +238,79 @@ impl MessageService {
         })
     }
 
+    /// Accepts the messages that were valid, in one transaction, and gives each item its
+    /// outcome in order. A refusal of the request itself (not of one message) ends it.
+    async fn accept_many(&self, prepared: Vec<Result<Message>>) -> Result<Vec<Result<Message>>> {
+        let mut valid = Vec::with_capacity(prepared.len());
+        let mut outcomes: Vec<Option<Result<Message>>> = Vec::with_capacity(prepared.len());
+        let mut intents = Vec::new();
+        for item in prepared {
+            match item {
+                Ok(message) => {
+                    intents.push((outcomes.len(), Intent::of(&message)));
+                    outcomes.push(None);
+                    valid.push(message);
+                }
+                Err(e @ (Error::Invalid { .. } | Error::NotImplemented(_))) => {
+                    outcomes.push(Some(Err(e)));
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        let stored = self.store.accept_outbound(&valid).await?;
+        if stored.len() != valid.len() {
+            return Err(Error::Store(StoreError::Corrupt(
+                "a stored message went missing".into(),
+            )));
+        }
+        let now = self.clock.now();
+        let mut fresh = 0;
+        for ((index, intent), outcome) in intents.into_iter().zip(stored) {
+            outcomes[index] = Some(match (outcome, intent) {
+                (AcceptOutcome::Accepted(m), _) => {
+                    fresh += 1;
+                    Ok(m)
+                }
+                (AcceptOutcome::Duplicate(m), Some(intent)) => intent.check(&m, now).map(|()| m),
+                (AcceptOutcome::Duplicate(m), None) => Ok(m),
+            });
+        }
+        if fresh > 0 {
+            metrics::counter!("parley_messages_accepted_total").increment(fresh as u64);
+            self.dispatch_wake.notify_one();
+        }
+        outcomes
+            .into_iter()
+            .map(|outcome| {
+                outcome.ok_or_else(|| {
+                    Error::Store(StoreError::Corrupt("a stored message went missing".into()))
+                })
+            })
+            .collect()
+    }
+
+    /// The channel a command goes out on: the subaccount's, if the subaccount is the
+    /// caller's (and the command names no other).
+    async fn channel_for(&self, account: &AccountId, command: &SendCommand) -> Result<Channel> {
+        let channel = self.channel_of(account, &command.sub_account).await?;
+        match command.channel {
+            Some(id) if id != channel.id => Err(Error::invalid(
+                SyncCode::InvalidParameters,
+                "Invalid parameter(s): the channel is not the subaccount's",
+            )),
+            _ => Ok(channel),
+        }
+    }
+
     /// A send request as the message to store, checked against everything known before
     /// accepting it (the quoted message, the template, the times).
     async fn prepare(
         &self,
         channel: &Channel,
-        body: &Value,
+        request: SendRequest,
         batch: Option<&BatchRef>,
+        origin: Origin,
     ) -> Result<Message> {
-        let request = SendRequest::parse(body)?;
         let sub = &channel.sub_account_id;
         if let Some(quoted) = request.reply_to {
             let found = self.store.message(quoted).await?;
@@ -281,6 +347,7 @@ impl MessageService {
             batch: batch.cloned(),
             scheduled_at,
             expires_at,
+            origin: Some(origin),
         })
     }
 
