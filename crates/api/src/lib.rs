@@ -73,8 +73,9 @@ pub struct AppState {
     pub export_wake: Arc<tokio::sync::Notify>,
     /// The per-subaccount and per-IP request limits.
     pub limits: Arc<rate_limit::RateLimits>,
-    /// How Meta's webhooks to `/meta/webhook` are authenticated and read.
-    pub meta: Arc<dyn parley_channels::WebhookIntake>,
+    /// How each channel kind's provider webhooks are authenticated and read
+    /// (`/meta/webhook` is WhatsApp's).
+    pub intakes: Arc<parley_channels::Intakes>,
     pub metrics: Option<PrometheusHandle>,
     /// Served at `/openapi.json`: [`openapi::document`] plus the app's other surfaces.
     pub openapi: Arc<utoipa::openapi::OpenApi>,

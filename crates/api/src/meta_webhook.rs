@@ -8,6 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use parley_types::ChannelKind;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -30,9 +31,10 @@ pub struct Handshake {
 #[utoipa::path(get, path = "/meta/webhook", tag = "Meta webhooks",
     responses((status = 200, description = "the challenge, echoed"), (status = 403, description = "wrong token")))]
 pub async fn verify(State(state): State<AppState>, Query(hs): Query<Handshake>) -> Response {
-    let answer = state
-        .meta
-        .handshake(hs.mode.as_deref(), hs.verify_token.as_deref(), hs.challenge);
+    let Some(intake) = state.intakes.get(ChannelKind::WhatsApp) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let answer = intake.handshake(hs.mode.as_deref(), hs.verify_token.as_deref(), hs.challenge);
     match answer {
         Some(challenge) => (StatusCode::OK, challenge).into_response(),
         None => StatusCode::FORBIDDEN.into_response(),
@@ -44,14 +46,17 @@ pub async fn verify(State(state): State<AppState>, Query(hs): Query<Handshake>) 
     responses((status = 200, description = "stored"), (status = 401, description = "bad signature"),
               (status = 500, description = "not stored; retry")))]
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let Some(intake) = state.intakes.get(ChannelKind::WhatsApp) else {
+        return StatusCode::NOT_FOUND;
+    };
     let signature = headers
-        .get(state.meta.signature_header())
+        .get(intake.signature_header())
         .and_then(|v| v.to_str().ok());
-    if !state.meta.authentic(&body, signature) {
+    if !intake.authentic(&body, signature) {
         tracing::warn!("meta webhook with a missing or wrong signature rejected");
         return StatusCode::UNAUTHORIZED;
     }
-    let events = match state.meta.read(&body) {
+    let events = match intake.read(&body) {
         Ok(events) => events,
         Err(e) => {
             // Retrying cannot fix a body we cannot read: acknowledge and log it.

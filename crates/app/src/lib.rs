@@ -22,7 +22,7 @@ use chrono::Duration;
 use parley_api::AppState;
 use parley_api::rate_limit::{RateLimitConfig, RateLimits};
 use parley_channel_meta::{MetaAdapter, MetaConfig, MetaIntake};
-use parley_channels::ChannelAdapter;
+use parley_channels::{Adapters, ChannelAdapter, Intakes};
 use parley_core::console::ConsoleService;
 use parley_core::contacts::{ContactService, OptOutKeywords};
 use parley_core::dispatch::{DispatchConfig, Dispatcher, PacingConfig};
@@ -43,7 +43,7 @@ use parley_simulator::{Business, DeliverySchedule, Simulator, SimulatorConfig};
 use parley_store::SharedStore;
 use parley_store_postgres::PostgresStore;
 use parley_store_sqlite::SqliteStore;
-use parley_types::{AdjustableClock, SharedClock, SystemClock};
+use parley_types::{AdjustableClock, ChannelKind, SharedClock, SystemClock};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
@@ -171,8 +171,11 @@ impl Platform {
             app_secret: config.meta.app_secret.clone(),
             verify_token: config.meta.verify_token.clone(),
         };
-        let adapter: Arc<dyn ChannelAdapter> =
+        // Every adapter is found by its channel kind; WhatsApp's is Meta's Graph API.
+        let whatsapp: Arc<dyn ChannelAdapter> =
             Arc::new(MetaAdapter::new(meta.clone()).context("building the Graph API client")?);
+        let adapter: Arc<dyn ChannelAdapter> =
+            Arc::new(Adapters::default().with(ChannelKind::WhatsApp, whatsapp));
         // The simulator keeps simulated time even on a node whose own work is live: it
         // plays Meta for the other nodes of a cluster.
         let simulator_config = config.has(Role::Simulator).then(|| {
@@ -363,10 +366,13 @@ impl Platform {
                 clock.clone(),
             )),
             webhooks: Arc::new(WebhookService::new(store.clone(), clock.clone(), targets)),
-            meta: Arc::new(MetaIntake {
-                app_secret: meta.app_secret,
-                verify_token: meta.verify_token,
-            }),
+            intakes: Arc::new(Intakes::default().with(
+                ChannelKind::WhatsApp,
+                Arc::new(MetaIntake {
+                    app_secret: meta.app_secret,
+                    verify_token: meta.verify_token,
+                }),
+            )),
             metrics: telemetry::metrics_handle(),
             openapi: Arc::new(openapi),
             simulator_access,

@@ -10,9 +10,11 @@ use parley_types::{StatusNote, Umid};
 use serde::{Deserialize, Serialize};
 
 pub mod interactive;
+mod registry;
 pub mod template;
 
 pub use interactive::{InteractiveMessage, InteractiveReply};
+pub use registry::{Adapters, Intakes};
 pub use template::{TemplateCategory, TemplateMessage, TemplateSpec};
 
 /// Whether `raw` is an absolute http(s) URL with a host and no whitespace.
@@ -31,6 +33,8 @@ pub fn is_web_url(raw: &str) -> bool {
 /// The business number a message leaves from, as the provider knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelRoute {
+    /// Which adapter takes it ([`Adapters`] looks it up).
+    pub kind: parley_types::ChannelKind,
     pub phone_number_id: String,
     pub business_number: String,
     /// The WhatsApp Business Account the number belongs to; templates live there.

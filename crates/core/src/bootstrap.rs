@@ -45,6 +45,7 @@ pub fn generate(now: DateTime<Utc>) -> SandboxCredentials {
             created_at: now,
         },
         channel: Channel {
+            kind: parley_types::ChannelKind::WhatsApp,
             id: ChannelId::new(),
             account_id,
             sub_account_id,

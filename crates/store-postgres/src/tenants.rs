@@ -9,7 +9,7 @@ use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId};
 use crate::{PostgresStore, db};
 
 const CHANNEL_COLUMNS: &str =
-    "id, account_id, sub_account_id, business_number, waba_id, phone_number_id, created_at";
+    "id, kind, account_id, sub_account_id, business_number, waba_id, phone_number_id, created_at";
 
 const KEY_COLUMNS: &str = "id, account_id, name, prefix, created_at, revoked_at";
 
@@ -55,9 +55,10 @@ async fn insert_tenant(
         .await
         .map_err(db)?;
     sqlx::query(&format!(
-        "INSERT INTO channels ({CHANNEL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        "INSERT INTO channels ({CHANNEL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
     ))
     .bind(channel.id.to_string())
+    .bind(channel.kind.as_str())
     .bind(channel.account_id.as_str())
     .bind(channel.sub_account_id.as_str())
     .bind(&channel.business_number)

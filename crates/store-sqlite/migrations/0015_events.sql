@@ -21,7 +21,8 @@ CREATE TABLE events (
     payload         TEXT,
     at              INTEGER NOT NULL
 );
-CREATE INDEX events_at ON events(at);
+-- No index on `at`: pruning walks the oldest events in `seq` order (see `event_rows.rs`),
+-- and every index is paid for by every state change.
 
 -- A named consumer's checkpoint (the last `seq` it finished) and who works it right now:
 -- one owner at a time, under a lease.

@@ -9,7 +9,7 @@ use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId};
 use crate::{SqliteStore, db};
 
 const CHANNEL_COLUMNS: &str =
-    "id, account_id, sub_account_id, business_number, waba_id, phone_number_id, created_at";
+    "id, kind, account_id, sub_account_id, business_number, waba_id, phone_number_id, created_at";
 
 async fn insert_key<'e, E: sqlx::SqliteExecutor<'e>>(exec: E, key: &NewApiKey) -> StoreResult<()> {
     sqlx::query(
@@ -53,9 +53,10 @@ async fn insert_tenant(
         .await
         .map_err(db)?;
     sqlx::query(&format!(
-        "INSERT INTO channels ({CHANNEL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO channels ({CHANNEL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(channel.id.to_string())
+    .bind(channel.kind.as_str())
     .bind(channel.account_id.as_str())
     .bind(channel.sub_account_id.as_str())
     .bind(&channel.business_number)

@@ -3,7 +3,9 @@
 //! empty store (and a guard that removes it when dropped).
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use parley_types::{AccountId, ApiKeyId, ChannelId, OtherInfo, StatusNote, SubAccountId, Umid};
+use parley_types::{
+    AccountId, ApiKeyId, ChannelId, ChannelKind, OtherInfo, StatusNote, SubAccountId, Umid,
+};
 use serde_json::json;
 
 use crate::*;
@@ -98,6 +100,7 @@ pub fn sandbox() -> Sandbox {
         },
         channel: Channel {
             id: ChannelId::new(),
+            kind: ChannelKind::WhatsApp,
             account_id: account.clone(),
             sub_account_id: sub,
             business_number: "+15550001111".into(),

@@ -99,8 +99,9 @@ pub fn read_sql(extra: &str, after: &str, limit: &str) -> String {
                 AS provider_error_code, \
             COALESCE(s.status_at, m.status_at) AS status_at, \
             j.queue AS timer_queue, j.payload AS timer_payload, \
-            CASE WHEN s.id = (SELECT MIN(f.id) FROM message_statuses f \
-                WHERE f.umid = s.umid AND {REACHED}) THEN 1 ELSE 0 END AS first_reach {extra} \
+            CASE WHEN s.state IN ('delivered', 'read') AND s.id = ( \
+                SELECT MIN(f.id) FROM message_statuses f WHERE f.umid = s.umid AND {REACHED}) \
+                THEN 1 ELSE 0 END AS first_reach {extra} \
          FROM events e \
          LEFT JOIN message_statuses s ON e.kind IN {WITH_HISTORY} AND s.id = e.source_id \
          LEFT JOIN messages m ON e.kind LIKE 'message.%' AND m.umid = e.subject \
@@ -445,18 +446,20 @@ pub mod ops {
         for<'a> i64: Encode<'a, DB> + Type<DB>,
         for<'r> (i64,): FromRow<'r, DB::Row>,
     {
+        // The oldest `limit` events every live consumer has passed, in `seq` order (the
+        // primary key, no scan), of which those older than `before` go: events are
+        // appended in time order, so an old one is never long behind a young one.
         let mut q = Statement::<DB>::new(
-            "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < ",
+            "DELETE FROM events WHERE seq IN (SELECT seq FROM events \
+             WHERE seq <= COALESCE((SELECT MIN(position) FROM event_consumers \
+                WHERE updated_at >= ",
         );
-        q.bind(millis(before))?
-            .push(
-                " AND seq <= COALESCE((SELECT MIN(position) FROM event_consumers \
-                 WHERE updated_at >= ",
-            )
-            .bind(millis(live_since))?
+        q.bind(millis(live_since))?
             .push("), (SELECT MAX(seq) FROM events)) ORDER BY seq LIMIT ")
             .bind(i64::from(limit))?
-            .push(") RETURNING seq");
+            .push(") AND at < ")
+            .bind(millis(before))?
+            .push(" RETURNING seq");
         Ok(fetch_as!((i64,), conn, q).len() as u64)
     }
 

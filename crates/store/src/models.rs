@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use parley_types::{AccountId, ApiKeyId, ChannelId, StatusNote, SubAccountId, Umid};
+use parley_types::{AccountId, ApiKeyId, ChannelId, ChannelKind, StatusNote, SubAccountId, Umid};
 use serde::{Deserialize, Serialize};
 
 use crate::status::MessageStatus;
@@ -22,6 +22,8 @@ pub struct SubAccount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Channel {
     pub id: ChannelId,
+    /// Which adapter it goes through, and how it is addressed.
+    pub kind: ChannelKind,
     pub account_id: AccountId,
     pub sub_account_id: SubAccountId,
     pub business_number: String,

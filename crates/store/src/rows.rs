@@ -2,7 +2,7 @@
 //! their conversion into models. Shared so the two backends cannot drift apart.
 
 use chrono::{DateTime, TimeZone, Utc};
-use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId, Umid};
+use parley_types::{AccountId, ApiKeyId, ChannelId, ChannelKind, SubAccountId, Umid};
 
 use crate::{
     Account, ApiKey, BatchRef, Channel, Direction, Message, MessagePricing, MessageState,
@@ -99,6 +99,7 @@ impl SubAccountRow {
 #[derive(Debug, sqlx::FromRow)]
 pub struct ChannelRow {
     pub id: String,
+    pub kind: String,
     pub account_id: String,
     pub sub_account_id: String,
     pub business_number: String,
@@ -111,6 +112,8 @@ impl ChannelRow {
     pub fn into_model(self) -> StoreResult<Channel> {
         Ok(Channel {
             id: parse::<ChannelId>("channel id", &self.id)?,
+            kind: ChannelKind::parse(&self.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("channel kind {:?}", self.kind)))?,
             account_id: account_id(&self.account_id)?,
             sub_account_id: sub_account_id(&self.sub_account_id)?,
             business_number: self.business_number,

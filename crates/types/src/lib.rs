@@ -5,6 +5,7 @@
 //! This crate depends on nothing else in the workspace and holds no I/O.
 
 pub mod bucket;
+pub mod channel_kind;
 pub mod clock;
 pub mod codes;
 pub mod ids;
@@ -15,6 +16,7 @@ pub mod time;
 pub mod windows;
 
 pub use bucket::TokenBucket;
+pub use channel_kind::ChannelKind;
 pub use clock::{AdjustableClock, Clock, SharedClock, SystemClock};
 pub use ids::{AccountId, ApiKeyId, ChannelId, ConsoleUserId, SubAccountId, Umid};
 pub use msisdn::{Msisdn, MsisdnError};

@@ -167,7 +167,10 @@ async fn the_console_live_stream_shows_the_account_s_changes_as_they_happen(app:
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let umid = app.send_text(user, "hello").await;
-    assert_eq!(app.stored(&umid).await.origin, Some(parley_store::Origin::Api));
+    assert_eq!(
+        app.stored(&umid).await.origin,
+        Some(parley_store::Origin::Api)
+    );
     app.settle().await;
 
     let events = read_events(&mut stream, 2).await;

@@ -92,6 +92,10 @@ impl Consumer for LiveUpdates {
         Checkpoint::Local
     }
 
+    fn wants_events(&self) -> bool {
+        self.sender.receiver_count() > 0
+    }
+
     async fn handle(&self, events: &[StoredEvent]) -> Result<Vec<Counter>> {
         for event in events {
             // No browser connected is not an error: the notice is simply not needed.

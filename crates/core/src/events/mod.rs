@@ -39,6 +39,11 @@ pub trait Consumer: Send + Sync {
     /// Stable and unique: a durable checkpoint is kept under it.
     fn name(&self) -> &str;
     fn checkpoint(&self) -> Checkpoint;
+    /// Whether events are wanted right now. A local consumer that wants none (a live view
+    /// nobody watches) skips ahead to the head without reading what it would drop.
+    fn wants_events(&self) -> bool {
+        true
+    }
     /// Handles the next events, in log order. An error leaves the checkpoint where it was
     /// and the same events come again (at least once). Returned counters are added with
     /// the checkpoint (exactly once); only durable consumers may return any.

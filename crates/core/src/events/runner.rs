@@ -167,6 +167,10 @@ impl EventRunner {
 
     async fn local_round(&self, registered: &Registered) -> Result<usize> {
         let mut local = registered.local.lock().await;
+        if !registered.consumer.wants_events() {
+            *local = Some(self.store.event_head().await?);
+            return Ok(0);
+        }
         let position = match *local {
             Some(position) => position,
             None => *local.insert(self.store.event_head().await?),

@@ -89,6 +89,7 @@ fn user_msisdn(raw: &str) -> Result<parley_types::Msisdn> {
 
 pub fn route(channel: &Channel) -> ChannelRoute {
     ChannelRoute {
+        kind: channel.kind,
         phone_number_id: channel.phone_number_id.clone(),
         business_number: channel.business_number.clone(),
         waba_id: channel.waba_id.clone(),
