@@ -111,3 +111,97 @@ impl Intakes {
         self.by_kind.get(&kind)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::OutboundContent;
+    use parley_types::Umid;
+
+    /// Accepts every send, naming itself in the provider id.
+    struct Named(&'static str);
+
+    #[async_trait]
+    impl ChannelAdapter for Named {
+        async fn send(&self, _: &ChannelRoute, _: &OutboundMessage) -> SendOutcome {
+            SendOutcome::Accepted {
+                provider_message_id: self.0.to_owned(),
+            }
+        }
+        async fn mark_read(&self, _: &ChannelRoute, _: &str, _: bool) -> Result<(), ProviderError> {
+            Ok(())
+        }
+        async fn submit_template(
+            &self,
+            _: &ChannelRoute,
+            _: &TemplateSpec,
+        ) -> Result<SubmittedTemplate, ProviderError> {
+            Err(no_adapter(ChannelKind::Voice))
+        }
+        async fn delete_template(&self, _: &ChannelRoute, _: &str) -> Result<(), ProviderError> {
+            Ok(())
+        }
+        async fn download_media(
+            &self,
+            _: &ChannelRoute,
+            _: &str,
+        ) -> Result<MediaDownload, ProviderError> {
+            Err(no_adapter(ChannelKind::Voice))
+        }
+        async fn upload_media(
+            &self,
+            _: &ChannelRoute,
+            _: MediaUpload,
+        ) -> Result<String, ProviderError> {
+            Ok(self.0.to_owned())
+        }
+    }
+
+    fn route(kind: ChannelKind) -> ChannelRoute {
+        ChannelRoute {
+            kind,
+            phone_number_id: "1".into(),
+            business_number: "+15550001111".into(),
+            waba_id: "2".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn each_call_goes_to_the_adapter_of_the_route_s_kind() {
+        let adapters = Adapters::default()
+            .with(ChannelKind::WhatsApp, Arc::new(Named("meta")))
+            .with(ChannelKind::Sms, Arc::new(Named("carrier")));
+        assert_eq!(adapters.kinds(), [ChannelKind::WhatsApp, ChannelKind::Sms]);
+        let message = OutboundMessage {
+            umid: Umid::new(),
+            to: "+15551230001".into(),
+            content: OutboundContent::Text { body: "hi".into() },
+            reply_to: None,
+        };
+        let sent = |kind| {
+            let adapters = adapters.clone();
+            let message = message.clone();
+            async move { adapters.send(&route(kind), &message).await }
+        };
+        assert_eq!(
+            sent(ChannelKind::Sms).await,
+            SendOutcome::Accepted {
+                provider_message_id: "carrier".into()
+            }
+        );
+        assert_eq!(
+            sent(ChannelKind::WhatsApp).await,
+            SendOutcome::Accepted {
+                provider_message_id: "meta".into()
+            }
+        );
+        match sent(ChannelKind::Voice).await {
+            SendOutcome::Rejected(e) => assert_eq!(e.title, "no voice provider is configured"),
+            other => panic!("a kind without an adapter sends nowhere: {other:?}"),
+        }
+        let marked = adapters
+            .mark_read(&route(ChannelKind::Voice), "x", false)
+            .await;
+        assert!(marked.is_err());
+    }
+}
