@@ -121,11 +121,15 @@ const TOTAL: usize = 4 * BUSY_EACH + OTPS + SCHEDULED;
 /// 99th percentile, however long the busy subaccounts' backlog (measured 1.4 s on this
 /// 2-core machine; the bound leaves room for a noisier one). See BENCHMARKS.md.
 const OTP_P99_BOUND_MS: i64 = 3_000;
-/// Short, so the killed node's work is taken over within the test; the grace must still
-/// outlast how late WhatsApp's receipts can come under this load, or a message whose
-/// receipt is late is sent twice (`dispatch.unconfirmed_grace_seconds`).
+/// The lease is short, so the killed node's work is taken over within the test. The grace
+/// must outlast how late WhatsApp's receipts can come under this load, or a message whose
+/// receipt is late is sent twice (`dispatch.unconfirmed_grace_seconds`): it is the
+/// product's default. On this 2-CPU machine, with every process on it, receipts already
+/// lag the sends by tens of seconds when the node is killed (36 s in); with 20 s, and every
+/// change also writing an event (issue 23), 34 of the 50,000 (handed to WhatsApp by the
+/// killed node just before it died) were sent again before their receipts came. Issue 25 (set-based receipts) shortens the lag.
 const LEASE_SECONDS: &str = "3";
-const GRACE_SECONDS: &str = "20";
+const GRACE_SECONDS: &str = "60";
 
 /// `psql` on the cluster's database: one value per row, fields split by `|`.
 fn sql(cluster: &PgCluster, url: &str, query: &str) -> Vec<String> {
