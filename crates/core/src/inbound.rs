@@ -5,14 +5,15 @@ use parley_channels::{
     BusinessUpdate, BusinessUpdateKind, ChannelAdapter, ChannelEvent, InboundContent,
     InboundMessage, InteractiveReply, MediaKind, ProviderStatus, StatusReport,
 };
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use parley_store::{
     BusinessEvent, Channel, Direction, InboundOutcome, Message, MessageState, MessageStatus,
     PriceList, Receipt, ReceiptPricing, SharedStore, StatusDetail,
 };
-use parley_types::{Msisdn, SharedClock, Umid};
+use parley_types::{ChannelId, Msisdn, SharedClock, Umid};
 use serde_json::{Value, json};
 
 use crate::Result;
@@ -290,8 +291,24 @@ impl InboundService {
                     None => report.ignored += 1,
                 }
             }
+            self.note_progress(&receipts).await?;
         }
         Ok(report)
+    }
+
+    /// Records how far each channel's receipts have come, once they are stored: the
+    /// dispatcher does not resend an interrupted hand-off while they are behind it.
+    async fn note_progress(&self, receipts: &[Receipt]) -> Result<()> {
+        let mut latest: HashMap<ChannelId, DateTime<Utc>> = HashMap::new();
+        for receipt in receipts {
+            let at = latest.entry(receipt.channel).or_insert(receipt.status.at);
+            *at = (*at).max(receipt.status.at);
+        }
+        let now = self.clock.now();
+        for (channel, through) in latest {
+            self.store.note_receipts(channel, through, now).await?;
+        }
+        Ok(())
     }
 
     /// Records a number or account update for the account that owns the business account

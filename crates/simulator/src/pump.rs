@@ -92,8 +92,14 @@ enum Part {
     Management(String),
 }
 
-/// One event in wire terms, updating the phone's view on the way.
-fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Business, Part)> {
+/// One event in wire terms, updating the phone's view on the way. A receipt carries the
+/// time it fell `due` (when the message was sent, delivered or read), as Meta's do, not
+/// when the webhook went out: Parley tells a late receipt stream from an idle one by it.
+fn part_for(
+    inner: &Inner,
+    (due, event): (DateTime<Utc>, Scheduled),
+    now: DateTime<Utc>,
+) -> Option<(Business, Part)> {
     let mut state = inner.state();
     match event {
         Scheduled::Status {
@@ -111,7 +117,7 @@ fn part_for(inner: &Inner, event: Scheduled, now: DateTime<Utc>) -> Option<(Busi
             let wire = StatusWire {
                 id: wamid,
                 status,
-                timestamp: now.timestamp().to_string(),
+                timestamp: due.timestamp().to_string(),
                 recipient_user_id: crate::users::bsuid(&business.waba_id, &recipient),
                 recipient_id: recipient,
                 biz_opaque_callback_data: callback_data,

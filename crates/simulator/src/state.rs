@@ -293,11 +293,12 @@ impl State {
             .is_some_and(|((due, _), _)| *due <= now)
     }
 
-    /// Removes and returns the events due at `now`, oldest first.
-    pub fn take_due(&mut self, now: DateTime<Utc>) -> Vec<Scheduled> {
+    /// Removes and returns the events due at `now`, oldest first, each with when it fell due.
+    pub fn take_due(&mut self, now: DateTime<Utc>) -> Vec<(DateTime<Utc>, Scheduled)> {
         let later = self.timeline.split_off(&(now, u64::MAX));
         std::mem::replace(&mut self.timeline, later)
-            .into_values()
+            .into_iter()
+            .map(|((due, _), event)| (due, event))
             .collect()
     }
 

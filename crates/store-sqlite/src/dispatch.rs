@@ -244,22 +244,36 @@ impl DispatchStore for SqliteStore {
 
     async fn take_interrupted(
         &self,
-        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+        grace: chrono::Duration,
         lease_until: DateTime<Utc>,
     ) -> StoreResult<Vec<Umid>> {
-        let umids: Vec<String> = sqlx::query_scalar(
+        let cutoff = now - grace;
+        let umids: Vec<String> = sqlx::query_scalar(&format!(
             "UPDATE dispatch_lanes SET lease_until = ?2 \
-             WHERE rowid IN (SELECT rowid FROM dispatch_lanes \
-                             WHERE handed_off_at IS NOT NULL AND lease_until <= ?1 \
-                             ORDER BY ready_at LIMIT 1000) \
+             WHERE rowid IN (SELECT lane.rowid FROM dispatch_lanes lane \
+                             WHERE lane.handed_off_at IS NOT NULL AND lane.lease_until <= ?1 \
+                               AND {} \
+                             ORDER BY lane.ready_at LIMIT 1000) \
              RETURNING head_umid",
-        )
+            pacing_ops::receipts_not_behind(grace, cutoff)
+        ))
         .bind(millis(cutoff))
         .bind(millis(lease_until))
         .fetch_all(&self.writer)
         .await
         .map_err(db)?;
         parley_store::rows::umids(&umids)
+    }
+
+    async fn note_receipts(
+        &self,
+        channel: ChannelId,
+        through: DateTime<Utc>,
+        seen_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut conn = self.writer.acquire().await.map_err(db)?;
+        pacing_ops::note_receipts::<Sqlite>(&mut conn, &channel.to_string(), through, seen_at).await
     }
 
     async fn release_scheduled(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<u64> {

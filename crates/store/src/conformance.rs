@@ -32,6 +32,7 @@ macro_rules! conformance_suite {
             claimed_work_is_leased,
             claims_take_turns_across_subaccounts,
             handed_off_work_is_reported_interrupted_after_its_lease,
+            a_take_over_waits_for_receipts_that_come_in_behind_the_hand_off,
             retried_work_waits_for_its_time,
             paced_channels_are_skipped_and_deferred_work_is_no_attempt,
             completing_records_the_provider_id_and_status_history,
@@ -513,7 +514,7 @@ pub async fn handed_off_work_is_reported_interrupted_after_its_lease<S: Store>(s
     let m = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
     claim(store, t0()).await;
     store.mark_handed_off(&[m.umid], t0()).await.unwrap();
-    let take = |cutoff| store.take_interrupted(cutoff, cutoff + Duration::seconds(30));
+    let take = |now| store.take_interrupted(now, Duration::zero(), now + Duration::seconds(30));
     assert!(take(t0() + Duration::seconds(10)).await.unwrap().is_empty());
     let later = t0() + Duration::seconds(31);
     assert!(
@@ -531,6 +532,54 @@ pub async fn handed_off_work_is_reported_interrupted_after_its_lease<S: Store>(s
         vec![m.umid],
         "a node that died taking over is taken over in turn"
     );
+}
+
+/// A crash leaves a message handed off with no outcome. While its number's receipts keep
+/// coming in but are still older than the hand-off plus the grace, its own receipt may be
+/// among those yet to come: it is not taken over (and perhaps sent twice) until they catch
+/// up, or stop coming for the grace period.
+pub async fn a_take_over_waits_for_receipts_that_come_in_behind_the_hand_off<S: Store>(store: &S) {
+    let sandbox = seeded(store).await;
+    let channel = sandbox.channel.id;
+    let grace = Duration::seconds(60);
+    let at = |s: i64| t0() + Duration::seconds(s);
+    let take = |now| store.take_interrupted(now, grace, now + Duration::seconds(30));
+    let first = accept_one(store, outbound(&sandbox, "+15551230001", None, t0())).await;
+    claim(store, t0()).await;
+    store.mark_handed_off(&[first.umid], t0()).await.unwrap();
+
+    // Receipts stamped 20 s after the hand-off, applied at 90 s: 70 s behind.
+    store.note_receipts(channel, at(20), at(90)).await.unwrap();
+    assert!(
+        take(at(100)).await.unwrap().is_empty(),
+        "the lease and grace are over, but the number's receipts are behind the hand-off"
+    );
+    // Now past the hand-off and the grace: its own would have come by now.
+    store.note_receipts(channel, at(61), at(95)).await.unwrap();
+    assert_eq!(take(at(100)).await.unwrap(), vec![first.umid]);
+    // An older receipt applied late never moves the mark back: when the taking node's
+    // lease runs out in turn, the hand-off is still known to be behind the receipts.
+    store.note_receipts(channel, at(5), at(180)).await.unwrap();
+    assert_eq!(take(at(191)).await.unwrap(), vec![first.umid]);
+    store
+        .complete_dispatch(first.umid, &sent("wamid.1", t0()))
+        .await
+        .unwrap();
+
+    // Behind again for a second message, then no receipt at all for the grace: nothing
+    // more is coming for the number, and the hand-off is taken over.
+    let second = accept_one(store, outbound(&sandbox, "+15551230002", None, at(200))).await;
+    claim(store, at(200)).await;
+    store
+        .mark_handed_off(&[second.umid], at(200))
+        .await
+        .unwrap();
+    store
+        .note_receipts(channel, at(210), at(240))
+        .await
+        .unwrap();
+    assert!(take(at(295)).await.unwrap().is_empty(), "still coming in");
+    assert_eq!(take(at(301)).await.unwrap(), vec![second.umid]);
 }
 
 /// Three tenants: the first with a long backlog, the others with one message each,
@@ -703,7 +752,7 @@ pub async fn batched_dispatch_records_every_result<S: Store>(store: &S) {
     let later = t0() + Duration::seconds(31);
     assert_eq!(
         store
-            .take_interrupted(later, later + Duration::seconds(30))
+            .take_interrupted(later, Duration::zero(), later + Duration::seconds(30))
             .await
             .unwrap()
             .len(),

@@ -101,4 +101,51 @@ pub mod ops {
             .map(|(at, reason)| Ok((from_millis(at)?, reason)))
             .transpose()
     }
+
+    /// See [`crate::DispatchStore::note_receipts`].
+    pub async fn note_receipts<DB>(
+        conn: &mut DB::Connection,
+        channel: &str,
+        through: DateTime<Utc>,
+        seen_at: DateTime<Utc>,
+    ) -> StoreResult<()>
+    where
+        DB: Database,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'a> DB::Arguments<'a>: IntoArguments<'a, DB>,
+        for<'a> String: Encode<'a, DB> + Type<DB>,
+        for<'a> i64: Encode<'a, DB> + Type<DB>,
+    {
+        let mut q = Statement::<DB>::new(
+            "INSERT INTO receipt_progress (channel_id, through_at, seen_at) VALUES (",
+        );
+        q.bind(channel.to_owned())?
+            .push(", ")
+            .bind(millis(through))?
+            .push(", ")
+            .bind(millis(seen_at))?
+            .push(
+                ") ON CONFLICT (channel_id) DO UPDATE SET seen_at = excluded.seen_at, \
+                 through_at = CASE WHEN receipt_progress.through_at > excluded.through_at \
+                                   THEN receipt_progress.through_at \
+                                   ELSE excluded.through_at END",
+            );
+        execute!(conn, q);
+        Ok(())
+    }
+
+    /// The condition, on a `dispatch_lanes` row aliased `lane`, that its channel's receipts
+    /// are not still coming in behind its hand-off: `{grace}` and `{seen_after}` are
+    /// replaced by the grace in milliseconds and the earliest `seen_at` that counts as
+    /// coming in. Literal numbers, as the rest of the statement binds its own parameters.
+    pub fn receipts_not_behind(grace: chrono::Duration, seen_after: DateTime<Utc>) -> String {
+        format!(
+            "NOT EXISTS (SELECT 1 FROM receipt_progress p \
+                         WHERE p.channel_id = lane.channel_id \
+                           AND p.seen_at > {} \
+                           AND p.through_at < lane.handed_off_at + {})",
+            millis(seen_after),
+            grace.num_milliseconds()
+        )
+    }
 }

@@ -160,13 +160,25 @@ pub trait DispatchStore: Send + Sync {
     /// after a tier upgrade); yields how many. Scans the lanes: for rare events only.
     async fn release_holds(&self, reason: &str, now: DateTime<Utc>) -> StoreResult<u64>;
     /// Takes over messages that were handed to the provider by a worker whose lease ran
-    /// out at or before `cutoff` (it died mid-call, so the outcome is unknown), leasing
-    /// them to the caller until `lease_until`: each is taken over by one node only.
+    /// out `grace` or more before `now` (it died mid-call, so the outcome is unknown),
+    /// leasing them to the caller until `lease_until`: each is taken over by one node only.
+    /// A hand-off waits longer while its channel's receipts still come in (one was applied
+    /// within `grace`) but have not reached `grace` past it: its own may be among them.
     async fn take_interrupted(
         &self,
-        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+        grace: chrono::Duration,
         lease_until: DateTime<Utc>,
     ) -> StoreResult<Vec<Umid>>;
+    /// Notes that `channel`'s receipts have been applied up to `through` (the provider's
+    /// time of the latest), at `seen_at`: how [`Self::take_interrupted`] tells a late
+    /// receipt stream from an idle one. Never moves `through` back.
+    async fn note_receipts(
+        &self,
+        channel: ChannelId,
+        through: DateTime<Utc>,
+        seen_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// How many messages wait in the queue (for `/metrics` and tests).
     async fn dispatch_backlog(&self) -> StoreResult<u64>;
     /// Moves up to `limit` scheduled messages whose time has come (earliest first) into

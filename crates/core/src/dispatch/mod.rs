@@ -64,8 +64,9 @@ pub const THROTTLE_CODES: [u32; 2] = [130429, 131056];
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterCrash {
     /// Send it again: without a receipt it most likely never reached WhatsApp. Errs
-    /// towards at-least-once (twice only if WhatsApp's receipts for it are later than
-    /// the lease and the grace period together).
+    /// towards at-least-once (twice only if WhatsApp's receipt for it comes more than the
+    /// grace period after later receipts of its number, or after its number's receipts
+    /// have paused for the grace period).
     Resend,
     /// Report it `undelivered` (code 57, outcome unknown): errs towards at-most-once.
     Undelivered,
@@ -78,7 +79,8 @@ pub struct DispatchConfig {
     /// How long a claim is held; longer than any provider call can take.
     pub lease: Duration,
     /// After a handed-off message's lease ran out, how much longer its receipts are waited
-    /// for before [`AfterCrash`] applies.
+    /// for before [`AfterCrash`] applies; longer while its number's receipts come in late
+    /// (they have not yet reached this far past the hand-off).
     pub unconfirmed_grace: Duration,
     pub after_crash: AfterCrash,
     /// Provider calls in flight at once.
@@ -233,10 +235,9 @@ impl Dispatcher {
     /// Takes over the messages a dead worker handed to WhatsApp (see the module's notes);
     /// yields how many.
     async fn take_over_interrupted(&self, now: chrono::DateTime<chrono::Utc>) -> Result<usize> {
-        let cutoff = now - self.config.unconfirmed_grace;
         let lost = self
             .store
-            .take_interrupted(cutoff, now + self.config.lease)
+            .take_interrupted(now, self.config.unconfirmed_grace, now + self.config.lease)
             .await?;
         for &umid in &lost {
             let message = self.store.message(umid).await?;
