@@ -37,7 +37,7 @@ use parley_core::pricing::UsageService;
 use parley_core::templates::TemplateService;
 use parley_core::webhooks::health::HealthConfig;
 use parley_core::webhooks::targets::TargetPolicy;
-use parley_core::webhooks::{DeliveryConfig, WebhookDeliverer, WebhookService};
+use parley_core::webhooks::{DeliveryConfig, WebhookDeliverer, WebhookOutbox, WebhookService};
 use parley_jobs::{JobWorker, WorkerConfig};
 use parley_simulator::{Business, DeliverySchedule, Simulator, SimulatorConfig};
 use parley_store::SharedStore;
@@ -321,7 +321,7 @@ impl Platform {
             Duration::days(i64::from(config.events.retention_days)),
         ));
         let live = Arc::new(LiveUpdates::default());
-        let events = Arc::new(event_runner(&config, &store, &clock, &live));
+        let events = Arc::new(event_runner(&config, &store, &clock, &live, &webhooks));
         let jobs = Arc::new(job_worker(&config, &store, &clock));
         let state = AppState {
             store: store.clone(),
@@ -491,20 +491,25 @@ impl Platform {
     }
 }
 
-/// The node's event consumers: the usage counters where workers run (one node at a time
-/// works them, under a lease), the console's live view where the console is served; less
-/// those the configuration pauses.
+/// The node's event consumers: the customer webhooks' outbox and the usage counters where
+/// workers run (one node at a time works each, under a lease), the console's live view
+/// where the console is served; less those the configuration pauses.
 fn event_runner(
     config: &Config,
     store: &SharedStore,
     clock: &SharedClock,
     live: &Arc<LiveUpdates>,
+    webhooks: &WebhookDeliverer,
 ) -> EventRunner {
     let mut runner_config = RunnerConfig::new(node_name(config));
     runner_config.batch = config.events.batch.max(1);
     runner_config.lease = Duration::seconds(i64::from(config.events.lease_seconds));
     let mut consumers: Vec<Arc<dyn Consumer>> = Vec::new();
     if config.has(Role::Workers) {
+        consumers.push(Arc::new(WebhookOutbox::new(
+            store.clone(),
+            webhooks.wake.clone(),
+        )));
         consumers.push(Arc::new(UsageCounters));
     }
     if config.has(Role::Api) {

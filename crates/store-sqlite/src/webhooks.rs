@@ -44,6 +44,11 @@ impl WebhookStore for SqliteStore {
         tx.commit().await.map_err(db)
     }
 
+    async fn enqueue_webhook_events(&self, after: i64, upto: i64) -> StoreResult<u64> {
+        let mut conn = self.writer.acquire().await.map_err(db)?;
+        ops::enqueue_from_events::<Sqlite>(&mut conn, after, upto).await
+    }
+
     async fn claim_webhook_events(
         &self,
         now: DateTime<Utc>,

@@ -1643,7 +1643,26 @@ fn webhook(sb: &Sandbox, sub: &str, kind: WebhookKind, url: &str) -> Webhook {
     }
 }
 
+/// What the `webhooks` consumer does with the events since its checkpoint: those a
+/// webhook can take now join the outbox; yields how many.
+async fn outbox<S: Store>(store: &S) -> u64 {
+    let (name, owner, lease) = ("webhooks", "conformance", t0() + Duration::seconds(30));
+    let head = store.event_head().await.unwrap();
+    let from = store
+        .claim_consumer(name, owner, ConsumerStart::Beginning, t0(), lease)
+        .await
+        .unwrap()
+        .expect("nobody else works the consumer");
+    let added = store.enqueue_webhook_events(from, head).await.unwrap();
+    store
+        .advance_consumer(name, owner, head, &[], t0(), lease)
+        .await
+        .unwrap();
+    added
+}
+
 async fn claim_events<S: Store>(store: &S, now: DateTime<Utc>) -> Vec<WebhookEvent> {
+    outbox(store).await;
     store
         .claim_webhook_events(now, now + Duration::seconds(30), 100, &[])
         .await
@@ -1653,6 +1672,7 @@ async fn claim_events<S: Store>(store: &S, now: DateTime<Utc>) -> Vec<WebhookEve
 pub async fn changes_reach_the_outbox_only_with_a_webhook_to_take_them<S: Store>(store: &S) {
     let sb = seeded(store).await;
     accept_one(store, outbound(&sb, "+15551110001", None, t0())).await;
+    assert_eq!(outbox(store).await, 0);
     assert_eq!(store.webhook_backlog().await.unwrap(), 0, "nobody listens");
 
     store
@@ -1700,6 +1720,14 @@ pub async fn changes_reach_the_outbox_only_with_a_webhook_to_take_them<S: Store>
             .as_deref(),
         Some("https://x.test/mine")
     );
+    assert_eq!(outbox(store).await, 1);
+    assert_eq!(store.webhook_backlog().await.unwrap(), 2);
+    let head = store.event_head().await.unwrap();
+    assert_eq!(
+        store.enqueue_webhook_events(0, head).await.unwrap(),
+        0,
+        "events handed over again add nothing, though a webhook would now take the first"
+    );
     assert_eq!(store.webhook_backlog().await.unwrap(), 2);
 
     // Inbound messages, once MSG is configured; template changes after creation, for CABM.
@@ -1739,6 +1767,7 @@ pub async fn changes_reach_the_outbox_only_with_a_webhook_to_take_them<S: Store>
         })
         .await
         .unwrap();
+    outbox(store).await;
     let page = store
         .webhook_events(
             &sb.account.id,

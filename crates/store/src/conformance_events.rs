@@ -285,7 +285,11 @@ pub async fn a_consumer_is_worked_by_one_owner_and_counts_once<S: Store>(store: 
         .into_iter()
         .map(|c| c.name)
         .collect();
-    assert_eq!(names, ["live", "usage"]);
+    assert_eq!(
+        names,
+        ["live", "usage", "webhooks"],
+        "with the customer webhooks' own"
+    );
 }
 
 pub async fn events_are_kept_until_every_live_consumer_passed_them<S: Store>(store: &S) {

@@ -282,6 +282,11 @@ pub trait WebhookStore: Send + Sync {
     ) -> StoreResult<u64>;
     /// Records a business-management change; its event is written with it.
     async fn record_business_event(&self, event: &BusinessEvent) -> StoreResult<()>;
+    /// Puts into the outbox every event of the log in `(after, upto]` that a webhook (or
+    /// an outbound message's own receipt URL) can take now, in log order; yields how many.
+    /// An event already in the outbox is not added again, so a range may be handed over
+    /// twice. Every event in the range must be committed (as the log's reader ensures).
+    async fn enqueue_webhook_events(&self, after: i64, upto: i64) -> StoreResult<u64>;
     /// Leases the head event of up to `limit` due lanes, oldest due first, skipping the
     /// accounts in `skip` (their endpoints are busy).
     async fn claim_webhook_events(

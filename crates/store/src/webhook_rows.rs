@@ -729,6 +729,64 @@ pub mod ops {
         Ok(deleted)
     }
 
+    /// See [`crate::WebhookStore::enqueue_webhook_events`]. A message's statuses are
+    /// receipts (CADR) when it is outbound, its arrival (MSG) when inbound; a template's
+    /// changes after its creation and every business update are CABM. A row is written
+    /// only when an enabled webhook of its kind (the subaccount's or `*`; any for CABM),
+    /// or the message's own receipt URL, can take it now.
+    pub async fn enqueue_from_events<DB>(
+        conn: &mut DB::Connection,
+        after: i64,
+        upto: i64,
+    ) -> StoreResult<u64>
+    where
+        DB: Database,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+        for<'a> i64: Encode<'a, DB> + Type<DB>,
+        for<'r> (i64,): FromRow<'r, DB::Row>,
+    {
+        let mut q = Statement::<DB>::new(
+            "INSERT INTO webhook_events \
+                 (account_id, sub_account_id, kind, source, source_id, lane, created_at, event_seq) \
+             SELECT c.account_id, c.sub_account_id, c.hook, c.source, c.source_id, \
+                    c.conversation, c.at, c.seq \
+             FROM (SELECT e.seq, e.account_id, e.source_id, e.conversation, e.at, \
+                          CASE WHEN e.kind LIKE 'message.%' THEN e.sub_account_id END \
+                              AS sub_account_id, \
+                          CASE WHEN e.kind IN ('template.changed', 'business.updated') THEN 'CABM' \
+                               WHEN m.direction = 'outbound' THEN 'CADR' \
+                               WHEN e.kind = 'message.received' THEN 'MSG' END AS hook, \
+                          CASE e.kind WHEN 'template.changed' THEN 'template' \
+                                      WHEN 'business.updated' THEN 'business' \
+                                      ELSE 'status' END AS source, \
+                          CASE WHEN m.direction = 'outbound' THEN m.dlr_callback_url END \
+                              AS own_url \
+                   FROM events e \
+                   LEFT JOIN messages m ON e.kind IN \
+                       ('message.accepted', 'message.received', 'message.status') \
+                       AND m.umid = e.subject \
+                   WHERE e.seq > ",
+        );
+        q.bind(after)?.push(" AND e.seq <= ").bind(upto)?.push(
+            " AND e.kind IN ('message.accepted', 'message.received', 'message.status', \
+                               'template.changed', 'business.updated') \
+                     AND (e.kind <> 'template.changed' OR EXISTS ( \
+                          SELECT 1 FROM template_events t \
+                          JOIN template_events p ON p.template_id = t.template_id AND p.id < t.id \
+                          WHERE t.id = e.source_id))) c \
+             WHERE c.hook IS NOT NULL \
+               AND (c.own_url IS NOT NULL OR EXISTS ( \
+                    SELECT 1 FROM webhooks w \
+                    WHERE w.account_id = c.account_id AND w.kind = c.hook AND w.enabled \
+                      AND (c.hook = 'CABM' OR w.sub_account_id IN (c.sub_account_id, '*')))) \
+             ORDER BY c.seq \
+             ON CONFLICT (event_seq) DO NOTHING \
+             RETURNING id",
+        );
+        Ok(fetch_as!((i64,), conn, q).len() as u64)
+    }
+
     pub async fn record_business<DB>(
         conn: &mut DB::Connection,
         event: &BusinessEvent,

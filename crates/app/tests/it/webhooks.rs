@@ -838,6 +838,10 @@ async fn a_tenants_hanging_endpoint_never_delays_another_tenant(backend: Backend
         .record_business_event(&update(&light, "light".into(), 1))
         .await
         .unwrap();
+    app.events
+        .run_once()
+        .await
+        .expect("the outbox takes the updates");
 
     let deliverer = Arc::new(WebhookDeliverer::new(
         app.store.clone(),

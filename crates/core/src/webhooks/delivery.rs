@@ -161,6 +161,9 @@ pub struct WebhookDeliverer {
     clock: SharedClock,
     config: DeliveryConfig,
     health: HealthTracker,
+    /// Rung when events join the outbox ([`super::WebhookOutbox`]), so an idle deliverer
+    /// takes them at once instead of at its next poll.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 /// The webhook that takes an event: the subaccount's own before the account-wide one.
@@ -205,6 +208,7 @@ impl WebhookDeliverer {
             clock,
             health: HealthTracker::new(config.health.clone()),
             config,
+            wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -214,8 +218,8 @@ impl WebhookDeliverer {
     /// next due event, so one slow endpoint never holds up the rest. Claims skip accounts
     /// that already have `per_account` requests in flight, which keeps a tenant whose
     /// endpoint hangs from taking every slot (a single claim may overshoot that cap by
-    /// less than its size). Events are written by the database in the transactions of
-    /// the changes, so there is no one to wake the deliverer: an idle one polls.
+    /// less than its size). The `webhooks` event consumer rings [`Self::wake`] when it adds
+    /// events; an idle deliverer also polls (retries come due that way).
     pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut in_flight = tokio::task::JoinSet::new();
         let mut per_account: HashMap<AccountId, u32> = HashMap::new();
@@ -233,6 +237,7 @@ impl WebhookDeliverer {
                     self.record_ended(ended, &mut per_account).await;
                 }
                 _ = shutdown.changed() => {}
+                _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(self.config.poll) => {}
             }
         }

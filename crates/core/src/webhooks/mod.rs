@@ -1,11 +1,12 @@
 //! Webhooks to the customer (`reference/chatapps-api.md` §6): the configuration API, the
-//! event bodies, signing, and delivery of the outbox the store fills in the transaction of
-//! every change.
+//! event bodies, signing, the outbox filled from the event log by [`WebhookOutbox`], and
+//! its delivery.
 
 pub mod config;
 pub mod deliveries;
 pub mod delivery;
 pub mod health;
+mod outbox;
 pub mod payload;
 pub mod signing;
 pub mod targets;
@@ -18,6 +19,7 @@ pub use delivery::{
     Answer, DeliveryConfig, DeliveryReport, RetryPolicy, WebhookDeliverer, WebhookRequest,
     WebhookTransport,
 };
+pub use outbox::WebhookOutbox;
 
 use crate::Result;
 use targets::TargetPolicy;
