@@ -3,18 +3,18 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::pacing_rows::ops as pacing_ops;
-use parley_store::rows::{MESSAGE_COLUMNS, MessageRow, millis};
 use parley_store::{
     DispatchJob, DispatchResult, DispatchStore, Message, MessageStatus, Scheduled, StoreError,
     StoreResult,
 };
+use parley_store_sql::pacing_rows::ops as pacing_ops;
+use parley_store_sql::rows::{MESSAGE_COLUMNS, MessageRow, millis};
 use parley_types::{ChannelId, SubAccountId, Umid};
 use sqlx::{PgConnection, Postgres};
 
 use crate::messages::{Target, advance_status, message_on};
 use crate::{PostgresStore, db, retrying};
-use parley_store::rows::advance_lanes_sql;
+use parley_store_sql::rows::advance_lanes_sql;
 
 /// Leases up to `$3` due lanes, except those of the channels in `$4`, until `$2` and
 /// returns their heads. The lanes are taken in turns (see `DispatchStore::claim_dispatch`):
@@ -122,7 +122,7 @@ async fn record_result(
             .execute(&mut *conn)
             .await
             .map_err(db)?;
-        parley_store::pricing_rows::ops::replied::<sqlx::Postgres>(&mut *conn, &key, status.at)
+        parley_store_sql::pricing_rows::ops::replied::<sqlx::Postgres>(&mut *conn, &key, status.at)
             .await?;
     }
     advance_status(&mut *conn, Target::Umid(&key), provider_id, status).await
@@ -302,7 +302,7 @@ impl DispatchStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        parley_store::rows::umids(&umids)
+        parley_store_sql::rows::umids(&umids)
     }
 
     async fn note_receipts(

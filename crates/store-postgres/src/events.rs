@@ -1,4 +1,4 @@
-//! The event log (SQL shared with SQLite in `parley_store::event_rows`), and what only
+//! The event log (SQL shared with SQLite in `parley_store_sql::event_rows`), and what only
 //! PostgreSQL needs: sequence numbers are drawn when a row is inserted but become visible
 //! when its transaction commits, so a reader may see `seq` 61 while 60 is still in flight.
 //! Passing 60 then would lose it. A reader therefore stops at a gap, notes the newest
@@ -8,11 +8,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use parley_store::event_rows::{EventRow, ops, read_sql};
 use parley_store::{
     ConsumerStart, ConsumerState, Counter, EventRead, EventStore, GapWatch, StoreResult,
     StoredEvent,
 };
+use parley_store_sql::event_rows::{EventRow, ops, read_sql};
 use parley_types::AccountId;
 use sqlx::Postgres;
 use std::sync::LazyLock;

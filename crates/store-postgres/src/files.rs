@@ -1,10 +1,10 @@
 //! Hosted files, log exports and the unmasking switch (SQL shared with SQLite in
-//! `parley_store::file_rows`).
+//! `parley_store_sql::file_rows`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::file_rows::ops;
 use parley_store::{ExportJob, ExportResult, FileStore, HostedFile, StoreResult};
+use parley_store_sql::file_rows::ops;
 use parley_types::AccountId;
 use sqlx::Postgres;
 

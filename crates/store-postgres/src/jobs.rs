@@ -1,12 +1,12 @@
-//! Jobs and timers (SQL shared with SQLite in `parley_store::job_rows`). Nodes pick due
+//! Jobs and timers (SQL shared with SQLite in `parley_store_sql::job_rows`). Nodes pick due
 //! rows with `FOR UPDATE SKIP LOCKED`, so two nodes never pick the same job, and a timer
 //! is marked fired and reported as an event in one statement.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::job_rows::{JOB_COLUMNS, JobRow, fired_events, ops};
-use parley_store::rows::millis;
 use parley_store::{Job, JobState, JobStore, NewJob, StoreResult};
+use parley_store_sql::job_rows::{JOB_COLUMNS, JobRow, fired_events, ops};
+use parley_store_sql::rows::millis;
 use sqlx::Postgres;
 use std::sync::LazyLock;
 

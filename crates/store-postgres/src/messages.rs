@@ -3,17 +3,17 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::accept_group::{Statement, outcomes, stored_by_client_id};
-use parley_store::event_rows::message_events;
-use parley_store::pricing_rows::ops as pricing_ops;
-use parley_store::rows::{
-    MESSAGE_COLUMNS, MESSAGE_INSERT_COLUMNS, MessageRow, OUTBOUND_INSERT_COLUMNS, StatusColumns,
-    StatusRow, millis,
-};
 use parley_store::{
     AcceptOutcome, ConversationWindow, EventKind, InboundOutcome, Message, MessageStatus,
     MessageStore, OptChange, Origin, PriceList, Receipt, ReceiptPricing, StoreError, StoreResult,
     UsageRow,
+};
+use parley_store_sql::accept_group::{Statement, outcomes, stored_by_client_id};
+use parley_store_sql::event_rows::message_events;
+use parley_store_sql::pricing_rows::ops as pricing_ops;
+use parley_store_sql::rows::{
+    MESSAGE_COLUMNS, MESSAGE_INSERT_COLUMNS, MessageRow, OUTBOUND_INSERT_COLUMNS, StatusColumns,
+    StatusRow, millis,
 };
 use parley_types::{AccountId, ChannelId, Umid};
 use sqlx::postgres::PgArguments;
@@ -413,7 +413,8 @@ impl MessageStore for PostgresStore {
         limit: u32,
     ) -> StoreResult<Vec<Message>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        parley_store::log_rows::query_messages::<Postgres>(&mut conn, filter, after, limit).await
+        parley_store_sql::log_rows::query_messages::<Postgres>(&mut conn, filter, after, limit)
+            .await
     }
 
     async fn msisdn_for_channel_user(
@@ -422,7 +423,7 @@ impl MessageStore for PostgresStore {
         channel_user_id: &str,
     ) -> StoreResult<Option<String>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        parley_store::log_rows::msisdn_for_channel_user::<Postgres>(
+        parley_store_sql::log_rows::msisdn_for_channel_user::<Postgres>(
             &mut conn,
             account,
             channel_user_id,

@@ -4,9 +4,9 @@
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use parley_store::event_rows::message_events;
-use parley_store::rows::{StatusColumns, millis};
 use parley_store::{EventKind, MessageStatus, Scheduled, StoreResult};
+use parley_store_sql::event_rows::message_events;
+use parley_store_sql::rows::{StatusColumns, millis};
 use parley_types::SubAccountId;
 
 use crate::messages::enqueue_sql;

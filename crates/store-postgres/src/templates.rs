@@ -1,14 +1,14 @@
-//! Templates on PostgreSQL: the shared operations of `parley_store::template_rows`. A
+//! Templates on PostgreSQL: the shared operations of `parley_store_sql::template_rows`. A
 //! creation first takes a transaction-scoped advisory lock on its business account, so
 //! concurrent creations on several nodes take turns and the limits hold.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::template_rows::ops;
 use parley_store::{
     CreateTemplateOutcome, StoreResult, Template, TemplateHistoryEntry, TemplateLimits,
     TemplateStore, TemplateUpdate,
 };
+use parley_store_sql::template_rows::ops;
 use parley_types::ChannelId;
 use sqlx::{PgConnection, Postgres};
 

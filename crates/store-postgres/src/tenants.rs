@@ -1,9 +1,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::rows::{AccountRow, ApiKeyRow, ChannelRow, SubAccountRow, millis};
 use parley_store::{
     Account, ApiKey, ApiKeyStore, Channel, NewApiKey, Sandbox, StoreResult, SubAccount, TenantStore,
 };
+use parley_store_sql::rows::{AccountRow, ApiKeyRow, ChannelRow, SubAccountRow, millis};
 use parley_types::{AccountId, ApiKeyId, ChannelId, SubAccountId};
 
 use crate::{PostgresStore, db};

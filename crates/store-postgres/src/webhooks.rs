@@ -1,14 +1,14 @@
-//! Webhooks on PostgreSQL: the shared operations of `parley_store::webhook_rows`; lanes are
+//! Webhooks on PostgreSQL: the shared operations of `parley_store_sql::webhook_rows`; lanes are
 //! claimed with `FOR UPDATE SKIP LOCKED`, so several nodes share the work.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::rows::millis;
-use parley_store::webhook_rows::ops;
 use parley_store::{
     BusinessEvent, EndpointHealth, EventFilter, EventSubject, FinishedEvent, Redrive, StoreResult,
     Webhook, WebhookAttempt, WebhookEvent, WebhookKind, WebhookStore,
 };
+use parley_store_sql::rows::millis;
+use parley_store_sql::webhook_rows::ops;
 use parley_types::AccountId;
 use sqlx::Postgres;
 

@@ -1,9 +1,9 @@
-//! Console users and sessions (SQL shared with PostgreSQL in `parley_store::console_rows`).
+//! Console users and sessions (SQL shared with PostgreSQL in `parley_store_sql::console_rows`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::console_rows::ops;
 use parley_store::{ConsoleSession, ConsoleStore, ConsoleUser, StoreResult};
+use parley_store_sql::console_rows::ops;
 use parley_types::{AccountId, ConsoleUserId};
 use sqlx::Sqlite;
 

@@ -1,9 +1,9 @@
-//! The do-not-contact list (SQL shared with PostgreSQL in `parley_store::contact_rows`).
+//! The do-not-contact list (SQL shared with PostgreSQL in `parley_store_sql::contact_rows`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::contact_rows::ops;
 use parley_store::{ContactStore, OptOutSource, StoreResult};
+use parley_store_sql::contact_rows::ops;
 use parley_types::AccountId;
 use sqlx::Sqlite;
 

@@ -2,19 +2,19 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::pacing_rows::ops as pacing_ops;
-use parley_store::pricing_rows::ops as pricing_ops;
-use parley_store::rows::{MESSAGE_COLUMNS, MessageRow, millis};
 use parley_store::{
     DispatchJob, DispatchResult, DispatchStore, Message, MessageStatus, Scheduled, StoreError,
     StoreResult,
 };
+use parley_store_sql::pacing_rows::ops as pacing_ops;
+use parley_store_sql::pricing_rows::ops as pricing_ops;
+use parley_store_sql::rows::{MESSAGE_COLUMNS, MessageRow, millis};
 use parley_types::{ChannelId, SubAccountId, Umid};
 use sqlx::{Sqlite, Transaction};
 
 use crate::messages::{advance_status, message_on};
 use crate::{SqliteStore, db};
-use parley_store::rows::advance_lanes_sql;
+use parley_store_sql::rows::advance_lanes_sql;
 
 fn umid_list(umids: &[Umid]) -> StoreResult<String> {
     serde_json::to_string(&umids.iter().map(Umid::to_string).collect::<Vec<_>>())
@@ -263,7 +263,7 @@ impl DispatchStore for SqliteStore {
         .fetch_all(&self.writer)
         .await
         .map_err(db)?;
-        parley_store::rows::umids(&umids)
+        parley_store_sql::rows::umids(&umids)
     }
 
     async fn note_receipts(

@@ -1,12 +1,12 @@
-//! The event log (SQL shared with PostgreSQL in `parley_store::event_rows`). One writer
+//! The event log (SQL shared with PostgreSQL in `parley_store_sql::event_rows`). One writer
 //! commits in `seq` order, so a reader never meets a gap that could still fill.
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use parley_store::event_rows::{EventRow, ops, read_sql};
 use parley_store::{
     ConsumerStart, ConsumerState, Counter, EventRead, EventStore, GapWatch, StoreResult,
 };
+use parley_store_sql::event_rows::{EventRow, ops, read_sql};
 use parley_types::AccountId;
 use sqlx::Sqlite;
 

@@ -1,12 +1,12 @@
-//! Jobs and timers (SQL shared with PostgreSQL in `parley_store::job_rows`). The one
+//! Jobs and timers (SQL shared with PostgreSQL in `parley_store_sql::job_rows`). The one
 //! writer connection makes picking due rows and changing them one step; no two callers
 //! can pick the same row.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::job_rows::{JOB_COLUMNS, JobRow, fired_events, ops};
-use parley_store::rows::millis;
 use parley_store::{Job, JobState, JobStore, NewJob, StoreError, StoreResult};
+use parley_store_sql::job_rows::{JOB_COLUMNS, JobRow, fired_events, ops};
+use parley_store_sql::rows::millis;
 use sqlx::Sqlite;
 use std::sync::LazyLock;
 

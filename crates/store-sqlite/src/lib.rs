@@ -121,4 +121,4 @@ fn unavailable(e: sqlx::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-pub(crate) use parley_store::rows::db_error as db;
+pub(crate) use parley_store_sql::rows::db_error as db;

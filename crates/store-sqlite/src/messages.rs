@@ -3,17 +3,17 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::accept_group::{
-    Statement, insert_messages, outcomes, stored_by_client_id, umid_json,
-};
-use parley_store::event_rows::message_events;
-use parley_store::pricing_rows::ops as pricing_ops;
-use parley_store::rows::{
-    MESSAGE_COLUMNS, MESSAGE_INSERT_COLUMNS, MessageRow, StatusColumns, StatusRow, millis,
-};
 use parley_store::{
     AcceptOutcome, ConversationWindow, EventKind, InboundOutcome, Message, MessageStatus,
     MessageStore, OptChange, PriceList, Receipt, StoreError, StoreResult, UsageRow,
+};
+use parley_store_sql::accept_group::{
+    Statement, insert_messages, outcomes, stored_by_client_id, umid_json,
+};
+use parley_store_sql::event_rows::message_events;
+use parley_store_sql::pricing_rows::ops as pricing_ops;
+use parley_store_sql::rows::{
+    MESSAGE_COLUMNS, MESSAGE_INSERT_COLUMNS, MessageRow, StatusColumns, StatusRow, millis,
 };
 use parley_types::{AccountId, ChannelId, Umid};
 use sqlx::{Sqlite, SqliteConnection, Transaction};
@@ -342,7 +342,7 @@ impl MessageStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<Message>> {
         let mut conn = self.reader.acquire().await.map_err(db)?;
-        parley_store::log_rows::query_messages::<Sqlite>(&mut conn, filter, after, limit).await
+        parley_store_sql::log_rows::query_messages::<Sqlite>(&mut conn, filter, after, limit).await
     }
 
     async fn msisdn_for_channel_user(
@@ -351,7 +351,7 @@ impl MessageStore for SqliteStore {
         channel_user_id: &str,
     ) -> StoreResult<Option<String>> {
         let mut conn = self.reader.acquire().await.map_err(db)?;
-        parley_store::log_rows::msisdn_for_channel_user::<Sqlite>(
+        parley_store_sql::log_rows::msisdn_for_channel_user::<Sqlite>(
             &mut conn,
             account,
             channel_user_id,

@@ -1,13 +1,13 @@
-//! Templates on SQLite: the shared operations of `parley_store::template_rows`, writes on
+//! Templates on SQLite: the shared operations of `parley_store_sql::template_rows`, writes on
 //! the single writer connection (which also serialises creations, so limits hold).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::template_rows::ops;
 use parley_store::{
     CreateTemplateOutcome, StoreResult, Template, TemplateHistoryEntry, TemplateLimits,
     TemplateStore, TemplateUpdate,
 };
+use parley_store_sql::template_rows::ops;
 use parley_types::ChannelId;
 use sqlx::Sqlite;
 

@@ -1,14 +1,14 @@
-//! Webhooks on SQLite: the shared operations of `parley_store::webhook_rows`; writes on the
+//! Webhooks on SQLite: the shared operations of `parley_store_sql::webhook_rows`; writes on the
 //! single writer connection, which also makes claiming race-free.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::rows::millis;
-use parley_store::webhook_rows::ops;
 use parley_store::{
     BusinessEvent, EndpointHealth, EventFilter, EventSubject, FinishedEvent, Redrive, StoreError,
     StoreResult, Webhook, WebhookAttempt, WebhookEvent, WebhookKind, WebhookStore,
 };
+use parley_store_sql::rows::millis;
+use parley_store_sql::webhook_rows::ops;
 use parley_types::AccountId;
 use sqlx::Sqlite;
 

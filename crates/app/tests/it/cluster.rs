@@ -540,6 +540,16 @@ async fn three_nodes_share_the_work_and_one_killed_loses_nothing_and_sends_nothi
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let drained_in = load_started.elapsed();
+    // How the killed node's hand-offs ended (settled by their receipts, or sent again):
+    // printed, as the crash may or may not catch one mid-call.
+    for node in &nodes {
+        let metrics = http.get(format!("{node}/metrics")).send().await.unwrap();
+        let metrics = metrics.text().await.unwrap();
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("parley_dispatch_interrupted_total"))
+            .for_each(|l| eprintln!("{node}: {l}"));
+    }
     drop(a);
 
     // Every message accepted once, handed to the simulator exactly once, delivered.
@@ -558,16 +568,6 @@ async fn three_nodes_share_the_work_and_one_killed_loses_nothing_and_sends_nothi
         .map(|r| r.split('|').nth(1).unwrap())
         .collect();
     assert_eq!(client_ids.len(), TOTAL, "no message accepted twice");
-    // How the killed node's hand-offs ended (settled by their receipts, or sent again):
-    // printed, as the crash may or may not catch one mid-call.
-    for node in &nodes {
-        let metrics = http.get(format!("{node}/metrics")).send().await.unwrap();
-        let metrics = metrics.text().await.unwrap();
-        metrics
-            .lines()
-            .filter(|l| l.starts_with("parley_dispatch_interrupted_total"))
-            .for_each(|l| eprintln!("{node}: {l}"));
-    }
     let sends: Value = get_json(&http, format!("{sim}/sim/api/sends")).await;
     let mut per_umid: HashMap<String, u32> = HashMap::new();
     for send in sends["sends"].as_array().unwrap() {

@@ -3,8 +3,8 @@
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
 
 use crate::StoreError;
-use crate::console::{ConsoleRole, ConsoleSession, ConsoleUser};
 use crate::rows::{account_id, from_millis};
+use crate::{ConsoleRole, ConsoleSession, ConsoleUser};
 
 pub const USER_COLUMNS: &str =
     "id, account_id, email, name, role, password_hash, disabled, created_at";
