@@ -69,7 +69,7 @@ pub struct AppState {
     pub files: FileHosting,
     pub logs: LogQueryService,
     pub exports: LogExports,
-    /// Wakes the export runner when a job is queued.
+    /// Wakes the job worker (which builds exports) when an export is queued.
     pub export_wake: Arc<tokio::sync::Notify>,
     /// The per-subaccount and per-IP request limits.
     pub limits: Arc<rate_limit::RateLimits>,

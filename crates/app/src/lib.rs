@@ -301,7 +301,6 @@ impl Platform {
                 link_ttl: Duration::hours(i64::from(config.logs.export_link_hours)),
                 retention: Duration::days(i64::from(config.logs.retention_days)),
                 public_url: public_url.clone(),
-                lease: Duration::minutes(10),
                 page: 5_000,
             },
         );
@@ -312,17 +311,18 @@ impl Platform {
             open: config.simulator.open_on_loopback && local_addr.ip().is_loopback(),
         });
         let console = ConsoleService::new(store.clone(), clock.clone());
+        let export_runner = ExportRunner::new(exports.clone());
         let housekeeper = Arc::new(Housekeeper::new(
             store.clone(),
             clock.clone(),
             files.clone(),
-            ExportRunner::new(exports.clone()),
+            export_runner.clone(),
             console.clone(),
             Duration::days(i64::from(config.events.retention_days)),
         ));
         let live = Arc::new(LiveUpdates::default());
         let events = Arc::new(event_runner(&config, &store, &clock, &live, &webhooks));
-        let jobs = Arc::new(job_worker(&config, &store, &clock));
+        let jobs = Arc::new(job_worker(&config, &store, &clock).with(Arc::new(export_runner)));
         let state = AppState {
             store: store.clone(),
             messages: MessageService::new(
@@ -357,7 +357,7 @@ impl Platform {
             files,
             logs: LogQueryService::new(store.clone()),
             exports,
-            export_wake: housekeeper.wake.clone(),
+            export_wake: jobs.wake.clone(),
             limits: Arc::new(RateLimits::new(
                 RateLimitConfig {
                     per_sub_account: config.api.rate_limit_per_subaccount,
@@ -524,7 +524,7 @@ fn event_runner(
         )
 }
 
-/// The node's timers and jobs (no work queue has a handler yet: timers only).
+/// The node's timers and work jobs; handlers for work queues are added by the caller.
 fn job_worker(config: &Config, store: &SharedStore, clock: &SharedClock) -> JobWorker {
     let mut worker_config = WorkerConfig::new(node_name(config));
     worker_config.timer_batch = config.jobs.timer_batch.max(1);

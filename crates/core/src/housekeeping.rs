@@ -1,6 +1,6 @@
-//! The background work besides dispatch and webhooks: building queued log exports,
-//! removing expired hosted files, export files, console sessions and consumed events, and
-//! keeping the database's planner statistics fresh.
+//! The background cleaning besides dispatch, webhooks and jobs: removing expired hosted
+//! files, export files, console sessions and consumed events, and keeping the database's
+//! planner statistics fresh. (Log exports are built as jobs: `logs::ExportRunner`.)
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use parley_store::SharedStore;
 use parley_types::SharedClock;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::Result;
 use crate::console::ConsoleService;
@@ -28,14 +28,11 @@ pub struct Housekeeper {
     console: ConsoleService,
     /// How long events are kept after every consumer read them.
     event_retention: Duration,
-    /// Rung when an export is queued.
-    pub wake: Arc<Notify>,
 }
 
 /// What one round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct HousekeepingReport {
-    pub exports_built: usize,
     pub files_removed: usize,
     pub export_files_removed: usize,
     pub sessions_removed: u64,
@@ -58,21 +55,17 @@ impl Housekeeper {
             exports,
             console,
             event_retention,
-            wake: Arc::new(Notify::new()),
         }
     }
 
-    /// Builds every queued export and cleans what expired; what a test calls instead of
-    /// waiting for the loop.
+    /// Cleans what expired; what a test calls instead of waiting for the loop.
     pub async fn run_once(&self) -> Result<HousekeepingReport> {
-        let mut report = HousekeepingReport::default();
-        while self.exports.run_once().await? {
-            report.exports_built += 1;
-        }
-        report.files_removed = self.files.clean_once(CLEAN_BATCH).await?;
-        report.export_files_removed = self.exports.clean_once(CLEAN_BATCH).await?;
-        report.sessions_removed = self.console.remove_expired_sessions().await?;
-        report.events_pruned = self.prune_events().await?;
+        let report = HousekeepingReport {
+            files_removed: self.files.clean_once(CLEAN_BATCH).await?,
+            export_files_removed: self.exports.clean_once(CLEAN_BATCH).await?,
+            sessions_removed: self.console.remove_expired_sessions().await?,
+            events_pruned: self.prune_events().await?,
+        };
         self.store.refresh_statistics().await?;
         Ok(report)
     }
@@ -93,7 +86,7 @@ impl Housekeeper {
         Ok(pruned)
     }
 
-    /// Runs rounds when woken, and at least every 30 seconds, until `shutdown`.
+    /// Runs a round every 30 seconds until `shutdown`.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         while !*shutdown.borrow() {
             if let Err(e) = self.run_once().await {
@@ -101,7 +94,6 @@ impl Housekeeper {
             }
             tokio::select! {
                 _ = shutdown.changed() => {}
-                _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(StdDuration::from_secs(30)) => {}
             }
         }

@@ -16,4 +16,4 @@ mod schedule;
 mod worker;
 
 pub use schedule::{Jobs, RetrySchedule, Timer, Work};
-pub use worker::{JobHandler, JobWorker, WorkerConfig};
+pub use worker::{JobHandler, JobWorker, WorkerConfig, WorkerReport};

@@ -262,33 +262,24 @@ pub mod ops {
         Ok(fetch!(ExportRow, conn, q).into_iter().next())
     }
 
-    /// `lock` is what picks the row without waiting on another claimer (PostgreSQL's
-    /// `FOR UPDATE SKIP LOCKED`; nothing on SQLite, whose one writer already serialises).
-    pub async fn claim_export<DB>(
+    /// See [`crate::FileStore::begin_export`].
+    pub async fn begin_export<DB>(
         conn: &mut DB::Connection,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        lock: &str,
+        id: uuid::Uuid,
     ) -> StoreResult<Option<ExportJob>>
     where
         DB: Database,
         for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
         for<'a> DB::Arguments<'a>: IntoArguments<'a, DB>,
         for<'a> String: Encode<'a, DB> + Type<DB>,
-        for<'a> i64: Encode<'a, DB> + Type<DB>,
         ExportRow: for<'r> FromRow<'r, DB::Row>,
     {
-        let mut q =
-            Statement::<DB>::new("UPDATE log_exports SET status = 'running', lease_until = ");
-        q.bind(millis(lease_until))?
-            .push(
-                " WHERE id = (SELECT id FROM log_exports WHERE status = 'queued' \
-                 OR (status = 'running' AND lease_until < ",
-            )
-            .bind(millis(now))?
-            .push(&format!(
-                ") ORDER BY created_at LIMIT 1 {lock}) RETURNING {EXPORT_COLUMNS}"
-            ));
+        let mut q = Statement::<DB>::new(
+            "UPDATE log_exports SET status = 'running', lease_until = NULL WHERE id = ",
+        );
+        q.bind(id.to_string())?.push(&format!(
+            " AND status IN ('queued', 'running') RETURNING {EXPORT_COLUMNS}"
+        ));
         Ok(fetch!(ExportRow, conn, q).into_iter().next())
     }
 

@@ -3,8 +3,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parley_store::{ExportJob, ExportResult, FileStore, HostedFile, StoreResult};
+use parley_store::{ExportJob, ExportResult, FileStore, HostedFile, NewJob, StoreResult};
 use parley_store_sql::file_rows::ops;
+use parley_store_sql::job_rows::ops as job_ops;
 use parley_types::AccountId;
 use sqlx::Sqlite;
 
@@ -42,9 +43,11 @@ impl FileStore for SqliteStore {
         ops::files_to_clean::<Sqlite>(&mut conn, now, stale_before, limit).await
     }
 
-    async fn create_export(&self, job: &ExportJob) -> StoreResult<()> {
-        let mut conn = self.writer.acquire().await.map_err(db)?;
-        ops::create_export::<Sqlite>(&mut conn, job).await
+    async fn create_export(&self, job: &ExportJob, build: &NewJob) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db)?;
+        ops::create_export::<Sqlite>(&mut tx, job).await?;
+        job_ops::schedule::<Sqlite>(&mut tx, std::slice::from_ref(build), job.created_at).await?;
+        tx.commit().await.map_err(db)
     }
 
     async fn export(&self, id: uuid::Uuid) -> StoreResult<Option<ExportJob>> {
@@ -57,13 +60,9 @@ impl FileStore for SqliteStore {
         ops::export_where::<Sqlite>(&mut conn, "download_token", token).await
     }
 
-    async fn claim_export(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> StoreResult<Option<ExportJob>> {
+    async fn begin_export(&self, id: uuid::Uuid) -> StoreResult<Option<ExportJob>> {
         let mut conn = self.writer.acquire().await.map_err(db)?;
-        ops::claim_export::<Sqlite>(&mut conn, now, lease_until, "").await
+        ops::begin_export::<Sqlite>(&mut conn, id).await
     }
 
     async fn finish_export(

@@ -47,7 +47,7 @@ macro_rules! conformance_suite {
             a_timely_reply_to_a_referred_user_opens_a_free_entry_point,
             the_message_log_filters_and_pages_stably,
             hosted_files_are_served_once_written_and_cleaned_when_expired_or_stale,
-            exports_are_claimed_once_finished_or_cancelled_and_expire,
+            exports_are_begun_by_their_job_finished_or_cancelled_and_expire,
             log_unmasking_is_per_account,
             tenants_are_created_apart,
             template_creation_keeps_to_the_limits,

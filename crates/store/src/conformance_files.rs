@@ -294,31 +294,53 @@ fn export_job(sandbox: &Sandbox, at: chrono::DateTime<chrono::Utc>) -> ExportJob
     }
 }
 
-pub async fn exports_are_claimed_once_finished_or_cancelled_and_expire<S: Store>(store: &S) {
+/// The work job that builds `job`, as the log exports schedule it.
+fn build_job(job: &ExportJob) -> NewJob {
+    NewJob {
+        kind: JobKind::Work,
+        queue: "logs.export".into(),
+        key: job.id.to_string(),
+        account_id: job.account_id.clone(),
+        conversation: None,
+        payload: serde_json::json!({}),
+        due_at: job.created_at,
+        retry: vec![10],
+    }
+}
+
+pub async fn exports_are_begun_by_their_job_finished_or_cancelled_and_expire<S: Store>(store: &S) {
     let sandbox = seeded(store).await;
     let first = export_job(&sandbox, t0());
     let second = export_job(&sandbox, t0() + Duration::seconds(1));
-    store.create_export(&first).await.unwrap();
-    store.create_export(&second).await.unwrap();
-    assert_eq!(store.export(first.id).await.unwrap().unwrap(), first);
-
-    let lease = t0() + Duration::minutes(5);
-    let claimed = store.claim_export(t0(), lease).await.unwrap().unwrap();
-    assert_eq!(
-        (claimed.id, claimed.status),
-        (first.id, ExportStatus::Running)
-    );
-    let next = store.claim_export(t0(), lease).await.unwrap().unwrap();
-    assert_eq!(next.id, second.id, "a running job is not claimed twice");
-    assert_eq!(store.claim_export(t0(), lease).await.unwrap(), None);
-    // The first one's node died: after its lease another takes it over.
-    let later = lease + Duration::seconds(1);
-    let retaken = store
-        .claim_export(later, later + Duration::minutes(5))
+    store
+        .create_export(&first, &build_job(&first))
         .await
-        .unwrap()
         .unwrap();
-    assert_eq!(retaken.id, first.id);
+    store
+        .create_export(&second, &build_job(&second))
+        .await
+        .unwrap();
+    assert_eq!(store.export(first.id).await.unwrap().unwrap(), first);
+    let job = store
+        .job("logs.export", &first.id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(
+        job.map(|j| (j.kind, j.state)),
+        Some((JobKind::Work, JobState::Pending)),
+        "queued with the job that builds it"
+    );
+
+    let begun = store.begin_export(first.id).await.unwrap().unwrap();
+    assert_eq!((begun.id, begun.status), (first.id, ExportStatus::Running));
+    // Its builder died: the job runs again and finds it running.
+    let again = store.begin_export(first.id).await.unwrap().unwrap();
+    assert_eq!(again.status, ExportStatus::Running);
+    assert_eq!(
+        store.begin_export(uuid::Uuid::now_v7()).await.unwrap(),
+        None
+    );
+    let later = t0() + Duration::minutes(5);
 
     let done = ExportResult::Succeeded {
         file_key: "exports/a.csv.gz".into(),
@@ -327,6 +349,11 @@ pub async fn exports_are_claimed_once_finished_or_cancelled_and_expire<S: Store>
         expires_at: later + Duration::hours(24),
     };
     assert!(store.finish_export(first.id, &done, later).await.unwrap());
+    assert_eq!(
+        store.begin_export(first.id).await.unwrap(),
+        None,
+        "an ended export is not built again"
+    );
     let finished = store.export_by_token("tok").await.unwrap().unwrap();
     assert_eq!(
         (
@@ -354,6 +381,11 @@ pub async fn exports_are_claimed_once_finished_or_cancelled_and_expire<S: Store>
         .unwrap()
         .unwrap();
     assert_eq!(cancelled.status, ExportStatus::Cancelled);
+    assert_eq!(
+        store.begin_export(second.id).await.unwrap(),
+        None,
+        "a cancelled export is not built"
+    );
     assert!(
         !store
             .finish_export(second.id, &ExportResult::Empty, later)

@@ -374,16 +374,14 @@ pub trait FileStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<String>>;
 
-    async fn create_export(&self, job: &ExportJob) -> StoreResult<()>;
+    /// Records a queued export and schedules `build`, the work job that builds it, in one
+    /// transaction: an export is never queued without its job.
+    async fn create_export(&self, job: &ExportJob, build: &NewJob) -> StoreResult<()>;
     async fn export(&self, id: uuid::Uuid) -> StoreResult<Option<ExportJob>>;
     async fn export_by_token(&self, token: &str) -> StoreResult<Option<ExportJob>>;
-    /// The oldest queued job, or a running one whose lease ran out (its node died),
-    /// marked running with a lease until `lease_until`.
-    async fn claim_export(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> StoreResult<Option<ExportJob>>;
+    /// Marks a queued export running and yields it, or yields it if it is running already
+    /// (its builder died and its job runs again); `None` once it was cancelled or ended.
+    async fn begin_export(&self, id: uuid::Uuid) -> StoreResult<Option<ExportJob>>;
     /// Ends a running job; `false` if it was cancelled meanwhile (nothing changes then).
     async fn finish_export(
         &self,

@@ -38,6 +38,7 @@ pub struct TestApp {
     housekeeper: Arc<parley_core::housekeeping::Housekeeper>,
     /// The node's event consumers (usage counters, the console's live view).
     pub events: Arc<parley_core::events::EventRunner>,
+    pub jobs: Arc<parley_jobs::JobWorker>,
     simulator: Simulator,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -140,6 +141,7 @@ pub async fn spawn_app_with(backend: Backend, setup: Setup) -> TestApp {
         files: platform.state.files.clone(),
         housekeeper: platform.housekeeper.clone(),
         events: platform.events.clone(),
+        jobs: platform.jobs.clone(),
         simulator: platform.simulator.clone().expect("simulator mode"),
         stop: Some(stop),
         server: Some(server),
@@ -366,7 +368,12 @@ impl TestApp {
             .expect("text")
     }
 
-    /// One housekeeping round: queued exports built, expired files removed.
+    /// Every timer and work job that is due (queued log exports are built).
+    pub async fn run_jobs(&self) -> parley_jobs::WorkerReport {
+        self.jobs.run_once().await.expect("jobs round")
+    }
+
+    /// One housekeeping round: expired files, sessions and events removed.
     pub async fn housekeeping(&self) -> parley_core::housekeeping::HousekeepingReport {
         self.housekeeper
             .run_once()

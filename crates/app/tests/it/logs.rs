@@ -135,10 +135,10 @@ async fn start_export(app: &TestApp, body: Value) -> String {
     answer["jobId"].as_str().unwrap().to_owned()
 }
 
-/// Starts an export, lets the housekeeper build it: the job and its download link.
+/// Starts an export, lets the job worker build it: the job and its download link.
 async fn built_export(app: &TestApp, body: Value) -> (String, String) {
     let job = start_export(app, body).await;
-    app.housekeeping().await;
+    app.run_jobs().await;
     let (_, status) = export_status(app, &job).await;
     let link = status["data"][0].as_str().expect("a link").to_owned();
     (job, link)
@@ -177,8 +177,8 @@ async fn exports_are_built_in_the_background_masked_unless_the_account_allows(ba
         export_status(&app, &job).await.1,
         json!({"status": "queued"})
     );
-    let report = app.housekeeping().await;
-    assert_eq!(report.exports_built, 1);
+    let report = app.run_jobs().await;
+    assert_eq!((report.jobs_done, report.jobs_failed), (1, 0));
     let (_, status) = export_status(&app, &job).await;
     assert_eq!(status["status"], "succeeded", "{status}");
     assert!(status["expires"].is_string());
@@ -243,7 +243,7 @@ async fn exports_are_built_in_the_background_masked_unless_the_account_allows(ba
     }
 
     let nothing = start_export(&app, json!({"countries": ["DE"]})).await;
-    app.housekeeping().await;
+    app.run_jobs().await;
     assert_eq!(export_status(&app, &nothing).await.1["status"], "empty");
 }
 
@@ -256,7 +256,11 @@ async fn exports_are_cancelled_and_unknown_jobs_are_4018(backend: Backend) {
     );
     let (status, _) = app.api_call(Method::DELETE, &path, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(app.housekeeping().await.exports_built, 0);
+    assert_eq!(
+        app.run_jobs().await.jobs_done,
+        0,
+        "the build of a cancelled export is cancelled with it"
+    );
     assert_eq!(export_status(&app, &job).await.1["status"], "cancelled");
 
     for unknown in ["0190a4c2-0000-7000-8000-000000000000", "not-a-job"] {

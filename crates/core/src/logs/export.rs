@@ -1,18 +1,20 @@
-//! 8x8's log export jobs: `POST …/messages/exports` queues a job, a runner builds the
-//! gzip CSV in the background (paging through the log, never holding it whole) into the
+//! 8x8's log export jobs: `POST …/messages/exports` queues a job with a work job of
+//! `crates/jobs` to build it, and the [`ExportRunner`] builds the gzip CSV in the background (paging through the log, never holding it whole) into the
 //! media storage, and `GET …/exports/{jobId}` shows the status and, once it succeeded, a
 //! download link that works until `expires`.
 
 use std::io::Write;
 
+use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::Duration;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use futures::StreamExt;
+use parley_jobs::{JobHandler, RetrySchedule, Work};
 use parley_media::{MediaStorage, StorageError, StoredFile};
 use parley_store::{
-    ExportJob, ExportResult, ExportStatus, LogCursor, LogFilter, Message, SharedStore,
+    ExportJob, ExportResult, ExportStatus, Job, LogCursor, LogFilter, Message, SharedStore,
 };
 use parley_types::codes::SyncCode;
 use parley_types::time::format_8x8;
@@ -34,8 +36,6 @@ pub struct ExportConfig {
     pub retention: Duration,
     /// The start of the download links.
     pub public_url: String,
-    /// How long a runner may work on a job before another may take it over.
-    pub lease: Duration,
     /// Messages read per query while building a file.
     pub page: u32,
 }
@@ -123,7 +123,15 @@ impl LogExports {
             expires_at: None,
             error: None,
         };
-        self.store.create_export(&job).await?;
+        let build = Work {
+            queue: EXPORT_QUEUE.into(),
+            key: job.id.to_string(),
+            account: account.clone(),
+            due_at: now,
+            payload: json!({}),
+            retry: RetrySchedule(EXPORT_RETRY.to_vec()),
+        };
+        self.store.create_export(&job, &build.into()).await?;
         Ok(job)
     }
 
@@ -183,10 +191,15 @@ impl LogExports {
         body
     }
 
-    /// Cancels the job (an ended one stays as it ended); removes a file it had.
+    /// Cancels the job (an ended one stays as it ended), and its build if it has not
+    /// started; removes a file it had.
     pub async fn cancel(&self, sub: &SubAccountId, raw_id: &str) -> Result<()> {
         let job = self.job(sub, raw_id).await?;
-        if let Some(job) = self.store.cancel_export(job.id, self.clock.now()).await?
+        let now = self.clock.now();
+        self.store
+            .cancel_job(EXPORT_QUEUE, &job.id.to_string(), now)
+            .await?;
+        if let Some(job) = self.store.cancel_export(job.id, now).await?
             && job.status == ExportStatus::Cancelled
             && let Some(key) = &job.file_key
         {
@@ -391,11 +404,19 @@ fn csv_lines<const N: usize>(records: &[[String; N]]) -> Result<Vec<u8>> {
     writer.into_inner().map_err(|e| failed(&e.error()))
 }
 
-/// The background side: builds queued exports and removes expired ones.
+/// Builds exports as the work jobs of [`EXPORT_QUEUE`] (`crates/jobs` leases each to one
+/// node, runs it again after a crash and retries it on [`EXPORT_RETRY`]), and removes
+/// expired export files.
 #[derive(Clone)]
 pub struct ExportRunner {
     exports: LogExports,
 }
+
+/// The job queue exports are built on: one work job per export, keyed by its id.
+pub const EXPORT_QUEUE: &str = "logs.export";
+/// Seconds before each new attempt when building failed for want of the store or the
+/// file storage (an export that fails on its own merits ends `failed` at once).
+const EXPORT_RETRY: [u32; 3] = [10, 60, 300];
 
 /// Compressed bytes handed to storage at a time.
 const CHUNK: usize = 256 * 1024;
@@ -405,12 +426,11 @@ impl ExportRunner {
         Self { exports }
     }
 
-    /// Builds the next queued export, if any; `true` if it did one.
-    pub async fn run_once(&self) -> Result<bool> {
+    /// Builds the export `id` unless it was cancelled or has ended meanwhile.
+    async fn build_export(&self, id: uuid::Uuid) -> Result<()> {
         let e = &self.exports;
-        let now = e.clock.now();
-        let Some(job) = e.store.claim_export(now, now + e.config.lease).await? else {
-            return Ok(false);
+        let Some(job) = e.store.begin_export(id).await? else {
+            return Ok(());
         };
         let result = match self.build(&job).await {
             Ok(0) => {
@@ -442,7 +462,7 @@ impl ExportRunner {
                 .await
                 .map_err(storage_failure)?;
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Writes the CSV to storage while reading the log page by page; yields the rows.
@@ -547,5 +567,20 @@ impl ExportRunner {
             e.store.drop_export_file(job.id).await?;
         }
         Ok(expired.len())
+    }
+}
+
+#[async_trait]
+impl JobHandler for ExportRunner {
+    fn queue(&self) -> &str {
+        EXPORT_QUEUE
+    }
+
+    async fn run(&self, job: &Job) -> std::result::Result<(), String> {
+        let id = job
+            .key
+            .parse::<uuid::Uuid>()
+            .map_err(|e| format!("export job key {}: {e}", job.key))?;
+        self.build_export(id).await.map_err(|e| e.to_string())
     }
 }

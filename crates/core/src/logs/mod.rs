@@ -6,6 +6,6 @@ mod export;
 mod filter;
 mod mask;
 
-pub use export::{ExportConfig, ExportRunner, LogExports};
+pub use export::{EXPORT_QUEUE, ExportConfig, ExportRunner, LogExports};
 pub use filter::{LogPage, LogParams, LogQueryService};
 pub use mask::{mask_content, mask_msisdn};
