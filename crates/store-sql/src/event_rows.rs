@@ -90,6 +90,7 @@ pub fn read_sql(extra: &str, after: &str, limit: &str) -> String {
     format!(
         "SELECT e.seq, e.kind, e.account_id, e.source_id, e.sub_account_id, e.channel_id, e.conversation, \
             e.subject, e.payload, e.at, m.direction, m.msisdn, m.country, m.content_type, \
+            CASE WHEN m.dlr_callback_url IS NULL THEN 0 ELSE 1 END AS own_receipt_url, \
             COALESCE(s.state, m.state) AS state, \
             CASE WHEN s.id IS NULL THEN m.detail ELSE s.detail END AS detail, \
             CASE WHEN s.id IS NULL THEN m.error_code ELSE s.error_code END AS error_code, \
@@ -125,6 +126,7 @@ pub struct EventRow {
     pub msisdn: Option<String>,
     pub country: Option<String>,
     pub content_type: Option<String>,
+    pub own_receipt_url: i32,
     pub state: Option<String>,
     pub detail: Option<String>,
     pub error_code: Option<i64>,
@@ -159,6 +161,7 @@ impl EventRow {
                     content_type: self.content_type.unwrap_or_default(),
                     status,
                     first_reach: self.first_reach != 0,
+                    own_receipt_url: self.own_receipt_url != 0,
                 })
             }
             _ => None,

@@ -109,6 +109,9 @@ pub struct EventMessage {
     /// Whether this status is the first with which the message reached the user
     /// (`delivered`, or `read` when no `delivered` came first).
     pub first_reach: bool,
+    /// Whether the message has a receipt URL of its own (8x8's `dlrCallbackUrl`), which
+    /// takes its receipts whatever webhooks the account has.
+    pub own_receipt_url: bool,
 }
 
 /// What a `message.charged` event charged.
